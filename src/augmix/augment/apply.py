@@ -1,0 +1,111 @@
+"""Applying sampled AugMix parameters: deterministic given ``AugMixParams``.
+
+Two back-ends with one meaning:
+
+* ``apply_pil`` follows the reference's ``aug()`` (google-research/augmix ``cifar.py``)
+  step by step on one PIL image: each chain is a sequence of PIL ops, the chains and
+  the original are preprocessed to float tensors and mixed convexly.
+* ``apply_tensor`` does the same for a batch ``[B, C, H, W]`` (uint8 or float, any
+  device) with different ops per image: all ``B * width`` chains advance one step at
+  a time; the geometric ops of a step share one fused affine resampling, the other ops
+  run once per op on the images that drew them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from PIL import Image
+from torchvision.transforms.functional import pil_to_tensor
+
+from augmix.augment import functional as Fn
+from augmix.augment.ops import OP_SPECS
+from augmix.augment.sampler import AugMixParams
+
+
+def to_float(img: Image.Image | torch.Tensor) -> torch.Tensor:
+    """``ToTensor()`` semantics: PIL/uint8 -> float32 in [0, 1]; float tensors unchanged."""
+    if isinstance(img, Image.Image):
+        img = pil_to_tensor(img)
+    if img.dtype == torch.uint8:
+        return img.to(torch.float32).div_(255)
+    return img
+
+
+def apply_pil(
+    img: Image.Image,
+    params: AugMixParams,
+    preprocess: Callable[[Image.Image], torch.Tensor] = to_float,
+) -> torch.Tensor:
+    """AugMix of one PIL image with parameters ``params`` (batch size 1).
+
+    Mixing happens after ``preprocess`` (e.g. ToTensor + Normalize); the mix is convex,
+    so preprocessing commutes with it, as the reference notes.
+    """
+    if params.batch_size != 1:
+        raise ValueError(f"apply_pil takes parameters for one image, got {params.batch_size}")
+    args = params.args(img.height, img.width)[0]
+    mix = None
+    for i in range(params.width):
+        aug = img.copy()
+        for d in range(int(params.depths[0, i])):
+            name = params.op_names[int(params.ops[0, i, d])]
+            aug = Fn.NAME_TO_OP[name](aug, args[i, d].item())
+        term = params.chain_weights[0, i] * preprocess(aug)
+        mix = term if mix is None else mix + term
+    m = params.mix_weights[0]
+    return (1 - m) * preprocess(img) + m * mix
+
+
+def apply_chains(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
+    """The augmented chains ``[B, width, C, H, W]`` (same dtype as ``x``) before mixing."""
+    if x.ndim != 4:
+        raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
+    b, c, h, w = x.shape
+    if params.batch_size != b:
+        raise ValueError(f"parameters are for {params.batch_size} images, the batch has {b}")
+    width, depth = params.width, params.ops.shape[2]
+    dev = x.device
+    ops = params.ops.reshape(b * width, depth).to(dev)
+    args = params.args(h, w).reshape(b * width, depth).to(dev)
+    active = params.active().reshape(b * width, depth).to(dev)
+    chains = x.unsqueeze(1).expand(b, width, c, h, w).reshape(b * width, c, h, w).clone()
+    geometric = torch.tensor([OP_SPECS[n].geometric for n in params.op_names], device=dev)
+    for step in range(depth):
+        op, arg, on = ops[:, step], args[:, step], active[:, step]
+        geo = on & geometric[op]
+        if geo.any():
+            idx = geo.nonzero().squeeze(1)
+            mats = torch.empty(idx.numel(), 6, dtype=torch.float64, device=dev)
+            for k, name in enumerate(params.op_names):
+                if OP_SPECS[name].geometric:
+                    sel = op[idx] == k
+                    if sel.any():
+                        mats[sel] = Fn.affine_matrix(name, arg[idx][sel], h, w)
+            chains[idx] = Fn.affine(chains[idx], mats)
+        for k, name in enumerate(params.op_names):
+            if OP_SPECS[name].geometric:
+                continue
+            sel = on & (op == k)
+            if sel.any():
+                idx = sel.nonzero().squeeze(1)
+                chains[idx] = Fn.NAME_TO_OP[name](chains[idx], arg[idx])
+    return chains.reshape(b, width, c, h, w)
+
+
+def mix(x: torch.Tensor, chains: torch.Tensor, params: AugMixParams) -> torch.Tensor:
+    """Convex AugMix mixture in float32: ``(1 - m) x + m * sum_i w_i chain_i``."""
+    dev = x.device
+    weights = params.chain_weights.to(dev)
+    m = params.mix_weights.to(dev).view(-1, 1, 1, 1)
+    acc = None
+    for i in range(chains.shape[1]):
+        term = weights[:, i].view(-1, 1, 1, 1) * to_float(chains[:, i])
+        acc = term if acc is None else acc + term
+    return (1 - m) * to_float(x) + m * acc
+
+
+def apply_tensor(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
+    """AugMix of a batch ``[B, C, H, W]`` with per-image parameters; float32 in [0, 1]."""
+    return mix(x, apply_chains(x, params), params)

@@ -1,0 +1,93 @@
+"""The AugMix operation set and how a sampled *level* becomes each op's argument.
+
+Source: google-research/augmix ``augmentations.py`` (Hendrycks et al., ICLR 2020).
+A level is drawn from U(0.1, severity); ``int_parameter(level, m) = int(level * m / 10)``
+and ``float_parameter(level, m) = level * m / 10``; rotate, shear and translate take a
+random sign. The reference hard-codes ``IMAGE_SIZE`` (32 for CIFAR, 224 for ImageNet) for
+translation; here translation uses the size of the image actually augmented.
+
+This module is data: the mechanism that applies the ops lives in ``functional``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """How one op maps a level in [0.1, severity] to its argument.
+
+    ``arg = offset + base - scale(level, maxval)`` for ``kind`` 'int' or 'float', where
+    ``scale`` is the reference's ``int_parameter`` / ``float_parameter``; ``base`` and
+    the minus sign express posterize (4 - ...) and solarize (256 - ...).
+    """
+
+    name: str
+    kind: str  # "none" | "int" | "float"
+    maxval: float = 0.0  # the reference's maxval; "size/3" ops use the image size instead
+    signed: bool = False  # random +/- sign (rotate, shear, translate)
+    base: float | None = None  # arg = base - scaled (posterize, solarize)
+    offset: float = 0.0  # arg = scaled + offset (enhance ops: 0.1 + level*1.8/10)
+    size_axis: int | None = None  # translate: maxval = image size along this axis / 3
+    geometric: bool = False
+
+
+# google-research/augmix augmentations.py, op by op.
+OP_SPECS: dict[str, OpSpec] = {
+    "autocontrast": OpSpec("autocontrast", "none"),
+    "equalize": OpSpec("equalize", "none"),
+    "posterize": OpSpec("posterize", "int", maxval=4, base=4),  # bits = 4 - int(l*4/10)
+    "rotate": OpSpec("rotate", "int", maxval=30, signed=True, geometric=True),
+    "solarize": OpSpec("solarize", "int", maxval=256, base=256),  # 256 - int(l*256/10)
+    "shear_x": OpSpec("shear_x", "float", maxval=0.3, signed=True, geometric=True),
+    "shear_y": OpSpec("shear_y", "float", maxval=0.3, signed=True, geometric=True),
+    "translate_x": OpSpec("translate_x", "int", signed=True, size_axis=-1, geometric=True),
+    "translate_y": OpSpec("translate_y", "int", signed=True, size_axis=-2, geometric=True),
+    # The four below overlap the ImageNet-C test corruptions; the reference leaves
+    # them out unless ``--all-ops`` is given.
+    "color": OpSpec("color", "float", maxval=1.8, offset=0.1),
+    "contrast": OpSpec("contrast", "float", maxval=1.8, offset=0.1),
+    "brightness": OpSpec("brightness", "float", maxval=1.8, offset=0.1),
+    "sharpness": OpSpec("sharpness", "float", maxval=1.8, offset=0.1),
+}
+
+# The reference's ``augmentations`` and ``augmentations_all`` lists, in their order.
+AUGMIX_OPS: tuple[str, ...] = (
+    "autocontrast", "equalize", "posterize", "rotate", "solarize",
+    "shear_x", "shear_y", "translate_x", "translate_y",
+)
+AUGMIX_OPS_ALL: tuple[str, ...] = AUGMIX_OPS + ("color", "contrast", "brightness", "sharpness")
+
+
+def op_names(all_ops: bool = False) -> tuple[str, ...]:
+    """The reference op set, or with ``all_ops`` the set plus the four enhance ops."""
+    return AUGMIX_OPS_ALL if all_ops else AUGMIX_OPS
+
+
+def level_to_arg(
+    name: str, level: torch.Tensor, sign: torch.Tensor, height: int, width: int
+) -> torch.Tensor:
+    """Op argument(s) for ``level`` (float64 tensor), reproducing the reference's arithmetic.
+
+    ``sign`` is +1/-1 per element and only used by signed ops. Integer ops truncate as
+    Python's ``int()`` does (levels are positive, so truncation is floor).
+    """
+    spec = OP_SPECS[name]
+    level = level.to(torch.float64)
+    if spec.kind == "none":
+        return torch.zeros_like(level)
+    maxval = spec.maxval
+    if spec.size_axis is not None:
+        maxval = (width if spec.size_axis == -1 else height) / 3
+    scaled = level * maxval / 10
+    if spec.kind == "int":
+        scaled = torch.trunc(scaled)
+    if spec.base is not None:
+        scaled = spec.base - scaled
+    scaled = scaled + spec.offset
+    if spec.signed:
+        scaled = scaled * sign.to(torch.float64)
+    return scaled

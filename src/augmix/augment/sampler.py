@@ -1,0 +1,172 @@
+"""Drawing AugMix's random parameters, apart from applying them.
+
+One sampler serves both back-ends (per-image PIL and batched tensor), so the two draw
+from the same distribution, tests can apply hand-written parameters, and a seed fixes
+every choice. The distribution is the reference's (google-research/augmix ``cifar.py``
+``aug``): chain weights ~ Dirichlet(alpha), skip weight m ~ Beta(alpha, alpha), depth
+fixed or uniform in {1, 2, 3}, each step's op uniform over the op set, level
+~ U(0.1, severity), and a fair coin for the sign of rotate/shear/translate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import torch
+
+from augmix.augment.ops import level_to_arg, op_names
+
+MAX_DEPTH = 3  # the reference's stochastic depth is randint(1, 4)
+
+
+@dataclass(frozen=True)
+class AugMixConfig:
+    """AugMix hyper-parameters; defaults are the paper's CIFAR settings.
+
+    ``depth=-1`` means a depth drawn uniformly from {1, 2, 3} per chain.
+    """
+
+    severity: int = 3
+    width: int = 3
+    depth: int = -1
+    alpha: float = 1.0
+    all_ops: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.severity, bool) or not 1 <= self.severity <= 10:
+            raise ValueError(f"severity must be in 1..10 (the reference's level scale), got {self.severity}")
+        if self.width < 1:
+            raise ValueError(f"width (number of chains) must be >= 1, got {self.width}")
+        if self.depth == 0 or self.depth < -1:
+            raise ValueError(f"depth must be -1 (random 1-3) or a positive integer, got {self.depth}")
+        if not self.alpha > 0:
+            raise ValueError(f"alpha must be > 0 (Dirichlet/Beta concentration), got {self.alpha}")
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return op_names(self.all_ops)
+
+    @property
+    def max_depth(self) -> int:
+        return self.depth if self.depth > 0 else MAX_DEPTH
+
+    def __str__(self) -> str:
+        """Round-trippable string form, e.g. ``severity=3,width=3,depth=-1,alpha=1.0,all_ops=False``."""
+        return ",".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+    @classmethod
+    def parse(cls, text: str) -> AugMixConfig:
+        """Inverse of ``str()``: ``"severity=1,width=3"`` (omitted keys keep defaults)."""
+        kwargs: dict[str, object] = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            key, sep, value = part.partition("=")
+            if not sep or key not in types:
+                raise ValueError(f"bad AugMix setting {part!r}; expected key=value with key in {sorted(types)}")
+            if key == "all_ops":
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(f"all_ops must be true or false, got {value!r}")
+                kwargs[key] = value.lower() in ("true", "1")
+            elif key == "alpha":
+                kwargs[key] = float(value)
+            else:
+                kwargs[key] = int(value)
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+
+@dataclass
+class AugMixParams:
+    """Every random choice of AugMix for a batch of ``B`` images.
+
+    Shapes: ``ops``, ``levels``, ``signs``: [B, width, max_depth]; ``depths`` and
+    ``chain_weights``: [B, width]; ``mix_weights``: [B]. ``ops`` index ``op_names``;
+    steps at or beyond a chain's depth are not applied.
+    """
+
+    op_names: tuple[str, ...]
+    ops: torch.Tensor
+    levels: torch.Tensor
+    signs: torch.Tensor
+    depths: torch.Tensor
+    chain_weights: torch.Tensor
+    mix_weights: torch.Tensor
+    _args_cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def batch_size(self) -> int:
+        return self.ops.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.ops.shape[1]
+
+    def active(self) -> torch.Tensor:
+        """Bool [B, width, max_depth]: which chain steps are applied."""
+        steps = torch.arange(self.ops.shape[2], device=self.depths.device)
+        return steps.view(1, 1, -1) < self.depths.unsqueeze(-1)
+
+    def args(self, height: int, width: int) -> torch.Tensor:
+        """Each step's op argument (degrees, bits, pixels, ...) [B, width, max_depth], float64."""
+        key = (height, width)
+        if key not in self._args_cache:
+            out = torch.zeros(self.levels.shape, dtype=torch.float64)
+            for k, name in enumerate(self.op_names):
+                sel = self.ops == k
+                if sel.any():
+                    out[sel] = level_to_arg(name, self.levels[sel], self.signs[sel], height, width)
+            self._args_cache[key] = out
+        return self._args_cache[key]
+
+    def select(self, index: int | slice) -> AugMixParams:
+        """Parameters of a sub-batch."""
+        idx = slice(index, index + 1) if isinstance(index, int) else index
+        return AugMixParams(
+            self.op_names, self.ops[idx], self.levels[idx], self.signs[idx], self.depths[idx],
+            self.chain_weights[idx], self.mix_weights[idx],
+        )
+
+
+Seed = int | np.random.Generator | torch.Generator | None
+
+
+def as_numpy_rng(seed: Seed) -> np.random.Generator:
+    """A numpy Generator from an int, a numpy Generator, a torch Generator or None.
+
+    A torch Generator is advanced by one draw, so a seeded torch Generator gives a
+    reproducible stream; ``None`` draws from torch's global RNG (so ``torch.manual_seed``
+    and DataLoader worker seeding control it).
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return np.random.default_rng(seed)
+    if seed is None or isinstance(seed, torch.Generator):
+        s = torch.randint(0, 2**62, (1,), generator=seed).item()
+        return np.random.default_rng(s)
+    raise TypeError(f"seed must be an int, numpy/torch Generator or None, got {type(seed).__name__}")
+
+
+def sample_params(batch_size: int, config: AugMixConfig = AugMixConfig(), seed: Seed = None) -> AugMixParams:
+    """Draw AugMix parameters for ``batch_size`` images (on the CPU; they are tiny)."""
+    rng = as_numpy_rng(seed)
+    b, w, d = batch_size, config.width, config.max_depth
+    n_ops = len(config.ops)
+    ops = rng.integers(0, n_ops, size=(b, w, d))
+    levels = rng.uniform(0.1, config.severity, size=(b, w, d))
+    signs = np.where(rng.uniform(size=(b, w, d)) > 0.5, -1.0, 1.0)
+    if config.depth > 0:
+        depths = np.full((b, w), config.depth)
+    else:
+        depths = rng.integers(1, MAX_DEPTH + 1, size=(b, w))
+    chain_weights = rng.dirichlet([config.alpha] * w, size=b).astype(np.float32)
+    mix_weights = rng.beta(config.alpha, config.alpha, size=b).astype(np.float32)
+    return AugMixParams(
+        op_names=config.ops,
+        ops=torch.from_numpy(ops),
+        levels=torch.from_numpy(levels),
+        signs=torch.from_numpy(signs),
+        depths=torch.from_numpy(depths),
+        chain_weights=torch.from_numpy(chain_weights),
+        mix_weights=torch.from_numpy(mix_weights),
+    )

@@ -83,27 +83,33 @@ def apply_chains(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
                     sel = op[idx] == k
                     if sel.any():
                         mats[sel] = Fn.affine_matrix(name, arg[idx][sel], h, w)
-            chains[idx] = Fn.affine(chains[idx], mats)
+            chains.index_copy_(0, idx, Fn.affine(chains.index_select(0, idx), mats))
         for k, name in enumerate(params.op_names):
             if OP_SPECS[name].geometric:
                 continue
             sel = on & (op == k)
             if sel.any():
                 idx = sel.nonzero().squeeze(1)
-                chains[idx] = Fn.NAME_TO_OP[name](chains[idx], arg[idx])
+                out = Fn.NAME_TO_OP[name](chains.index_select(0, idx), arg[idx])
+                chains.index_copy_(0, idx, out)
     return chains.reshape(b, width, c, h, w)
 
 
 def mix(x: torch.Tensor, chains: torch.Tensor, params: AugMixParams) -> torch.Tensor:
-    """Convex AugMix mixture in float32: ``(1 - m) x + m * sum_i w_i chain_i``."""
+    """Convex AugMix mixture in float32: ``(1 - m) x + m * sum_i w_i chain_i``.
+
+    uint8 views are scaled to [0, 1] through the weights (``ToTensor``'s division folded
+    into the mixing coefficients).
+    """
+    b = x.shape[0]
     dev = x.device
-    weights = params.chain_weights.to(dev)
-    m = params.mix_weights.to(dev).view(-1, 1, 1, 1)
-    acc = None
+    m = params.mix_weights.to(dev).view(b, 1, 1, 1)
+    w = params.chain_weights.to(dev).view(b, -1, 1, 1, 1) * m.unsqueeze(1)
+    scale = 1 / 255 if x.dtype == torch.uint8 else 1.0
+    out = x.to(torch.float32).mul_((1 - m) * scale)
     for i in range(chains.shape[1]):
-        term = weights[:, i].view(-1, 1, 1, 1) * to_float(chains[:, i])
-        acc = term if acc is None else acc + term
-    return (1 - m) * to_float(x) + m * acc
+        out.addcmul_(chains[:, i].to(torch.float32), w[:, i] * scale)
+    return out.clamp_(0, 1)
 
 
 def apply_tensor(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:

@@ -18,16 +18,18 @@ Tensor semantics:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Union
 
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance, ImageOps
 
-Magnitude = Union[float, int, torch.Tensor]
-ImageLike = Union[Image.Image, torch.Tensor]
+Magnitude = float | int | torch.Tensor
+ImageLike = Image.Image | torch.Tensor
 
 _EPS = 1e-4  # float32 slack before truncating a value Pillow computes in double
+# grid_sample's float32 coordinates put an integer-valued sample up to ~5e-3 below the
+# integer at 224 px; Pillow (double) truncates the exact value.
+_AFFINE_EPS = 1e-2
 
 
 # --------------------------------------------------------------------------- helpers
@@ -127,45 +129,58 @@ def affine(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     """Apply per-image Pillow affine coefficients ``matrix`` [N, 6] with Pillow's bilinear.
 
     Samples whose source point lies outside the image are black; inside, neighbours are
-    clamped to the edge (Pillow's ``BILINEAR_HEAD``/``BILINEAR_BODY``). Indices and
-    weights are computed in float64 so integer shifts stay exact.
+    clamped to the edge (Pillow's ``BILINEAR_HEAD``/``BILINEAR_BODY``), which is
+    ``grid_sample`` with border padding times an in-bounds mask. The pixel-space
+    coefficients are converted to ``grid_sample``'s normalised ones in float64.
     """
     xf, shape = _flat(x)
-    n, ch, h, w = xf.shape
-    mat = matrix.to(device=xf.device, dtype=torch.float64).reshape(n, 6, 1, 1)
-    ys = torch.arange(h, device=xf.device, dtype=torch.float64).view(1, h, 1) + 0.5
-    xs = torch.arange(w, device=xf.device, dtype=torch.float64).view(1, 1, w) + 0.5
-    xin = mat[:, 0] * xs + mat[:, 1] * ys + mat[:, 2]
-    yin = mat[:, 3] * xs + mat[:, 4] * ys + mat[:, 5]
-    valid = (xin >= 0) & (xin < w) & (yin >= 0) & (yin < h)
-    xin, yin = xin - 0.5, yin - 0.5
-    x0, y0 = xin.floor(), yin.floor()
-    dx = (xin - x0).to(torch.float32).unsqueeze(1)
-    dy = (yin - y0).to(torch.float32).unsqueeze(1)
-    x0 = x0.long()
-    y0 = y0.long()
-    x1 = (x0 + 1).clamp_(0, w - 1)
-    y1 = (y0 + 1).clamp_(0, h - 1)
-    x0 = x0.clamp_(0, w - 1)
-    y0 = y0.clamp_(0, h - 1)
-    src = xf.reshape(n, ch, h * w).to(torch.float32)
+    n, _, h, w = xf.shape
+    a, b, c, d, e, f = matrix.to(torch.float64).reshape(n, 6, 1, 1).unbind(1)
+    dev = xf.device
+    # Output pixel centres in normalised coordinates; x_pix = (x_n + 1) * w / 2.
+    xn = ((torch.arange(w, dtype=torch.float64) + 0.5) * (2.0 / w) - 1).view(1, 1, w)
+    yn = ((torch.arange(h, dtype=torch.float64) + 0.5) * (2.0 / h) - 1).view(1, h, 1)
+    tx = torch.cat([a, b * h / w, a + b * h / w + 2 * c / w - 1], 1).to(dev, torch.float32)
+    ty = torch.cat([d * w / h, e, d * w / h + e + 2 * f / h - 1], 1).to(dev, torch.float32)
+    xn, yn = xn.to(dev, torch.float32), yn.to(dev, torch.float32)
+    gx = tx[:, 0:1] * xn + (tx[:, 1:2] * yn + tx[:, 2:3])
+    gy = ty[:, 0:1] * xn + (ty[:, 1:2] * yn + ty[:, 2:3])
+    valid = ((gx >= -1) & (gx < 1) & (gy >= -1) & (gy < 1)).unsqueeze(1)
+    src = xf if xf.is_floating_point() else xf.to(torch.float32)
+    out = F.grid_sample(src, torch.stack([gx, gy], -1), mode="bilinear",
+                        padding_mode="border", align_corners=False)
+    return _finish(out.mul_(valid), x, shape, eps=_AFFINE_EPS)
 
-    def tap(yy: torch.Tensor, xx: torch.Tensor) -> torch.Tensor:
-        idx = (yy * w + xx).reshape(n, 1, h * w).expand(n, ch, h * w)
-        return src.gather(2, idx).reshape(n, ch, h, w)
 
-    top = tap(y0, x0)
-    top = top + (tap(y0, x1) - top) * dx
-    bot = tap(y1, x0)
-    bot = bot + (tap(y1, x1) - bot) * dx
-    out = (top + (bot - top) * dy) * valid.unsqueeze(1)
-    return _finish(out, x, shape)
+def shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
+    """Integer translation with black fill: output (x, y) = input (x + dx, y + dy).
+
+    Exactly Pillow's affine translate for whole-pixel offsets (the bilinear weights are
+    0/1), done by slicing: one copy per distinct offset pair.
+    """
+    xf, shape = _flat(x)
+    n, _, h, w = xf.shape
+    out = torch.zeros_like(xf)
+    offsets = torch.stack([dx.reshape(n), dy.reshape(n)], 1).to(torch.int64).cpu()
+    pairs, inverse = torch.unique(offsets, dim=0, return_inverse=True)
+    for k, (ox, oy) in enumerate(pairs.tolist()):
+        if abs(ox) >= w or abs(oy) >= h:
+            continue
+        idx = (inverse == k).nonzero().squeeze(1).to(xf.device)
+        src = xf.index_select(0, idx)[..., max(oy, 0):h + min(oy, 0), max(ox, 0):w + min(ox, 0)]
+        dst = torch.zeros_like(xf[: idx.numel()])
+        dst[..., max(-oy, 0):h + min(-oy, 0), max(-ox, 0):w + min(-ox, 0)] = src
+        out.index_copy_(0, idx, dst)
+    return out.reshape(shape)
 
 
 def _geometric_op(name: str) -> Callable[[ImageLike, Magnitude], ImageLike]:
     def tensor_op(img: torch.Tensor, arg: Magnitude) -> torch.Tensor:
         xf, _ = _flat(img)
-        args = _per_image(arg, xf.shape[0], xf.device)
+        args = _per_image(arg, xf.shape[0], torch.device("cpu"))
+        if name.startswith("translate") and bool((args == args.round()).all()):
+            zero = torch.zeros_like(args)
+            return shift(img, args, zero) if name == "translate_x" else shift(img, zero, args)
         return affine(img, affine_matrix(name, args, img.shape[-2], img.shape[-1]))
 
     return tensor_op
@@ -218,20 +233,19 @@ def _enhance(kind: str, img: torch.Tensor, factor: Magnitude) -> torch.Tensor:
 
 def _autocontrast_t(img: torch.Tensor) -> torch.Tensor:
     xf, shape = _flat(img)
-    x = xf.to(torch.float64)
-    lo = x.amin(dim=(-2, -1), keepdim=True)
-    hi = x.amax(dim=(-2, -1), keepdim=True)
+    lo = xf.amin(dim=(-2, -1), keepdim=True).to(torch.float64)
+    hi = xf.amax(dim=(-2, -1), keepdim=True).to(torch.float64)
     flat = hi <= lo
-    full = _scale(img)
     # torch evaluates `number / tensor` as number * (1 / tensor); divide tensors to round
-    # exactly as Pillow's `255.0 / (hi - lo)` does.
-    scale = torch.where(flat, torch.ones_like(hi), torch.full_like(hi, full) / (hi - lo).clamp_min(1e-12))
+    # exactly as Pillow's `255.0 / (hi - lo)` does, and keep Pillow's double arithmetic.
+    full = torch.full_like(hi, _scale(img))
+    scale = torch.where(flat, torch.ones_like(hi), full / (hi - lo).clamp_min(1e-12))
     offset = torch.where(flat, torch.zeros_like(lo), -lo * scale)
-    out = x * scale + offset
     if img.dtype == torch.uint8:
-        out = out.floor_().clamp_(0, 255).to(torch.uint8)  # exact: computed in double
-        return out.reshape(shape)
-    return out.clamp_(0, 1).to(img.dtype).reshape(shape)
+        out = xf.to(torch.float64).mul_(scale).add_(offset).floor_().clamp_(0, 255)
+        return out.to(torch.uint8).reshape(shape)
+    out = xf * scale.to(xf.dtype) + offset.to(xf.dtype)
+    return out.clamp_(0, 1).reshape(shape)
 
 
 def _equalize_t(img: torch.Tensor) -> torch.Tensor:
@@ -284,8 +298,10 @@ def _solarize_t(img: torch.Tensor, threshold: Magnitude) -> torch.Tensor:
     full = _scale(img)
     t = _per_image(threshold, n, xf.device, torch.float32).view(n, 1, 1, 1)
     if img.dtype == torch.uint8:
-        x = xf.to(torch.int16)
-        out = torch.where(x.float() < t, x, 255 - x).to(torch.uint8)
+        # 255 - v == v ^ 255 on 8 bits; a threshold of 256 inverts nothing.
+        t8 = t.clamp(0, 255).to(torch.uint8)
+        invert = (xf >= t8).logical_and_(t <= 255).to(torch.uint8).mul_(255)
+        out = xf ^ invert
     else:
         out = torch.where(xf * 255 < t, xf, full - xf)
     return out.reshape(shape)

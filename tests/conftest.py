@@ -1,0 +1,41 @@
+"""Shared fixtures: small real-looking images, and the real data in ../shared when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def smooth_images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
+    """Natural-looking uint8 images [n, size, size, 3]: upsampled colour blobs plus noise."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        base = Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8))
+        img = np.asarray(base.resize((size, size), Image.BILINEAR)).astype(int)
+        img = img + rng.integers(-12, 12, img.shape)
+        out.append(np.clip(img, 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+@pytest.fixture
+def images() -> np.ndarray:
+    return smooth_images(8)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "prepare.py").exists():
+        pytest.skip(f"real data not present at {SHARED_DATA} (developer checkout only)")
+    return SHARED_DATA
+
+
+def pytest_report_header(config):  # noqa: ARG001
+    where = SHARED_DATA if SHARED_DATA.exists() else "absent: tests on real data are skipped"
+    return f"augmix shared data: {where}; threads={os.cpu_count()}"

@@ -63,7 +63,8 @@ class AugMixConfig:
         for part in filter(None, (p.strip() for p in text.split(","))):
             key, sep, value = part.partition("=")
             if not sep or key not in types:
-                raise ValueError(f"bad AugMix setting {part!r}; expected key=value with key in {sorted(types)}")
+                raise ValueError(
+                    f"bad AugMix setting {part!r}; expected key=value with key in {sorted(types)}")
             if key == "all_ops":
                 if value.lower() not in ("true", "false", "1", "0"):
                     raise ValueError(f"all_ops must be true or false, got {value!r}")

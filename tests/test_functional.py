@@ -127,3 +127,13 @@ def test_bad_tensor_rank_and_magnitude_count(images):
     batch = torch.from_numpy(images).permute(0, 3, 1, 2)
     with pytest.raises(ValueError, match="8 images"):
         F.rotate(batch, torch.ones(3))
+
+
+@pytest.mark.parametrize("name", AUGMIX_OPS_ALL)
+def test_scalar_and_tensor_level_maps_agree(name):
+    from augmix.augment.ops import op_arg
+
+    levels = torch.linspace(0.1, 9.99, 97, dtype=torch.float64)
+    signs = torch.where(torch.arange(97) % 2 == 0, 1.0, -1.0)
+    vec = level_to_arg(name, levels, signs, 32, 224).tolist()
+    assert vec == [op_arg(name, lv, sg, 32, 224) for lv, sg in zip(levels.tolist(), signs.tolist())]

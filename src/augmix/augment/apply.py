@@ -20,7 +20,7 @@ from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
 from augmix.augment import functional as Fn
-from augmix.augment.ops import OP_SPECS
+from augmix.augment.ops import OP_SPECS, op_arg
 from augmix.augment.sampler import AugMixParams
 
 
@@ -45,14 +45,15 @@ def apply_pil(
     """
     if params.batch_size != 1:
         raise ValueError(f"apply_pil takes parameters for one image, got {params.batch_size}")
-    args = params.args(img.height, img.width)[0]
+    ops, levels, signs = params.ops[0].tolist(), params.levels[0].tolist(), params.signs[0].tolist()
+    depths, weights = params.depths[0].tolist(), params.chain_weights[0]
     mix = None
     for i in range(params.width):
         aug = img.copy()
-        for d in range(int(params.depths[0, i])):
-            name = params.op_names[int(params.ops[0, i, d])]
-            aug = Fn.NAME_TO_OP[name](aug, args[i, d].item())
-        term = params.chain_weights[0, i] * preprocess(aug)
+        for d in range(depths[i]):
+            name = params.op_names[ops[i][d]]
+            aug = Fn.NAME_TO_OP[name](aug, op_arg(name, levels[i][d], signs[i][d], img.height, img.width))
+        term = weights[i] * preprocess(aug)
         mix = term if mix is None else mix + term
     m = params.mix_weights[0]
     return (1 - m) * preprocess(img) + m * mix

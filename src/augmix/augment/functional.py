@@ -135,21 +135,27 @@ def affine(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     """
     xf, shape = _flat(x)
     n, _, h, w = xf.shape
-    a, b, c, d, e, f = matrix.to(torch.float64).reshape(n, 6, 1, 1).unbind(1)
     dev = xf.device
-    # Output pixel centres in normalised coordinates; x_pix = (x_n + 1) * w / 2.
-    xn = ((torch.arange(w, dtype=torch.float64) + 0.5) * (2.0 / w) - 1).view(1, 1, w)
-    yn = ((torch.arange(h, dtype=torch.float64) + 0.5) * (2.0 / h) - 1).view(1, h, 1)
-    tx = torch.cat([a, b * h / w, a + b * h / w + 2 * c / w - 1], 1).to(dev, torch.float32)
-    ty = torch.cat([d * w / h, e, d * w / h + e + 2 * f / h - 1], 1).to(dev, torch.float32)
-    xn, yn = xn.to(dev, torch.float32), yn.to(dev, torch.float32)
-    gx = tx[:, 0:1] * xn + (tx[:, 1:2] * yn + tx[:, 2:3])
-    gy = ty[:, 0:1] * xn + (ty[:, 1:2] * yn + ty[:, 2:3])
-    valid = ((gx >= -1) & (gx < 1) & (gy >= -1) & (gy < 1)).unsqueeze(1)
+    a, b, c, d, e, f = matrix.to(torch.float64).reshape(n, 6).unbind(1)
+    # With x_pix = (x_n + 1) * w / 2 on both sides, the map in normalised coordinates is
+    # x_n' = a x_n + (b h/w) y_n + (a + b h/w + 2c/w - 1), and likewise for y.
+    coef = torch.stack([a, b * h / w, a + b * h / w + 2 * c / w - 1,
+                        d * w / h, e, d * w / h + e + 2 * f / h - 1], 1)
+    coef = coef.to(dev, torch.float32).view(n, 6, 1, 1)
+    xn = ((torch.arange(w, device=dev, dtype=torch.float32) + 0.5) * (2.0 / w) - 1).view(1, 1, w)
+    yn = ((torch.arange(h, device=dev, dtype=torch.float32) + 0.5) * (2.0 / h) - 1).view(1, h, 1)
+    gx = coef[:, 0] * xn + (coef[:, 1] * yn + coef[:, 2])
+    gy = coef[:, 3] * xn + (coef[:, 4] * yn + coef[:, 5])
+    valid = ((gx >= -1) & (gx < 1) & (gy >= -1) & (gy < 1)).to(torch.float32)  # source in [0, size)
+    grid = torch.empty(n, h, w, 2, device=dev, dtype=torch.float32)
+    grid[..., 0] = gx
+    grid[..., 1] = gy
     src = xf if xf.is_floating_point() else xf.to(torch.float32)
-    out = F.grid_sample(src, torch.stack([gx, gy], -1), mode="bilinear",
-                        padding_mode="border", align_corners=False)
-    return _finish(out.mul_(valid), x, shape, eps=_AFFINE_EPS)
+    out = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    out.mul_(valid.unsqueeze(1))  # (a float mask multiplies faster than a bool one)
+    if x.dtype == torch.uint8:  # a convex combination of 0..255 values: truncation is floor
+        return out.add_(_AFFINE_EPS).to(torch.int32).to(torch.uint8).reshape(shape)
+    return out.clamp_(0, 1).to(x.dtype).reshape(shape)
 
 
 def shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:

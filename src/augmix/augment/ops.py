@@ -91,3 +91,20 @@ def level_to_arg(
     if spec.signed:
         scaled = scaled * sign.to(torch.float64)
     return scaled
+
+
+def op_arg(name: str, level: float, sign: float, height: int, width: int) -> float:
+    """``level_to_arg`` for one step, in plain Python floats exactly as the reference computes."""
+    spec = OP_SPECS[name]
+    if spec.kind == "none":
+        return 0.0
+    maxval = spec.maxval
+    if spec.size_axis is not None:
+        maxval = (width if spec.size_axis == -1 else height) / 3
+    scaled = level * maxval / 10
+    if spec.kind == "int":
+        scaled = float(int(scaled))
+    if spec.base is not None:
+        scaled = spec.base - scaled
+    scaled = scaled + spec.offset
+    return scaled * sign if spec.signed else scaled

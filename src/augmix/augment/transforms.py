@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from augmix.augment.apply import apply_pil, apply_tensor, to_float
-from augmix.augment.sampler import AugMixConfig, Seed, sample_params
+from augmix.augment.sampler import AugMixConfig, Seed, as_numpy_rng, sample_params
 
 
 class AugMix:
@@ -37,7 +37,8 @@ class AugMix:
     ) -> None:
         self.config = AugMixConfig(severity, width, depth, alpha, all_ops)
         self.preprocess = preprocess
-        self.generator = generator
+        # an int seeds one stream for the transform's lifetime (not the same draw each call)
+        self.generator = as_numpy_rng(generator) if isinstance(generator, int) else generator
 
     def __call__(self, img: Image.Image | torch.Tensor) -> torch.Tensor:
         params = sample_params(1, self.config, self.generator)
@@ -77,7 +78,7 @@ class AugMixBatch(torch.nn.Module):
         super().__init__()
         self.config = AugMixConfig(severity, width, depth, alpha, all_ops)
         self.jsd = jsd
-        self.generator = generator
+        self.generator = as_numpy_rng(generator) if isinstance(generator, int) else generator
 
     def forward(
         self, x: torch.Tensor, generator: Seed = None
@@ -85,6 +86,7 @@ class AugMixBatch(torch.nn.Module):
         if not isinstance(x, torch.Tensor) or x.ndim != 4:
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"AugMixBatch takes a batch [B, C, H, W], got {shape}")
+        # a per-call generator (int or Generator) fixes this call's draw
         gen = generator if generator is not None else self.generator
         b = x.shape[0]
         if not self.jsd:

@@ -1,0 +1,80 @@
+"""Shared helpers for the benchmark scripts: real images when available, JSON output, timing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parents[1] / "shared" / "data"
+RESULTS = HERE / "results"
+
+
+def cifar_root() -> tuple[Path | None, str]:
+    """A data root holding CIFAR-10/100 in the official layout, and a note on its provenance.
+
+    Order: ``$AUGMIX_DATA`` or ``~/.cache/augmix`` if it holds CIFAR-10; else the developers'
+    ``../shared/data`` copy, unpacked once into a cache folder; else ``None``.
+    """
+    from augmix.data import default_root
+
+    root = default_root()
+    if (root / "cifar-10-batches-py").is_dir():
+        return root, f"CIFAR-10 (official layout at {root})"
+    if (SHARED / "prepare.py").exists():
+        cache = Path(tempfile.gettempdir()) / "augmix-bench-data"
+        for name, folder in (("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python")):
+            if not (cache / folder).is_dir():
+                subprocess.run([sys.executable, str(SHARED / "prepare.py"), name, str(cache)], check=True,
+                               stdout=subprocess.DEVNULL)
+        return cache, ("CIFAR-10 (../shared/data copy: official order, 99.8% exact pixels; "
+                       "109 images JPEG-recovered)")
+    return None, "none"
+
+
+def cifar_test_images(n: int) -> tuple[np.ndarray, str]:
+    """``n`` CIFAR-10 test images (uint8 NHWC) and their provenance; synthetic if no data."""
+    from augmix.data import load_cifar
+
+    root, note = cifar_root()
+    if root is None:
+        rng = np.random.default_rng(0)
+        return rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), "synthetic uniform noise (no CIFAR found)"
+    data = load_cifar("cifar10", root, train=False, download=False)
+    return data.images[:n], note + f", first {n} test images"
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def timed(fn, repeat: int = 3) -> float:
+    """Best wall time of ``repeat`` calls (seconds), after one warm-up call."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def save(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
+    print(f"saved {path}")
+    return path

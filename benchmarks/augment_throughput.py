@@ -1,0 +1,161 @@
+"""JSD triplets (clean, augmix, augmix) per second per core at 32x32, ours vs the peers.
+
+    python benchmarks/augment_throughput.py [--images 2000] [--batch 1024]
+
+(a) the paper's pseudocode as a per-image PIL loop (numpy RNG, PIL ops, ToTensor, mix),
+(b) torchvision ``v2.AugMix`` per PIL image and on a uint8 batch (ops shared by the batch),
+(c) timm's ``augment_and_mix_transform`` (if timm is installed), (d) ours per image
+(``augmix.AugMix``), (e) ours batched on the CPU with 1 and 2 threads, (f) ours on a GPU if
+one is visible. Same images for all; per-image paths run single-threaded. Also records
+simple output statistics so the distributions of (a) and (e) can be compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+import torchvision.transforms as T
+from _common import cifar_test_images, machine, save, timed
+from PIL import Image, ImageOps
+
+import augmix
+
+
+def paper_pseudocode_triplet(images: list[Image.Image], severity=3, width=3, alpha=1.0):
+    """Algorithm 1 of the paper, per image, with PIL ops as in the reference."""
+    to_tensor = T.ToTensor()
+
+    def level():
+        return np.random.uniform(0.1, severity)
+
+    def signed(v):
+        return -v if np.random.uniform() > 0.5 else v
+
+    def affine(img, coeffs):
+        return img.transform(img.size, Image.AFFINE, coeffs, resample=Image.BILINEAR)
+
+    ops = [
+        lambda im: ImageOps.autocontrast(im),
+        lambda im: ImageOps.equalize(im),
+        lambda im: ImageOps.posterize(im, 4 - int(level() * 4 / 10)),
+        lambda im: im.rotate(signed(int(level() * 30 / 10)), resample=Image.BILINEAR),
+        lambda im: ImageOps.solarize(im, 256 - int(level() * 256 / 10)),
+        lambda im: affine(im, (1, signed(level() * 0.3 / 10), 0, 0, 1, 0)),
+        lambda im: affine(im, (1, 0, 0, signed(level() * 0.3 / 10), 1, 0)),
+        lambda im: affine(im, (1, 0, signed(int(level() * (im.width / 3) / 10)), 0, 1, 0)),
+        lambda im: affine(im, (1, 0, 0, 0, 1, signed(int(level() * (im.height / 3) / 10)))),
+    ]
+
+    def aug(image):
+        ws = np.float32(np.random.dirichlet([alpha] * width))
+        m = np.float32(np.random.beta(alpha, alpha))
+        mix = torch.zeros_like(to_tensor(image))
+        for i in range(width):
+            image_aug = image.copy()
+            for _ in range(np.random.randint(1, 4)):
+                image_aug = ops[np.random.randint(len(ops))](image_aug)
+            mix += ws[i] * to_tensor(image_aug)
+        return (1 - m) * to_tensor(image) + m * mix
+
+    return [(to_tensor(im), aug(im), aug(im)) for im in images]
+
+
+def stats(triplets_aug: torch.Tensor, clean: torch.Tensor) -> dict:
+    """Mean |augmented - clean|, mean and std of augmented pixels (0-1 scale)."""
+    return {"mean_abs_change": float((triplets_aug - clean).abs().mean()),
+            "mean": float(triplets_aug.mean()), "std": float(triplets_aug.std())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=1024)
+    args = ap.parse_args()
+    arr, provenance = cifar_test_images(args.images)
+    pil = [Image.fromarray(a) for a in arr]
+    batch = torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
+    n = len(pil)
+    results: dict[str, dict] = {}
+
+    def record(key, seconds, threads, count=n, **extra):
+        rate = count / seconds
+        results[key] = {"triplets_per_s": round(rate, 1), "threads": threads,
+                        "triplets_per_s_per_core": round(rate / threads, 1), **extra}
+        print(f"{key:42s} {rate:10.1f} triplets/s  ({rate / threads:9.1f} per core)")
+
+    torch.set_num_threads(1)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    record("a_paper_pseudocode_pil", timed(lambda: paper_pseudocode_triplet(pil), 1), 1)
+
+    import torchvision.transforms.v2 as v2
+    tv = v2.AugMix(severity=3, mixture_width=3, chain_depth=-1, alpha=1.0)
+    to_tensor = T.ToTensor()
+    record("b_torchvision_augmix_pil", timed(
+        lambda: [(to_tensor(im), to_tensor(tv(im)), to_tensor(tv(im))) for im in pil], 1), 1)
+
+    def tv_batched():
+        for i in range(0, n, args.batch):
+            x = batch[i:i + args.batch]
+            (x.float() / 255, tv(x).float() / 255, tv(x).float() / 255)
+
+    record("b_torchvision_augmix_batched_shared_ops", timed(tv_batched, 1), 1,
+           note="torchvision samples one op sequence for the whole batch")
+
+    try:
+        from timm.data.auto_augment import augment_and_mix_transform
+
+        tm = augment_and_mix_transform("augmix-m3-w3", {"translate_const": 10, "img_mean": (128,) * 3})
+        record("c_timm_augmix_pil", timed(
+            lambda: [(to_tensor(im), to_tensor(tm(im)), to_tensor(tm(im))) for im in pil], 1), 1)
+    except ImportError:
+        results["c_timm_augmix_pil"] = {"skipped": "timm not installed (pip install timm)"}
+        print("c_timm_augmix_pil: skipped, timm not installed")
+
+    ours = augmix.AugMix(severity=3, generator=0)
+    record("d_ours_per_image_pil", timed(
+        lambda: [(to_tensor(im), ours(im), ours(im)) for im in pil], 1), 1)
+
+    mod = augmix.AugMixBatch(severity=3, jsd=True, generator=0)
+
+    def ours_batched(x_all=batch):
+        for i in range(0, n, args.batch):
+            mod(x_all[i:i + args.batch])
+
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        record(f"e_ours_batched_cpu_{threads}_thread", timed(ours_batched, 2), threads)
+    torch.set_num_threads(1)
+
+    if torch.cuda.is_available():
+        gpu = batch.cuda()
+
+        def ours_gpu():
+            for i in range(0, n, args.batch):
+                mod(gpu[i:i + args.batch])
+            torch.cuda.synchronize()
+
+        record("f_ours_batched_gpu", timed(ours_gpu, 3), 1, device=torch.cuda.get_device_name(0))
+    else:
+        results["f_ours_batched_gpu"] = {"skipped": "no CUDA device visible"}
+
+    # Same distribution? Compare simple statistics of (a) and (e) outputs on the same images.
+    np.random.seed(1)
+    a = torch.stack([t[1] for t in paper_pseudocode_triplet(pil[:1000])])
+    clean = batch[:1000].float() / 255
+    e = mod(batch[:1000], generator=1)[1]
+    dist = {"a_paper_pseudocode_pil": stats(a, clean), "e_ours_batched": stats(e, clean)}
+    print("output statistics (1000 images):", dist)
+
+    base = results["a_paper_pseudocode_pil"]["triplets_per_s_per_core"]
+    for key in ("e_ours_batched_cpu_1_thread", "e_ours_batched_cpu_2_thread"):
+        results[key]["speedup_per_core_vs_a"] = round(results[key]["triplets_per_s_per_core"] / base, 2)
+    save("augment_throughput", {"data": provenance, "image_size": 32, "batch": args.batch,
+                                "images": n, "machine": machine(), "results": results,
+                                "output_statistics": dist})
+
+
+if __name__ == "__main__":
+    main()

@@ -48,7 +48,8 @@ def cifar_test_images(n: int) -> tuple[np.ndarray, str]:
     root, note = cifar_root()
     if root is None:
         rng = np.random.default_rng(0)
-        return rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), "synthetic uniform noise (no CIFAR found)"
+        noise = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+        return noise, "synthetic uniform noise (no CIFAR found)"
     data = load_cifar("cifar10", root, train=False, download=False)
     return data.images[:n], note + f", first {n} test images"
 

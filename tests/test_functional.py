@@ -136,4 +136,5 @@ def test_scalar_and_tensor_level_maps_agree(name):
     levels = torch.linspace(0.1, 9.99, 97, dtype=torch.float64)
     signs = torch.where(torch.arange(97) % 2 == 0, 1.0, -1.0)
     vec = level_to_arg(name, levels, signs, 32, 224).tolist()
-    assert vec == [op_arg(name, lv, sg, 32, 224) for lv, sg in zip(levels.tolist(), signs.tolist())]
+    pairs = zip(levels.tolist(), signs.tolist(), strict=True)
+    assert vec == [op_arg(name, lv, sg, 32, 224) for lv, sg in pairs]

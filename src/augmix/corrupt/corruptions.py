@@ -1,0 +1,290 @@
+"""The 19 corruptions of Hendrycks & Dietterich (ICLR 2019), batched over images.
+
+Every function follows hendrycks/robustness ``ImageNet-C/create_c/make_*_c.py`` step for
+step (same formulas, constants from ``tables.py``), applied to a batch of uint8 images
+``[N, H, W, 3]`` with a ``numpy.random.Generator``, and returns float values in
+[0, 255]; ``corrupt`` then truncates them to uint8 as the source's ``np.uint8(...)`` does.
+Random draws come from the generator in a different order than the source's global
+``np.random`` stream, so outputs match the source in distribution, not bit for bit.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+from skimage import color as skcolor
+
+from augmix.corrupt import kernels
+from augmix.corrupt.tables import ALL, FOG_MAPSIZE, FROST_SCALE, table_for
+
+Corruption = Callable[[np.ndarray, object, np.random.Generator], np.ndarray]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float64) / 255.0
+
+
+def _gaussian(x: np.ndarray, sigma: float, mode: str = "nearest", truncate: float = 4.0,
+              channels: bool = True) -> np.ndarray:
+    """skimage.filters.gaussian over the spatial axes of [N, H, W(, C)] (per image, per channel)."""
+    sig = (0, sigma, sigma, 0) if channels else (0, sigma, sigma)
+    return ndimage.gaussian_filter(x, sigma=sig, mode=mode, truncate=truncate)
+
+
+# ------------------------------------------------------------------------------ noise
+
+def gaussian_noise(x, c, rng):
+    x = _unit(x)
+    return np.clip(x + rng.normal(size=x.shape, scale=c), 0, 1) * 255
+
+
+def shot_noise(x, c, rng):
+    x = _unit(x)
+    return np.clip(rng.poisson(x * c) / c, 0, 1) * 255
+
+
+def impulse_noise(x, c, rng):
+    # skimage.util.random_noise(mode='s&p', amount=c): each value flipped with prob. c,
+    # to 1 (salt) or 0 (pepper) with equal odds.
+    x = _unit(x)
+    flipped = rng.random(x.shape) < c
+    salted = rng.random(x.shape) < 0.5
+    x[flipped & salted] = 1.0
+    x[flipped & ~salted] = 0.0
+    return np.clip(x, 0, 1) * 255
+
+
+def speckle_noise(x, c, rng):
+    x = _unit(x)
+    return np.clip(x + x * rng.normal(size=x.shape, scale=c), 0, 1) * 255
+
+
+# ------------------------------------------------------------------------------- blur
+
+def gaussian_blur(x, c, rng):
+    return np.clip(_gaussian(_unit(x), c), 0, 1) * 255
+
+
+def glass_blur(x, c, rng):
+    sigma, max_delta, iterations = c
+    x = np.uint8(_gaussian(_unit(x), sigma) * 255)
+    x = kernels.glass_shuffle(x, max_delta, iterations, rng)
+    return np.clip(_gaussian(x / 255.0, sigma), 0, 1) * 255
+
+
+def defocus_blur(x, c, rng):
+    radius, alias_blur = c
+    kernel = kernels.disk(radius=radius, alias_blur=alias_blur)
+    x = _unit(x)
+    out = np.empty_like(x)
+    for i in range(len(x)):  # the source's cv2.filter2D (BORDER_REFLECT_101), all channels at once
+        out[i] = cv2.filter2D(x[i], -1, kernel)
+    return np.clip(out, 0, 1) * 255
+
+
+def motion_blur(x, c, rng):
+    radius, sigma = c
+    angles = rng.uniform(-45, 45, size=len(x))
+    return kernels.motion_blur(x, radius, sigma, angles).astype(np.float64)
+
+
+def zoom_blur(x, c, rng):
+    start, stop, step = c
+    x = _unit(x).astype(np.float32)
+    out = np.zeros_like(x)
+    factors = np.arange(start, stop, step)
+    for zoom_factor in factors:
+        out += kernels.clipped_zoom(x, zoom_factor)
+    x = (x + out) / (len(factors) + 1)
+    return np.clip(x, 0, 1) * 255
+
+
+# ---------------------------------------------------------------------------- weather
+
+def snow(x, c, rng):
+    loc, scale, zoom, threshold, radius, sigma, keep = c
+    n, h, w, _ = x.shape
+    x = x.astype(np.float32) / 255.0
+    layer = rng.normal(size=(n, h, w, 1), loc=loc, scale=scale)
+    layer = kernels.clipped_zoom(layer, zoom)
+    layer[layer < threshold] = 0
+    layer = (np.clip(layer, 0, 1) * 255).astype(np.uint8)
+    layer = kernels.motion_blur(layer, radius, sigma, rng.uniform(-135, -45, size=n)) / 255.0
+    grey = (x @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]  # cv2 RGB2GRAY
+    x = keep * x + (1 - keep) * np.maximum(x, grey * 1.5 + 0.5)
+    return np.clip(x + layer + np.rot90(layer, k=2, axes=(1, 2)), 0, 1) * 255
+
+
+def frost(x, c, rng):
+    n, h, w, _ = x.shape
+    layers = kernels.frost_layers(FROST_SCALE.get(h, 1.0))
+    out = np.empty(x.shape, dtype=np.float64)
+    for i in range(n):
+        layer = layers[rng.integers(5)]  # the source draws randint(5): frost6 is never used
+        top = rng.integers(0, layer.shape[0] - h)
+        left = rng.integers(0, layer.shape[1] - w)
+        out[i] = c[0] * x[i] + c[1] * layer[top:top + h, left:left + w]
+    return np.clip(out, 0, 255)
+
+
+def fog(x, c, rng):
+    n, h, w, _ = x.shape
+    x = _unit(x)
+    max_val = x.max(axis=(1, 2, 3), keepdims=True)
+    mapsize = FOG_MAPSIZE.get(h, 1 << (max(h, w) - 1).bit_length())
+    fractal = kernels.plasma_fractal(n, mapsize, c[1], rng)[:, :h, :w, None]
+    x = x + c[0] * fractal
+    return np.clip(x * max_val / (max_val + c[0]), 0, 1) * 255
+
+
+def _hsv_map(x: np.ndarray, fn: Callable[[np.ndarray], None]) -> np.ndarray:
+    """skimage's rgb2hsv -> fn(hsv) in place -> hsv2rgb, in cache-sized chunks of images."""
+    out = np.empty(x.shape, dtype=np.float64)
+    for i in range(0, len(x), 128):
+        hsv = skcolor.rgb2hsv(_unit(x[i:i + 128]))
+        fn(hsv)
+        out[i:i + 128] = skcolor.hsv2rgb(hsv)
+    return out
+
+
+def brightness(x, c, rng):
+    def shift_value(hsv):
+        hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
+
+    return np.clip(_hsv_map(x, shift_value), 0, 1) * 255
+
+
+def spatter(x, c, rng):
+    loc, scale, sigma, threshold, intensity, mud = c
+    n, h, w, _ = x.shape
+    x = x.astype(np.float32) / 255.0
+    liquid = _gaussian(rng.normal(size=(n, h, w), loc=loc, scale=scale), sigma, channels=False)
+    liquid[liquid < threshold] = 0
+    if mud == 0:
+        out = np.empty_like(x)
+        water = np.array([175 / 255.0, 238 / 255.0, 238 / 255.0], dtype=np.float32)  # pale turquoise
+        for i in range(n):
+            layer = (liquid[i] * 255).astype(np.uint8)
+            dist = 255 - cv2.Canny(layer, 50, 150)
+            dist = cv2.distanceTransform(dist, cv2.DIST_L2, 5)
+            _, dist = cv2.threshold(dist, 20, 20, cv2.THRESH_TRUNC)
+            dist = cv2.blur(dist, (3, 3)).astype(np.uint8)
+            dist = cv2.equalizeHist(dist)
+            ker = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
+            dist = cv2.filter2D(dist, cv2.CV_8U, ker)
+            dist = cv2.blur(dist, (3, 3)).astype(np.float32)
+            m = (layer * dist).astype(np.float32)
+            peak = m.max()
+            # the source divides by the maximum; an image without liquid gets no spatter
+            m = m / peak * intensity if peak > 0 else np.zeros_like(m)
+            out[i] = np.clip(x[i] + m[..., None] * water, 0, 1)
+        return out * 255
+    m = _gaussian(np.where(liquid > threshold, 1, 0).astype(np.float32), intensity, channels=False)
+    m[m < 0.8] = 0
+    mud_colour = np.array([63 / 255.0, 42 / 255.0, 20 / 255.0], dtype=np.float32)
+    x = x * (1 - m[..., None]) + mud_colour * m[..., None]
+    return np.clip(x, 0, 1) * 255
+
+
+# ---------------------------------------------------------------------------- digital
+
+def contrast(x, c, rng):
+    x = _unit(x)
+    means = x.mean(axis=(1, 2), keepdims=True)
+    return np.clip((x - means) * c + means, 0, 1) * 255
+
+
+def saturate(x, c, rng):
+    def scale_saturation(hsv):
+        hsv[..., 1] = np.clip(hsv[..., 1] * c[0] + c[1], 0, 1)
+
+    return np.clip(_hsv_map(x, scale_saturation), 0, 1) * 255
+
+
+def elastic_transform(x, c, rng):
+    alpha, sigma, affine = c
+    n, h, w, ch = x.shape
+    image = x.astype(np.float32) / 255.0
+    centre = np.float32((h, w)) // 2
+    square = min(h, w) // 3
+    pts1 = np.float32([centre + square, [centre[0] + square, centre[1] - square], centre - square])
+    warped = np.empty_like(image)
+    for i in range(n):
+        pts2 = pts1 + rng.uniform(-affine, affine, size=pts1.shape).astype(np.float32)
+        m = cv2.getAffineTransform(pts1, pts2)
+        warped[i] = cv2.warpAffine(image[i], m, (w, h), borderMode=cv2.BORDER_REFLECT_101)
+    noise = rng.uniform(-1, 1, size=(2, n, h, w))
+    if sigma > 0:
+        noise = ndimage.gaussian_filter(noise, sigma=(0, 0, sigma, sigma), mode="reflect", truncate=3)
+    dx = (noise[0] * alpha).astype(np.float32)
+    dy = (noise[1] * alpha).astype(np.float32)
+    yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    out = np.empty_like(image)
+    zz = np.broadcast_to(np.arange(ch), (h, w, ch)).reshape(-1)
+    for i in range(n):
+        rows = np.repeat((yy + dy[i]).reshape(-1), ch)
+        cols = np.repeat((xx + dx[i]).reshape(-1), ch)
+        out[i] = ndimage.map_coordinates(warped[i], (rows, cols, zz), order=1,
+                                         mode="reflect").reshape(h, w, ch)
+    return np.clip(out, 0, 1) * 255
+
+
+def pixelate(x, c, rng):
+    n, h, w, _ = x.shape
+    out = np.empty(x.shape, dtype=np.float64)
+    for i in range(n):
+        img = Image.fromarray(x[i]).resize((int(w * c), int(h * c)), Image.BOX)
+        out[i] = np.asarray(img.resize((w, h), Image.BOX))
+    return out
+
+
+def jpeg_compression(x, c, rng):
+    out = np.empty(x.shape, dtype=np.float64)
+    for i in range(len(x)):
+        buf = io.BytesIO()
+        Image.fromarray(x[i]).save(buf, "JPEG", quality=c)
+        buf.seek(0)
+        out[i] = np.asarray(Image.open(buf))
+    return out
+
+
+CORRUPTIONS: dict[str, Corruption] = {
+    "gaussian_noise": gaussian_noise, "shot_noise": shot_noise, "impulse_noise": impulse_noise,
+    "defocus_blur": defocus_blur, "glass_blur": glass_blur, "motion_blur": motion_blur,
+    "zoom_blur": zoom_blur, "snow": snow, "frost": frost, "fog": fog, "brightness": brightness,
+    "contrast": contrast, "elastic_transform": elastic_transform, "pixelate": pixelate,
+    "jpeg_compression": jpeg_compression, "speckle_noise": speckle_noise,
+    "gaussian_blur": gaussian_blur, "spatter": spatter, "saturate": saturate,
+}
+assert tuple(sorted(CORRUPTIONS)) == tuple(sorted(ALL))
+
+
+def corrupt(images: np.ndarray, name: str, severity: int,
+            seed: int | np.random.Generator | None = 0, size: int | None = None) -> np.ndarray:
+    """Corrupt uint8 images ``[N, H, W, 3]`` (or one ``[H, W, 3]``) at ``severity`` 1-5.
+
+    The parameter table is the published one for the image size (32, 64 or 224 px), or
+    that of ``size`` if given. Deterministic given ``seed`` (an int or a Generator).
+    """
+    if name not in CORRUPTIONS:
+        raise ValueError(f"unknown corruption {name!r}; choose from {', '.join(ALL)}")
+    if isinstance(severity, bool) or severity not in (1, 2, 3, 4, 5):
+        raise ValueError(f"severity must be 1..5, got {severity!r}")
+    x = np.asarray(images)
+    single = x.ndim == 3
+    if single:
+        x = x[None]
+    if x.ndim != 4 or x.shape[-1] != 3 or x.dtype != np.uint8:
+        raise ValueError(f"expected uint8 RGB images [N, H, W, 3], got {x.dtype} {x.shape}")
+    if x.shape[1] != x.shape[2]:
+        raise ValueError(f"the corruptions are defined on square images, got {x.shape[1]}x{x.shape[2]}")
+    table = table_for(size or x.shape[1])
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    params = table[name][severity - 1]
+    out = np.uint8(CORRUPTIONS[name](np.ascontiguousarray(x), params, rng))
+    return out[0] if single else out

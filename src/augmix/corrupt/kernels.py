@@ -1,0 +1,194 @@
+"""Building blocks of the corruptions, batched over images and written for speed.
+
+Each reproduces a step of hendrycks/robustness ``make_*_c.py`` exactly in method:
+
+* ``disk`` - the anti-aliased disk kernel of defocus blur;
+* ``motion_blur`` - ImageMagick's ``MotionBlurImage`` (which the source calls through
+  Wand): a one-sided Gaussian line kernel of width ``2*ceil(radius)+1`` along the
+  angle, taps at ``ceil(i*cos - 0.5), ceil(i*sin - 0.5)``, edge pixels repeated, the
+  result rounded to 8 bits as the PNG round trip does;
+* ``clipped_zoom`` - ``scipy.ndimage.zoom(order=1)`` of the centre crop, then the centre
+  trimmed, as two matrix products per zoom factor;
+* ``plasma_fractal`` - the diamond-square height map of fog, one per image;
+* ``glass_shuffle`` - glass blur's sequential local pixel swaps (numba);
+* ``frost_layers`` - the published frost photographs, from the registry package that ships
+  them (``imagecorruptions``), scaled as the source scales them per image size.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from importlib import resources
+
+import cv2
+import numba
+import numpy as np
+
+
+def disk(radius: float, alias_blur: float = 0.1, dtype=np.float32) -> np.ndarray:
+    """The source's ``disk``: an aliased disk, normalised, then a small Gaussian blur."""
+    if radius <= 8:
+        coords = np.arange(-8, 8 + 1)
+        ksize = (3, 3)
+    else:
+        coords = np.arange(-radius, radius + 1)
+        ksize = (5, 5)
+    xx, yy = np.meshgrid(coords, coords)
+    aliased = np.array((xx**2 + yy**2) <= radius**2, dtype=dtype)
+    aliased /= np.sum(aliased)
+    return cv2.GaussianBlur(aliased, ksize=ksize, sigmaX=alias_blur)
+
+
+def motion_kernel(radius: float, sigma: float) -> np.ndarray:
+    """ImageMagick's motion-blur weights: exp(-i^2 / 2 sigma^2), i = 0..2*ceil(radius), normalised."""
+    width = int(2 * math.ceil(radius) + 1)
+    sigma = max(abs(sigma), 1e-12)
+    i = np.arange(width, dtype=np.float64)
+    k = np.exp(-(i * i) / (2 * sigma * sigma)) / (math.sqrt(2 * math.pi) * sigma)
+    return k / k.sum()
+
+
+def motion_offsets(width: int, angle_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tap offsets (dx, dy) [N, width] of ImageMagick's MotionBlurImage for each angle."""
+    a = np.deg2rad(np.asarray(angle_deg, dtype=np.float64))[:, None]
+    i = np.arange(width, dtype=np.float64)[None, :]
+    # point = (width sin a, width cos a); offset.x = ceil(i * point.y / hypot - 0.5), etc.
+    dx = np.ceil(i * np.cos(a) - 0.5).astype(np.int64)
+    dy = np.ceil(i * np.sin(a) - 0.5).astype(np.int64)
+    return dx, dy
+
+
+def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarray) -> np.ndarray:
+    """Motion-blur uint8 images [N, H, W, C] (one angle per image); returns uint8."""
+    n, h, w, _ = x.shape
+    kernel = motion_kernel(radius, sigma)
+    width = len(kernel)
+    dx, dy = motion_offsets(width, angle_deg)
+    pad = width
+    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
+    out = np.zeros(x.shape, dtype=np.float64)
+    rows0 = np.arange(h)[None, :] + pad
+    cols0 = np.arange(w)[None, :] + pad
+    nn = np.arange(n)[:, None, None]
+    for i in range(width):
+        rows = (rows0 + dy[:, i : i + 1])[:, :, None]
+        cols = (cols0 + dx[:, i : i + 1])[:, None, :]
+        out += kernel[i] * padded[nn, rows, cols]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=256)
+def _zoom_matrix(size: int, zoom_factor: float) -> np.ndarray:
+    """[size, size] matrix M with M @ v == clipped_zoom of the vector v (order-1 scipy zoom)."""
+    ch = int(np.ceil(size / zoom_factor))
+    top = (size - ch) // 2
+    out_len = int(round(ch * zoom_factor))  # scipy.ndimage.zoom's output shape
+    trim = (out_len - size) // 2
+    scale = (ch - 1) / (out_len - 1) if out_len > 1 else 0.0
+    coords = (np.arange(trim, trim + size, dtype=np.float64)) * scale
+    lo = np.floor(coords).astype(np.int64)
+    frac = coords - lo
+    hi = np.minimum(lo + 1, ch - 1)
+    lo = np.minimum(lo, ch - 1)
+    mat = np.zeros((size, size), dtype=np.float64)
+    rows = np.arange(size)
+    np.add.at(mat, (rows, top + lo), 1 - frac)
+    np.add.at(mat, (rows, top + hi), frac)
+    return mat
+
+
+def clipped_zoom(x: np.ndarray, zoom_factor: float) -> np.ndarray:
+    """The source's ``clipped_zoom`` on images [N, H, W, C] (float): zoom the centre, trim."""
+    n, h, w, c = x.shape
+    if h != w:
+        raise ValueError("clipped_zoom follows the source and needs square images")
+    mat = _zoom_matrix(h, float(zoom_factor)).astype(x.dtype)
+    # rows: M @ X over all images and channels at once; then columns: X @ M^T
+    t = np.matmul(mat, x.transpose(1, 0, 2, 3).reshape(h, n * w * c))  # [h, n*w*c]
+    t = t.reshape(h, n, w, c).transpose(1, 0, 3, 2).reshape(n * h * c, w)  # [n*h*c, w]
+    out = np.matmul(t, mat.T).reshape(n, h, c, w).transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(out)
+
+
+def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Generator) -> np.ndarray:
+    """``n`` diamond-square height maps [n, mapsize, mapsize] in [0, 1] (the source's fog)."""
+    assert mapsize & (mapsize - 1) == 0, "mapsize must be a power of two"
+    maparray = np.empty((n, mapsize, mapsize), dtype=np.float64)
+    maparray[:, 0, 0] = 0
+    stepsize = mapsize
+    wibble = 100.0
+
+    def wibbledmean(array):
+        return array / 4 + wibble * rng.uniform(-wibble, wibble, array.shape)
+
+    while stepsize >= 2:
+        half = stepsize // 2
+        # squares
+        corner = maparray[:, 0:mapsize:stepsize, 0:mapsize:stepsize]
+        square = corner + np.roll(corner, shift=-1, axis=1)
+        square += np.roll(square, shift=-1, axis=2)
+        maparray[:, half:mapsize:stepsize, half:mapsize:stepsize] = wibbledmean(square)
+        # diamonds
+        dr = maparray[:, half:mapsize:stepsize, half:mapsize:stepsize]
+        ul = maparray[:, 0:mapsize:stepsize, 0:mapsize:stepsize]
+        lt = dr + np.roll(dr, 1, axis=1) + ul + np.roll(ul, -1, axis=2)
+        maparray[:, 0:mapsize:stepsize, half:mapsize:stepsize] = wibbledmean(lt)
+        tt = dr + np.roll(dr, 1, axis=2) + ul + np.roll(ul, -1, axis=1)
+        maparray[:, half:mapsize:stepsize, 0:mapsize:stepsize] = wibbledmean(tt)
+        stepsize //= 2
+        wibble /= wibbledecay
+    maparray -= maparray.min(axis=(1, 2), keepdims=True)
+    return maparray / maparray.max(axis=(1, 2), keepdims=True)
+
+
+@numba.njit(cache=True)
+def _shuffle(x, deltas, max_delta, iterations):  # pragma: no cover - compiled
+    n, h, w, c = x.shape
+    k = 0
+    for img in range(n):
+        k = 0
+        for _ in range(iterations):
+            for hh in range(h - max_delta, max_delta, -1):
+                for ww in range(w - max_delta, max_delta, -1):
+                    dx = deltas[img, k, 0]
+                    dy = deltas[img, k, 1]
+                    k += 1
+                    hp = hh + dy
+                    wp = ww + dx
+                    for ch in range(c):
+                        tmp = x[img, hh, ww, ch]
+                        x[img, hh, ww, ch] = x[img, hp, wp, ch]
+                        x[img, hp, wp, ch] = tmp
+    return x
+
+
+def glass_shuffle(x: np.ndarray, max_delta: int, iterations: int, rng: np.random.Generator) -> np.ndarray:
+    """Glass blur's in-place local swaps, in the source's order (rows and columns descending).
+
+    Offsets are drawn as the source's ``np.random.randint(-d, d)``: in [-d, d - 1].
+    """
+    n, h, w, _ = x.shape
+    steps = iterations * max(h - 2 * max_delta, 0) * max(w - 2 * max_delta, 0)
+    deltas = rng.integers(-max_delta, max_delta, size=(n, max(steps, 1), 2)).astype(np.int64)
+    return _shuffle(np.ascontiguousarray(x), deltas, max_delta, iterations)
+
+
+@functools.lru_cache(maxsize=8)
+def frost_layers(scale: float) -> tuple[np.ndarray, ...]:
+    """The frost photographs 1-6 as RGB uint8, resized by ``scale`` as the source does."""
+    try:
+        folder = resources.files("imagecorruptions") / "frost"
+    except ModuleNotFoundError as err:
+        raise RuntimeError("frost needs the published frost photographs from the package "
+                           "'imagecorruptions-imaug' (pip install imagecorruptions-imaug)") from err
+    layers = []
+    for name in ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg", "frost6.jpg"):
+        data = np.frombuffer((folder / name).read_bytes(), np.uint8)
+        img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        if img is None:
+            raise RuntimeError(f"cannot decode frost photograph {name} from the imagecorruptions package")
+        if scale != 1.0:
+            img = cv2.resize(img, (0, 0), fx=scale, fy=scale)
+        layers.append(np.ascontiguousarray(img[..., ::-1]))
+    return tuple(layers)

@@ -1,6 +1,8 @@
 """Command line: parses arguments and calls the library; nothing else.
 
     augmix preview IMAGE... --out grid.png [--ops] [--corruptions]
+    augmix corrupt --dataset cifar10 --out DIR      (CIFAR-10-C layout)
+    augmix corrupt --images FOLDER --out DIR        (ImageNet-C layout)
 """
 
 from __future__ import annotations
@@ -43,6 +45,34 @@ def cmd_preview(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
 
 
+def _names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _ints(value: str) -> list[int]:
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+
+
+def cmd_corrupt(args: argparse.Namespace) -> None:
+    from augmix.corrupt import ALL, BENCHMARK
+    from augmix.corrupt.generate import generate_cifar_c, generate_folder_c
+
+    corruptions = args.corruptions or list(ALL if args.extra else BENCHMARK)
+    if args.images:
+        out = generate_folder_c(args.images, args.out, corruptions, args.severities, size=args.size,
+                                seed=args.seed, workers=args.workers)
+    else:
+        from augmix.data import load_cifar
+
+        test = load_cifar(args.dataset, args.data_dir, train=False)
+        out = generate_cifar_c(test.images, test.labels, args.out, corruptions, args.severities,
+                               seed=args.seed, workers=args.workers, source=test.source)
+    print(f"wrote {out}")
+
+
 def _augmix_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("AugMix")
     g.add_argument("--severity", type=int, default=3, help="op severity 1-10 (default 3)")
@@ -68,10 +98,29 @@ def build_parser() -> argparse.ArgumentParser:
                       help="every corruption x severity 1-5 on the first image")
     _augmix_options(p)
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("corrupt", help="generate a -C dataset (CIFAR-C .npy or ImageNet-C folders)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--dataset", choices=["cifar10", "cifar100"], default="cifar10",
+                     help="corrupt this dataset's test split into the CIFAR-C layout")
+    src.add_argument("--images", type=Path, help="an ImageFolder tree -> ImageNet-C layout")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--corruptions", type=_names, default=None, help="comma-separated subset")
+    p.add_argument("--extra", action="store_true", help="also the 4 held-out corruptions")
+    p.add_argument("--severities", type=_ints, default=[1, 2, 3, 4, 5], help="e.g. 1,3,5")
+    p.add_argument("--size", type=int, default=224, choices=[224, 64],
+                   help="--images: ImageNet (224) or Tiny-ImageNet (64) preprocessing and table")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.set_defaults(func=cmd_corrupt)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from augmix.data import DataError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -79,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("augmix: interrupted", file=sys.stderr)
         return 130
-    except (CliError, ValueError, FileNotFoundError, TypeError) as err:
+    except (CliError, DataError, ValueError, FileNotFoundError, TypeError) as err:
         print(f"augmix {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

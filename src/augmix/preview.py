@@ -83,3 +83,25 @@ def ops_grid(image: Image.Image, severities: Sequence[int] = (1, 3, 6, 10),
             "color", "contrast", "brightness", "sharpness") else ""
         draw.text((6, LABEL_H + 6 + i * (TILE + 4)), name + kind, fill="yellow")
     return sheet
+
+
+def corruption_grid(image: Image.Image, corruptions: Sequence[str] | None = None,
+                    seed: int = 0) -> Image.Image:
+    """Every corruption (rows) at severities 1-5 (columns), on ``image`` resized to a table size."""
+    import numpy as np
+
+    from augmix.corrupt import ALL, corrupt
+
+    size = 32 if min(image.size) < 64 else 64 if min(image.size) < 224 else 224
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    square = image.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
+    arr = np.asarray(square)
+    names = list(corruptions or ALL)
+    rows = [[square] + [Image.fromarray(corrupt(arr, name, s, seed=seed)) for s in range(1, 6)]
+            for name in names]
+    sheet = grid(rows, ["clean"] + [f"severity {s}" for s in range(1, 6)])
+    draw = ImageDraw.Draw(sheet)
+    for i, name in enumerate(names):
+        draw.text((6, LABEL_H + 6 + i * (TILE + 4)), name, fill="yellow")
+    return sheet

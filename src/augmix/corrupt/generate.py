@@ -1,0 +1,223 @@
+"""Writing -C datasets in the released on-disk layouts: parallel, deterministic, resumable.
+
+* CIFAR-C layout (CIFAR-10-C, CIFAR-100-C): ``OUT/<corruption>.npy`` uint8
+  ``[S*N, 32, 32, 3]``, severity-major (rows ``0..N-1`` are severity 1, ...), and
+  ``OUT/labels.npy`` ``[S*N]`` uint8; ``OUT/meta.json`` records what was generated.
+* ImageNet-C layout: ``OUT/<corruption>/<severity>/<wnid>/<file>.JPEG`` from an
+  ImageFolder tree, after the published preprocessing (Resize(256), CenterCrop(224) for
+  ImageNet; Resize((64, 64)) for Tiny-ImageNet), saved as JPEG quality 85, optimize=True.
+
+Every unit of work (a chunk of images for one corruption and severity) has its own seed,
+``SeedSequence([seed, corruption, severity, chunk])``, so results do not depend on the number
+of processes. Finished units are files written atomically; a rerun skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from augmix.corrupt.corruptions import corrupt
+from augmix.corrupt.tables import ALL, IMAGENET_JPEG, IMAGENET_PREPROCESS, TINYIMAGENET_PREPROCESS
+from augmix.io import atomic_path
+
+CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".webp")
+
+_IMAGES: np.ndarray | None = None  # the clean images, shared with worker processes
+
+
+def _seed(seed: int, corruption: str, severity: int, unit: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, ALL.index(corruption), severity, unit]))
+
+
+def _check_request(corruptions: Sequence[str], severities: Sequence[int]) -> None:
+    unknown = [c for c in corruptions if c not in ALL]
+    if unknown:
+        raise ValueError(f"unknown corruption(s) {', '.join(unknown)}; choose from {', '.join(ALL)}")
+    bad = [s for s in severities if s not in (1, 2, 3, 4, 5)]
+    if bad or not severities:
+        raise ValueError(f"severities must be among 1..5, got {list(severities)}")
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+# ------------------------------------------------------------------------ CIFAR layout
+
+def _init_worker(images: np.ndarray) -> None:
+    global _IMAGES
+    _IMAGES = images
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _cifar_unit(args: tuple[str, int, int, int, str]) -> int:
+    corruption, severity, unit, seed, part = args
+    assert _IMAGES is not None
+    x = _IMAGES[unit * CHUNK:(unit + 1) * CHUNK]
+    out = corrupt(x, corruption, severity, seed=_seed(seed, corruption, severity, unit))
+    _save_npy(Path(part), out)
+    return len(x)
+
+
+def _valid_npy(path: Path, shape: tuple[int, ...]) -> bool:
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except (ValueError, OSError, EOFError):
+        return False
+    return arr.shape == shape and arr.dtype == np.uint8
+
+
+def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
+                     corruptions: Sequence[str] = ALL[:15], severities: Sequence[int] = (1, 2, 3, 4, 5),
+                     seed: int = 0, workers: int | None = None, progress: bool = True,
+                     source: str = "") -> Path:
+    """Write a CIFAR-C style dataset of ``images`` (uint8 [N, H, W, 3]) to ``out``."""
+    _check_request(corruptions, severities)
+    images = np.ascontiguousarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images [N, H, W, 3], got {images.dtype} {images.shape}")
+    if len(labels) != len(images):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(images)
+    sevs = list(severities)
+    meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed,
+            "image_size": list(images.shape[1:3]), "source": source, "chunk": CHUNK}
+    meta_path = out / "meta.json"
+    if meta_path.exists():
+        old = json.loads(meta_path.read_text())
+        same = {k: old.get(k) for k in ("severities", "n_per_severity", "seed", "image_size")}
+        if same != {k: meta[k] for k in same}:
+            raise ValueError(f"{out} already holds a -C set made with other settings ({same}); "
+                             "choose another --out or delete it")
+        meta["corruptions"] = sorted(set(old.get("corruptions", [])) | set(corruptions))
+    else:
+        meta["corruptions"] = list(corruptions)
+    with atomic_path(meta_path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2))
+    label_dtype = np.uint8 if labels.max() < 256 else np.int64
+    _save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
+
+    shape = (len(sevs) * n, *images.shape[1:])
+    units = (n + CHUNK - 1) // CHUNK
+    todo, pending = [], []
+    for corruption in corruptions:
+        if (out / f"{corruption}.npy").exists() and _valid_npy(out / f"{corruption}.npy", shape):
+            continue
+        pending.append(corruption)
+        parts = out / ".parts" / corruption
+        parts.mkdir(parents=True, exist_ok=True)
+        for severity in sevs:
+            for unit in range(units):
+                part = parts / f"s{severity}_{unit:05d}.npy"
+                if not part.exists():
+                    todo.append((corruption, severity, unit, seed, str(part)))
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(todo), unit="chunk", desc=f"corrupting {n} images", disable=not progress)
+    if todo:
+        if workers == 1:
+            _init_worker(images)
+            for task in todo:
+                _cifar_unit(task)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(images,)) as pool:
+                for _ in pool.map(_cifar_unit, todo, chunksize=1):
+                    bar.update()
+    bar.close()
+    for corruption in pending:  # assemble severity-major, then drop the parts
+        parts = out / ".parts" / corruption
+        blocks = [np.load(parts / f"s{s}_{u:05d}.npy") for s in sevs for u in range(units)]
+        _save_npy(out / f"{corruption}.npy", np.concatenate(blocks))
+        shutil.rmtree(parts)
+    shutil.rmtree(out / ".parts", ignore_errors=True)
+    return out
+
+
+# --------------------------------------------------------------------- ImageNet layout
+
+def list_image_folder(root: str | Path) -> list[tuple[Path, str]]:
+    """(file, class folder) pairs of an ImageFolder tree, sorted like the source's loader."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no such image folder: {root}")
+    items = []
+    for cls in sorted(d for d in os.listdir(root) if (root / d).is_dir()):
+        for dirpath, _, files in sorted(os.walk(root / cls)):
+            for fname in sorted(files):
+                if fname.lower().endswith(IMAGE_EXTENSIONS):
+                    items.append((Path(dirpath) / fname, cls))
+    if not items:
+        raise ValueError(f"found no images in class sub-folders of {root} (expected ROOT/<class>/<image>)")
+    return items
+
+
+def preprocess(img: Image.Image, size: int) -> Image.Image:
+    """The published preprocessing: ImageNet Resize(256) + CenterCrop(224); Tiny Resize((64, 64))."""
+    import torchvision.transforms.functional as TF
+
+    if size == 224:
+        img = TF.resize(img, IMAGENET_PREPROCESS["resize"])
+        return TF.center_crop(img, IMAGENET_PREPROCESS["center_crop"])
+    if size == 64:
+        return TF.resize(img, list(TINYIMAGENET_PREPROCESS["resize"]))
+    raise ValueError(f"no published preprocessing for size {size}; use 224 (ImageNet) or 64 (Tiny-ImageNet)")
+
+
+def _folder_unit(args) -> int:
+    items, corruption, severity, seed, size, out = args
+    for index, path, cls in items:
+        target = Path(out) / corruption / str(severity) / cls / _jpeg_name(path)
+        if target.exists():
+            continue
+        with Image.open(path) as im:
+            img = preprocess(im.convert("RGB"), size)
+        arr = corrupt(np.asarray(img), corruption, severity, seed=_seed(seed, corruption, severity, index))
+        with atomic_path(target) as tmp:
+            Image.fromarray(arr).save(tmp, format="JPEG", **IMAGENET_JPEG)
+    return len(items)
+
+
+def _jpeg_name(path: Path) -> str:
+    return path.name if path.suffix.lower() in (".jpg", ".jpeg") else path.stem + ".JPEG"
+
+
+def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[str] = ALL[:15],
+                      severities: Sequence[int] = (1, 2, 3, 4, 5), size: int = 224, seed: int = 0,
+                      workers: int | None = None, progress: bool = True) -> Path:
+    """Write an ImageNet-C style tree of the ImageFolder ``src`` to ``out``."""
+    _check_request(corruptions, severities)
+    items = [(i, p, c) for i, (p, c) in enumerate(list_image_folder(src))]
+    preprocess(Image.new("RGB", (8, 8)), size)  # validate size early
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    per_task = 16
+    tasks = [(items[i:i + per_task], c, s, seed, size, str(out))
+             for c in corruptions for s in severities for i in range(0, len(items), per_task)]
+    workers = workers or os.cpu_count() or 1
+    total = len(items) * len(corruptions) * len(severities)
+    with tqdm(total=total, unit="img", desc="corrupting", disable=not progress) as bar:
+        if workers == 1:
+            for t in tasks:
+                bar.update(_folder_unit(t))
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                for k in pool.map(_folder_unit, tasks):
+                    bar.update(k)
+    with atomic_path(out / "meta.json") as tmp:
+        tmp.write_text(json.dumps({"layout": "imagenet-c", "corruptions": list(corruptions),
+                                   "severities": list(severities), "size": size, "seed": seed,
+                                   "source": str(src), "images": len(items)}, indent=2))
+    return out

@@ -143,12 +143,14 @@ def fog(x, c, rng):
 
 
 def _hsv_map(x: np.ndarray, fn: Callable[[np.ndarray], None]) -> np.ndarray:
-    """skimage's rgb2hsv -> fn(hsv) in place -> hsv2rgb, in cache-sized chunks of images."""
+    """skimage's rgb2hsv -> fn(hsv) in place -> hsv2rgb, in cache-sized chunks of pixels."""
     out = np.empty(x.shape, dtype=np.float64)
-    for i in range(0, len(x), 128):
-        hsv = skcolor.rgb2hsv(_unit(x[i:i + 128]))
+    flat, dst = x.reshape(-1, 3), out.reshape(-1, 3)
+    step = 1 << 16
+    for i in range(0, len(flat), step):
+        hsv = skcolor.rgb2hsv(_unit(flat[i:i + step]))
         fn(hsv)
-        out[i:i + 128] = skcolor.hsv2rgb(hsv)
+        dst[i:i + step] = skcolor.hsv2rgb(hsv)
     return out
 
 

@@ -66,16 +66,16 @@ def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarra
     width = len(kernel)
     dx, dy = motion_offsets(width, angle_deg)
     pad = width
-    padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="edge")
-    out = np.zeros(x.shape, dtype=np.float64)
-    rows0 = np.arange(h)[None, :] + pad
-    cols0 = np.arange(w)[None, :] + pad
-    nn = np.arange(n)[:, None, None]
-    for i in range(width):
-        rows = (rows0 + dy[:, i : i + 1])[:, :, None]
-        cols = (cols0 + dx[:, i : i + 1])[:, None, :]
-        out += kernel[i] * padded[nn, rows, cols]
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    out = np.empty(x.shape, dtype=np.uint8)
+    acc = np.empty(x.shape[1:], dtype=np.float64)
+    for j in range(n):  # edge-padded image, then one shifted view per tap
+        padded = np.pad(x[j], ((pad, pad), (pad, pad), (0, 0)), mode="edge").astype(np.float64)
+        acc.fill(0)
+        for i in range(width):
+            top, left = pad + dy[j, i], pad + dx[j, i]
+            acc += kernel[i] * padded[top:top + h, left:left + w]
+        out[j] = np.clip(np.rint(acc), 0, 255)
+    return out
 
 
 @functools.lru_cache(maxsize=256)

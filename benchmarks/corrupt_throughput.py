@@ -1,0 +1,136 @@
+"""Corruption speed: images/s per core per corruption at 32 and 224 px, ours vs imagecorruptions.
+
+    python benchmarks/corrupt_throughput.py [--n32 2000] [--n224 48] [--full]
+
+Ours runs batched (one call per corruption and severity 3); ``imagecorruptions`` (the
+maintained fork ``imagecorruptions-imaug``, which we depend on for the frost photographs)
+runs per image, as it is meant to, on a subset of the same images. Everything runs on one
+thread. Note that imagecorruptions applies the 224 px ImageNet-C parameters at every image
+size, so at 32 px it is not CIFAR-10-C; it is timed here only as a speed peer.
+``--full`` also times generating a full CIFAR-10-C (15 corruptions x 5 severities x 10,000
+test images) with all cores, as ``augmix corrupt`` does.
+"""
+
+from __future__ import annotations
+
+import os
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import argparse  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from _common import SHARED, cifar_test_images, machine, save  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from augmix.corrupt import ALL, BENCHMARK, corrupt  # noqa: E402
+
+cv2.setNumThreads(1)
+
+
+def imagenet_images(n: int) -> tuple[np.ndarray, str]:
+    """``n`` Imagewoof validation photographs, Resize(256) + CenterCrop(224), or synthetic."""
+    from augmix.corrupt.generate import list_image_folder, preprocess
+
+    folder = Path(tempfile.gettempdir()) / "augmix-bench-data" / "imagewoof2-320-val500" / "val"
+    if not folder.is_dir() and (SHARED / "prepare.py").exists():
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, str(SHARED / "prepare.py"), "imagewoof", str(folder.parents[1])],
+                       check=True, stdout=subprocess.DEVNULL)
+    if folder.is_dir():
+        items = list_image_folder(folder)[:: max(1, 500 // n)][:n]
+        arr = np.stack([np.asarray(preprocess(Image.open(p).convert("RGB"), 224)) for p, _ in items])
+        return arr, f"Imagewoof2-320 validation (ImageNet photographs), {len(arr)} images, 256/224 crop"
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8), "synthetic noise (no Imagewoof found)"
+
+
+def rate(fn, count: int, min_time: float = 1.0) -> float:
+    fn()  # warm-up (numba compilation, caches)
+    t0, runs = time.perf_counter(), 0
+    while True:
+        fn()
+        runs += 1
+        if time.perf_counter() - t0 >= min_time:
+            return count * runs / (time.perf_counter() - t0)
+
+
+def peer():
+    try:
+        from imagecorruptions import corrupt as ic_corrupt
+
+        return ic_corrupt
+    except ImportError:
+        return None
+
+
+def bench_size(images: np.ndarray, peer_images: int) -> dict:
+    ic = peer()
+    out = {}
+    for name in ALL:
+        ours = rate(lambda name=name: corrupt(images, name, 3, seed=0), len(images))
+        row = {"ours_img_per_s": round(ours, 1)}
+        if ic is not None:
+            sub = images[:peer_images]
+            try:
+                theirs = rate(lambda name=name, sub=sub: [ic(im, corruption_name=name, severity=3) for im in sub],
+                              len(sub), min_time=0.5)
+                row["imagecorruptions_img_per_s"] = round(theirs, 1)
+                row["speedup"] = round(ours / theirs, 1)
+            except Exception as err:  # report, do not hide, a peer that fails
+                row["imagecorruptions_error"] = f"{type(err).__name__}: {err}"[:200]
+        out[name] = row
+        print(f"{images.shape[1]:4d}px {name:18s} ours {ours:9.1f}/s  " +
+              (f"imagecorruptions {row.get('imagecorruptions_img_per_s', '-')}/s" if ic else ""))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n32", type=int, default=2000)
+    ap.add_argument("--n224", type=int, default=48)
+    ap.add_argument("--peer32", type=int, default=200)
+    ap.add_argument("--peer224", type=int, default=8)
+    ap.add_argument("--full", action="store_true", help="also time a full CIFAR-10-C generation")
+    args = ap.parse_args()
+    x32, note32 = cifar_test_images(args.n32)
+    x224, note224 = imagenet_images(args.n224)
+    result = {"machine": machine(), "threads": 1,
+              "data": {"32": note32, "224": note224},
+              "severity": 3,
+              "32": bench_size(x32, args.peer32),
+              "224": bench_size(x224, args.peer224)}
+    worst = min(result["32"].items(), key=lambda kv: kv[1]["ours_img_per_s"])
+    result["slowest_at_32"] = {"corruption": worst[0], "img_per_s": worst[1]["ours_img_per_s"]}
+    print("slowest at 32 px:", result["slowest_at_32"])
+    if args.full:
+        from _common import cifar_root
+
+        from augmix.corrupt.generate import generate_cifar_c
+        from augmix.data import load_cifar
+
+        root, note = cifar_root()
+        if root is None:
+            result["full_cifar10c"] = {"skipped": "no CIFAR-10 available"}
+        else:
+            test = load_cifar("cifar10", root, train=False, download=False)
+            with tempfile.TemporaryDirectory() as tmp:
+                t0 = time.perf_counter()
+                generate_cifar_c(test.images, test.labels, tmp, BENCHMARK, workers=os.cpu_count(),
+                                 source=test.source)
+                wall = time.perf_counter() - t0
+            result["full_cifar10c"] = {"data": note, "images": 15 * 5 * len(test), "workers": os.cpu_count(),
+                                       "wall_s": round(wall, 1)}
+            print(f"full CIFAR-10-C: {wall:.1f} s with {os.cpu_count()} processes")
+    save("corrupt_throughput", result)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,9 @@
     augmix preview IMAGE... --out grid.png [--ops] [--corruptions]
     augmix corrupt --dataset cifar10 --out DIR      (CIFAR-10-C layout)
     augmix corrupt --images FOLDER --out DIR        (ImageNet-C layout)
+    augmix train --recipe cifar-wrn --out runs/wrn [--method standard|augmix|augmix_jsd] [--resume]
+    augmix evaluate runs/wrn/checkpoint.pt --corrupted DIR|released --out runs/wrn/eval
+    augmix compare RUN... --out DIR
 """
 
 from __future__ import annotations
@@ -73,6 +76,46 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    from augmix.recipes import RECIPES
+    from augmix.train import TrainConfig, train
+
+    settings = dict(RECIPES[args.recipe]) if args.recipe else {}
+    for key in ("dataset", "data_dir", "model", "method", "epochs", "batch_size", "lr", "weight_decay",
+                "jsd_lambda", "augment_on", "split_bn", "seed", "workers", "train_subset", "out",
+                "tensorboard"):
+        value = getattr(args, key)
+        if value is not None:
+            settings[key] = str(value) if isinstance(value, Path) else value
+    if args.augmix:
+        settings["augmix"] = args.augmix
+    cfg = TrainConfig.from_dict(settings)
+    out = train(cfg, resume=args.resume)
+    print(f"checkpoint and logs in {out}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from augmix.evaluate import run_evaluation
+
+    corrupted = args.corrupted if args.corrupted in (None, "released") else Path(args.corrupted)
+    res = run_evaluation(args.out, args.checkpoint, args.arch, args.weights, args.dataset, args.data_dir,
+                         corrupted, batch_size=args.batch_size, workers=args.workers, device=args.device,
+                         name=args.name)
+    line = f"clean error {100 * res['clean']['error']:.2f}%"
+    if "mean_corruption_error" in res:
+        line += f", mean corruption error {100 * res['mean_corruption_error']:.2f}%"
+    if "mce" in res:
+        line += f", mCE {100 * res['mce']:.1f}%"
+    print(f"{line}; report in {args.out}")
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from augmix.report import compare
+
+    out = compare(args.runs, args.out, args.labels)
+    print(f"wrote {out / 'compare.md'}")
+
+
 def _augmix_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("AugMix")
     g.add_argument("--severity", type=int, default=3, help="op severity 1-10 (default 3)")
@@ -115,11 +158,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.set_defaults(func=cmd_corrupt)
+
+    from augmix.recipes import RECIPES
+    from augmix.train import METHODS
+
+    p = sub.add_parser("train", help="train Standard / AugMix / AugMix+JSD (torchrun for DDP)")
+    p.add_argument("--recipe", choices=sorted(RECIPES), help="the paper's settings by name")
+    p.add_argument("--dataset", choices=["cifar10", "cifar100", "imagenet"])
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--model")
+    p.add_argument("--method", choices=METHODS)
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--jsd-lambda", type=float)
+    p.add_argument("--augmix", help="AugMix settings, e.g. severity=3,width=3,depth=-1,alpha=1,all_ops=false")
+    p.add_argument("--augment-on", choices=["device", "loader"])
+    p.add_argument("--split-bn", action="store_true", default=None)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workers", type=int)
+    p.add_argument("--train-subset", type=int, help="train on the first N images only")
+    p.add_argument("--tensorboard", action="store_true", default=None)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="clean + corruption error, mCE, calibration; report files")
+    p.add_argument("checkpoint", nargs="?", type=Path, help="an augmix checkpoint.pt")
+    p.add_argument("--arch", help="instead of a checkpoint: our/torchvision/timm model name")
+    p.add_argument("--weights", type=Path, help="weights file for --arch")
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet"])
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--corrupted", help="-C folder, or 'released' to download CIFAR-10-C/100-C")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--name", help="label for reports (default: the --out folder name)")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="several evaluated runs side by side")
+    p.add_argument("runs", nargs="+", type=Path, help="folders holding results.json")
+    p.add_argument("--labels", type=_names, help="comma-separated labels")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_compare)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from augmix.data import DataError
+    from augmix.train import TrainingDiverged
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -128,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("augmix: interrupted", file=sys.stderr)
         return 130
-    except (CliError, DataError, ValueError, FileNotFoundError, TypeError) as err:
+    except (CliError, DataError, ValueError, FileNotFoundError, TypeError, TrainingDiverged) as err:
         print(f"augmix {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

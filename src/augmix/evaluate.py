@@ -1,0 +1,255 @@
+"""Evaluation: clean error, error per corruption and severity, mCE, calibration.
+
+Works on our checkpoints and on external models (torchvision or timm architectures by name
+with a weights file; ``module.`` prefixes from DataParallel are stripped).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from augmix import metrics
+from augmix.corrupt.tables import BENCHMARK
+
+
+@dataclass
+class LoadedModel:
+    model: torch.nn.Module
+    name: str
+    num_classes: int
+    mean_std: tuple
+    source: str
+
+
+def load_model(checkpoint: str | Path | None = None, arch: str | None = None, weights: str | Path | None = None,
+               num_classes: int | None = None, mean_std: tuple | None = None) -> LoadedModel:
+    """Our checkpoint (``checkpoint``), or an architecture by name plus a weights file."""
+    from augmix.models import MODELS, create_model
+    from augmix.train import CIFAR_MEAN_STD, IMAGENET_MEAN_STD, load_checkpoint
+
+    if checkpoint is not None:
+        state = load_checkpoint(checkpoint)
+        if "model" not in state or "model_name" not in state:
+            raise ValueError(f"{checkpoint} is not an augmix training checkpoint; for other weights use "
+                             "--arch NAME --weights FILE")
+        model = create_model(state["model_name"], state["num_classes"])
+        model.load_state_dict(_strip(state["model"]))
+        return LoadedModel(model, state["model_name"], state["num_classes"], tuple(state["mean_std"]),
+                           f"augmix checkpoint {checkpoint} (epoch {state['epoch']})")
+    if arch is None:
+        raise ValueError("give a checkpoint, or --arch with --weights")
+    if num_classes is None:
+        raise ValueError("--arch needs the number of classes (known from the dataset)")
+    if arch in MODELS:
+        model = create_model(arch, num_classes)
+    else:
+        model = _external(arch, num_classes)
+    if weights is not None:
+        sd = torch.load(weights, map_location="cpu", weights_only=False)
+        sd = sd.get("state_dict", sd.get("model", sd)) if isinstance(sd, dict) else sd
+        sd = _strip(sd)
+        head = [v for k, v in sd.items() if k.endswith(("fc.weight", "classifier.weight", "head.weight"))]
+        if head and head[-1].shape[0] != num_classes:
+            raise ValueError(f"{weights} has a {head[-1].shape[0]}-class head but the data has {num_classes} "
+                             "classes")
+        model.load_state_dict(sd)
+    ms = mean_std or (IMAGENET_MEAN_STD if num_classes == 1000 or arch not in MODELS else CIFAR_MEAN_STD)
+    return LoadedModel(model, arch, num_classes, ms, f"{arch} weights {weights}")
+
+
+def _strip(sd: dict) -> dict:
+    return {k.removeprefix("module."): v for k, v in sd.items()}
+
+
+def _external(arch: str, num_classes: int) -> torch.nn.Module:
+    import torchvision
+
+    if arch in torchvision.models.list_models():
+        return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
+    try:
+        import timm
+    except ImportError:
+        raise ValueError(f"unknown architecture {arch!r} (not ours, not torchvision's; timm is not installed)"
+                         ) from None
+    if arch not in timm.list_models():
+        raise ValueError(f"unknown architecture {arch!r} (not ours, torchvision's or timm's)")
+    return timm.create_model(arch, pretrained=False, num_classes=num_classes)
+
+
+def _normalise(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch.Tensor:
+    mean = torch.tensor(mean_std[0], device=device).view(1, -1, 1, 1)
+    std = torch.tensor(mean_std[1], device=device).view(1, -1, 1, 1)
+    return (x.to(device).float() / 255 - mean) / std
+
+
+@torch.no_grad()
+def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, device: torch.device,
+                   batch_size: int = 500, progress: bool = True, desc: str = "predict") -> np.ndarray:
+    """Logits [N, K] (float32) for uint8 images [N, H, W, 3]."""
+    model.eval().to(device)
+    out = []
+    for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, leave=False):
+        x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2)
+        out.append(model(_normalise(x, mean_std, device)).float().cpu())
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def predict_folder(model: torch.nn.Module, folder, mean_std: tuple, device: torch.device, batch_size: int = 250,
+                   workers: int = 2, resize: bool = True, progress: bool = True, desc: str = "predict"):
+    """(logits, labels) for an ImageFolder root (Resize(256)+CenterCrop(224) when ``resize``)."""
+    from augmix.data.folders import EvalFolder
+
+    root = getattr(folder, "root", folder)
+    ds = EvalFolder(root, resize)
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers)
+    model.eval().to(device)
+    logits, labels = [], []
+    for x, y in tqdm(loader, desc=desc, disable=not progress, leave=False):
+        logits.append(model(_normalise(x, mean_std, device)).float().cpu())
+        labels.append(y)
+    return torch.cat(logits).numpy(), torch.cat(labels).numpy()
+
+
+def summarise(logits: np.ndarray, labels: np.ndarray) -> dict:
+    """Error, RMS calibration error (Hendrycks), ECE and reliability bins of one prediction set."""
+    probs = F.softmax(torch.from_numpy(logits), 1).numpy()
+    conf = probs.max(1)
+    correct = probs.argmax(1) == labels
+    return {"error": float(1 - correct.mean()), "rms_calib": metrics.calib_err(conf, correct),
+            "ece": metrics.ece(conf, correct), "n": int(len(labels)), "_conf": conf, "_correct": correct}
+
+
+def _public(d: dict) -> dict:
+    return {k: v for k, v in d.items() if not k.startswith("_")}
+
+
+def evaluate_cifar(lm: LoadedModel, test_x: np.ndarray, test_y: np.ndarray, cifar_c,
+                   device: torch.device, corruptions=BENCHMARK, batch_size: int = 500,
+                   progress: bool = True) -> dict:
+    """Clean and CIFAR-C results: per corruption x severity error and calibration, and means."""
+    if int(test_y.max()) >= lm.num_classes:
+        raise ValueError(f"the model has {lm.num_classes} classes but the labels go up to {int(test_y.max())}")
+    clean = summarise(predict_arrays(lm.model, test_x, lm.mean_std, device, batch_size, progress, "clean"), test_y)
+    result = {"clean": _public(clean),
+              "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
+    if cifar_c is None:
+        return result
+    per: dict[str, dict] = {}
+    pooled_conf, pooled_correct = [], []
+    names = [c for c in corruptions if c in cifar_c.corruptions]
+    for c in tqdm(names, desc="corruptions", disable=not progress):
+        rows = {"error": [], "rms_calib": [], "ece": []}
+        for s in cifar_c.severities:
+            r = summarise(predict_arrays(lm.model, cifar_c.images(c, s), lm.mean_std, device, batch_size,
+                                         False), cifar_c.labels(s))
+            for k in rows:
+                rows[k].append(r[k])
+            pooled_conf.append(r["_conf"])
+            pooled_correct.append(r["_correct"])
+        per[c] = rows
+    result["corruptions"] = per
+    result["severities"] = list(cifar_c.severities)
+    result.update(_corruption_summary(per, np.concatenate(pooled_conf), np.concatenate(pooled_correct),
+                                      len(cifar_c.severities)))
+    return result
+
+
+def _corruption_summary(per: dict, conf: np.ndarray, correct: np.ndarray, n_sev: int) -> dict:
+    errors = {c: v["error"] for c, v in per.items()}
+    return {
+        "mean_corruption_error": metrics.mean_corruption_error(errors),
+        "corruptions_evaluated": len(per),
+        "per_severity": {
+            "error": [float(np.mean([per[c]["error"][k] for c in per])) for k in range(n_sev)],
+            "rms_calib": [float(np.mean([per[c]["rms_calib"][k] for c in per])) for k in range(n_sev)],
+        },
+        "corrupted_rms_calib_mean": float(np.mean([np.mean(v["rms_calib"]) for v in per.values()])),
+        "corrupted_rms_calib_pooled": metrics.calib_err(conf, correct),
+        "corrupted_reliability": metrics.reliability(conf, correct),
+    }
+
+
+def evaluate_imagenet(lm: LoadedModel, val_dir, folder_c, device: torch.device, corruptions=BENCHMARK,
+                      batch_size: int = 100, workers: int = 2, progress: bool = True) -> dict:
+    """Clean (Resize 256, CenterCrop 224) and ImageNet-C (as stored) results, with mCE."""
+    logits, labels = predict_folder(lm.model, val_dir, lm.mean_std, device, batch_size, workers, True,
+                                    progress, "clean")
+    clean = summarise(logits, labels)
+    result = {"clean": _public(clean), "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
+    if folder_c is None:
+        return result
+    per: dict[str, dict] = {}
+    pooled_conf, pooled_correct = [], []
+    severities = [1, 2, 3, 4, 5]
+    for c in tqdm([c for c in corruptions if c in folder_c.corruptions], desc="corruptions", disable=not progress):
+        rows = {"error": [], "rms_calib": [], "ece": []}
+        for s in severities:
+            lg, lb = predict_folder(lm.model, folder_c.folder(c, s), lm.mean_std, device, batch_size, workers,
+                                    False, False)
+            r = summarise(lg, lb)
+            for k in rows:
+                rows[k].append(r[k])
+            pooled_conf.append(r["_conf"])
+            pooled_correct.append(r["_correct"])
+        per[c] = rows
+    result["corruptions"] = per
+    result["severities"] = severities
+    result.update(_corruption_summary(per, np.concatenate(pooled_conf), np.concatenate(pooled_correct), 5))
+    if all(c in per for c in BENCHMARK):
+        result.update(metrics.imagenet_ce({c: per[c]["error"] for c in BENCHMARK}, clean["error"]))
+    return result
+
+
+def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: str | None = None,
+                   weights: str | Path | None = None, dataset: str = "cifar10", data_dir: str | Path | None = None,
+                   corrupted: str | Path | None = None, corruptions=BENCHMARK, batch_size: int = 500,
+                   workers: int = 2, device: str | None = None, name: str | None = None,
+                   progress: bool = True) -> dict:
+    """Evaluate a model and write results.json, report.md and plots to ``out``.
+
+    ``corrupted``: a -C folder (CIFAR-C layout for CIFAR, ImageNet-C tree for ImageNet),
+    ``"released"`` to download/verify the released CIFAR-10-C / CIFAR-100-C, or None.
+    """
+    from augmix.data import NUM_CLASSES, load_cifar
+    from augmix.data.corrupted import load_released_cifar_c, open_cifar_c, open_folder_c
+    from augmix.report import write_results
+
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if dataset in NUM_CLASSES:
+        k = NUM_CLASSES[dataset]
+        lm = load_model(checkpoint, arch, weights, k)
+        if lm.num_classes != k:
+            raise ValueError(f"the model has {lm.num_classes} output classes but {dataset} has {k}")
+        test = load_cifar(dataset, data_dir, train=False)
+        cc = None
+        if corrupted == "released":
+            cc = load_released_cifar_c(dataset, data_dir)
+        elif corrupted is not None:
+            cc = open_cifar_c(corrupted)
+        res = evaluate_cifar(lm, test.images, test.labels, cc, dev, corruptions, batch_size, progress)
+        data = {"clean": test.source, "corrupted": cc.provenance if cc else None}
+    elif dataset == "imagenet":
+        if data_dir is None or not (Path(data_dir) / "val").is_dir():
+            raise ValueError("ImageNet evaluation needs --data-dir with a val/ ImageFolder tree")
+        from torchvision.datasets import ImageFolder
+
+        k = len(ImageFolder(str(Path(data_dir) / "val")).classes)
+        lm = load_model(checkpoint, arch, weights, k)
+        fc = open_folder_c(corrupted) if corrupted else None
+        res = evaluate_imagenet(lm, Path(data_dir) / "val", fc, dev, corruptions, min(batch_size, 250), workers,
+                                progress)
+        data = {"clean": f"ImageFolder {Path(data_dir) / 'val'} (Resize 256, CenterCrop 224)",
+                "corrupted": f"ImageNet-C tree {corrupted} (read as stored, no resize)" if fc else None}
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}; choose cifar10, cifar100 or imagenet")
+    res = {"name": name or Path(out).name, "model": {"name": lm.name, "source": lm.source,
+                                                     "num_classes": lm.num_classes}, "data": data, **res}
+    write_results(res, out)
+    return res

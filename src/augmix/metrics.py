@@ -1,0 +1,116 @@
+"""Robustness and calibration metrics, and the published constants they need.
+
+* Corruption error on CIFAR-10-C/100-C: the plain mean of the 15 x 5 errors (Hendrycks et al.,
+  AugMix, ICLR 2020).
+* ImageNet-C: CE_c = sum_s E_{s,c} / sum_s E^AlexNet_{s,c}; mCE the mean over the 15
+  corruptions; relative mCE uses (E_{s,c} - E_clean) against AlexNet's (Hendrycks &
+  Dietterich, ICLR 2019).
+* RMS calibration error with adaptive bins, exactly as ``calib_err`` in hendrycks/imagenet-r
+  ``utils.py`` (from hendrycks/outlier-exposure ``calibration_tools.py``): sort by
+  confidence, bins of ``beta`` = 100 examples, the remainder folded into the last bin, and
+  **the last bin left out of the sum** (its loop runs over ``len(bins) - 1``), while each
+  bin is still weighted by its share of *all* examples. ``include_last=True`` gives the
+  variant that counts every example.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from augmix.corrupt.tables import BENCHMARK
+
+# AlexNet's ImageNet-C errors per corruption, averaged over the 5 severities: the
+# ``ALEXNET_ERR`` list of google-research/augmix ``imagenet.py`` ("Raw AlexNet errors taken
+# from https://github.com/hendrycks/robustness"), in the order of ``BENCHMARK``.
+ALEXNET_ERR: dict[str, float] = dict(zip(BENCHMARK, (
+    0.886428, 0.894468, 0.922640, 0.819880, 0.826268, 0.785948, 0.798360,
+    0.866816, 0.826572, 0.819324, 0.564592, 0.853204, 0.646056, 0.717840, 0.606500,
+), strict=True))
+# AlexNet's clean top-1 error on ImageNet, for relative mCE: 43.5 % in Table 1 of
+# Hendrycks & Dietterich (ICLR 2019).
+ALEXNET_CLEAN_ERR = 0.435
+
+
+def error(logits_or_pred: np.ndarray, labels: np.ndarray) -> float:
+    """Top-1 error (a fraction) from logits [N, K] or predictions [N]."""
+    pred = logits_or_pred.argmax(1) if logits_or_pred.ndim == 2 else logits_or_pred
+    return float(np.mean(pred != labels))
+
+
+def calib_err(confidence: np.ndarray, correct: np.ndarray, p: str = "2", beta: int = 100,
+              include_last: bool = False) -> float:
+    """Adaptive-binning calibration error (RMS for ``p="2"``), as Hendrycks' ``calib_err``."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    if len(confidence) == 0 or len(confidence) != len(correct):
+        raise ValueError("confidence and correct must be non-empty and of equal length")
+    order = np.argsort(confidence, kind="quicksort")
+    confidence, correct = confidence[order], correct[order]
+    n = len(confidence)
+    bins = [[i * beta, (i + 1) * beta] for i in range(n // beta)] or [[0, n]]
+    bins[-1] = [bins[-1][0], n]
+    used = bins if include_last else bins[:-1]
+    total = 0.0
+    for lo, hi in used:
+        diff = abs(np.nanmean(confidence[lo:hi]) - np.nanmean(correct[lo:hi]))
+        if p == "2":
+            total += (hi - lo) / n * diff**2
+        elif p == "1":
+            total += (hi - lo) / n * diff
+        elif p in ("infty", "infinity", "max"):
+            total = max(total, diff)
+        else:
+            raise ValueError(f"p must be '1', '2' or 'infty', got {p!r}")
+    return float(np.sqrt(total)) if p == "2" else float(total)
+
+
+def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
+    """Expected calibration error with ``bins`` equal-width confidence bins (Guo et al., 2017)."""
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            total += sel.mean() * abs(confidence[sel].mean() - correct[sel].mean())
+    return float(total)
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> dict[str, list[float]]:
+    """Per-bin mean confidence, accuracy and count (for reliability diagrams)."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    conf, acc, count = [], [], []
+    for b in range(bins):
+        sel = which == b
+        count.append(int(sel.sum()))
+        conf.append(float(confidence[sel].mean()) if sel.any() else float("nan"))
+        acc.append(float(np.asarray(correct)[sel].mean()) if sel.any() else float("nan"))
+    return {"edges": edges.tolist(), "confidence": conf, "accuracy": acc, "count": count}
+
+
+def mean_corruption_error(errors: dict[str, list[float]]) -> float:
+    """CIFAR-style mean corruption error: the plain mean over corruptions and severities."""
+    return float(np.mean([np.mean(v) for v in errors.values()]))
+
+
+def imagenet_ce(errors: dict[str, list[float]], clean_error: float | None = None,
+                alexnet: dict[str, float] = ALEXNET_ERR,
+                alexnet_clean: float = ALEXNET_CLEAN_ERR) -> dict:
+    """Per-corruption CE normalised by AlexNet, mCE, and (given ``clean_error``) relative mCE.
+
+    ``alexnet`` holds AlexNet's *mean* error over severities per corruption, so
+    sum_s E_s / sum_s E^AlexNet_s = mean_s E_s / mean-AlexNet.
+    """
+    missing = [c for c in BENCHMARK if c not in errors]
+    if missing:
+        raise ValueError(f"mCE needs all 15 benchmark corruptions; missing {', '.join(missing)}")
+    ce = {c: float(np.mean(errors[c]) / alexnet[c]) for c in BENCHMARK}
+    out: dict = {"ce": ce, "mce": float(np.mean(list(ce.values())))}
+    if clean_error is not None:
+        rel = {c: float((np.mean(errors[c]) - clean_error) / (alexnet[c] - alexnet_clean)) for c in BENCHMARK}
+        out["relative_ce"] = rel
+        out["relative_mce"] = float(np.mean(list(rel.values())))
+    return out

@@ -1,0 +1,375 @@
+"""Training: Standard, AugMix, and AugMix + JSD, with the paper's recipes.
+
+The loop is meant to be read top to bottom (``train``); checkpoints, distributed set-up and
+logging are small helpers around it. Randomness: the model is initialised from ``seed``;
+every epoch draws its data order, crops, flips and AugMix parameters from a generator
+seeded with ``(seed, epoch, rank)``, so a run resumed from an epoch checkpoint repeats the
+uninterrupted run exactly (on the CPU; cuDNN may differ in the last bits).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from augmix.augment import AugMixBatch, AugMixConfig
+from augmix.io import atomic_path
+from augmix.losses import AugMixLoss
+from augmix.models import create_model
+
+METHODS = ("standard", "augmix", "augmix_jsd")
+CIFAR_MEAN_STD = ([0.5] * 3, [0.5] * 3)  # the reference's Normalize for CIFAR
+IMAGENET_MEAN_STD = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; defaults are the paper's CIFAR-10 WRN-40-2 recipe."""
+
+    dataset: str = "cifar10"  # cifar10 | cifar100 | imagenet (an ImageFolder root with train/ val/)
+    data_dir: str | None = None
+    model: str = "wrn40_2"
+    method: str = "augmix_jsd"  # standard | augmix | augmix_jsd
+    epochs: int = 100
+    batch_size: int = 128
+    lr: float = 0.1
+    lr_min: float = 1e-6
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    jsd_lambda: float = 12.0
+    augmix: str = str(AugMixConfig())
+    augment_on: str = "device"  # device: batched AugMix; loader: per-image PIL in DataLoader workers
+    split_bn: bool = False
+    seed: int = 1
+    workers: int = 2
+    train_subset: int = 0  # use only the first N training images (0: all), for quick runs
+    eval_batch_size: int = 500
+    amp: bool = True  # autocast + grad scaling on CUDA (ignored on the CPU)
+    out: str = "runs/train"
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+        if self.augment_on not in ("device", "loader"):
+            raise ValueError("augment_on must be 'device' or 'loader'")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be positive")
+        AugMixConfig.parse(self.augmix)  # validates
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def setup_distributed() -> Dist:
+    """DDP from torchrun's environment (gloo on CPU, nccl on GPU); a single process otherwise."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    cuda = torch.cuda.is_available()
+    if world == 1:
+        return Dist(device=torch.device("cuda" if cuda else "cpu"))
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if cuda else "gloo")
+    device = torch.device(f"cuda:{local}") if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+    return Dist(rank, world, local, device)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0]))
+
+
+def cosine_lr(step: int, total: int, lr_max: float, lr_min: float) -> float:
+    """The reference's ``get_lr``: cosine annealing from lr_max to lr_min over ``total`` steps."""
+    return lr_min + (lr_max - lr_min) * 0.5 * (1 + math.cos(step / total * math.pi))
+
+
+def rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    """Write atomically: a kill at any moment leaves the previous checkpoint intact."""
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure means a damaged file
+        raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}); "
+                         "it may be truncated: use an earlier copy or train again") from None
+
+
+# ------------------------------------------------------------------------------- data
+
+@dataclass
+class TrainData:
+    """Training images (uint8 NCHW tensor for CIFAR, or a Dataset) plus the test split."""
+
+    num_classes: int
+    mean_std: tuple
+    provenance: dict
+    train_x: torch.Tensor | None = None
+    train_y: torch.Tensor | None = None
+    test_x: np.ndarray | None = None  # uint8 NHWC
+    test_y: np.ndarray | None = None
+    train_folder: object | None = None
+    val_folder: object | None = None
+
+
+def load_train_data(cfg: TrainConfig) -> TrainData:
+    from augmix.data import NUM_CLASSES, load_cifar
+
+    if cfg.dataset in NUM_CLASSES:
+        train = load_cifar(cfg.dataset, cfg.data_dir, train=True)
+        test = load_cifar(cfg.dataset, cfg.data_dir, train=False)
+        x, y = train.images, train.labels
+        if cfg.train_subset:
+            x, y = x[:cfg.train_subset], y[:cfg.train_subset]
+        return TrainData(
+            NUM_CLASSES[cfg.dataset], CIFAR_MEAN_STD,
+            {"train": train.source + (f" (first {len(y)})" if cfg.train_subset else ""), "test": test.source},
+            train_x=torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))),
+            train_y=torch.from_numpy(y), test_x=test.images, test_y=test.labels)
+    if cfg.dataset == "imagenet":
+        from augmix.data.folders import image_folder_pair
+
+        train_ds, val_ds = image_folder_pair(cfg.data_dir)
+        return TrainData(len(train_ds.classes), IMAGENET_MEAN_STD,
+                         {"train": str(train_ds.root), "test": str(val_ds.root)},
+                         train_folder=train_ds, val_folder=val_ds)
+    raise ValueError(f"unknown dataset {cfg.dataset!r}; choose cifar10, cifar100 or imagenet")
+
+
+def cifar_batches(data: TrainData, cfg: TrainConfig, epoch: int, dist: Dist, gen: torch.Generator):
+    """(uint8 batch after crop+flip, labels) for one epoch, this rank's share."""
+    from augmix.data.transforms import random_crop_flip
+
+    n = len(data.train_y)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
+    per_rank = cfg.batch_size // dist.world
+    mine = order[dist.rank::dist.world][: n // dist.world]
+    for i in range(0, len(mine) - per_rank + 1, per_rank):  # drop the last partial batch
+        idx = mine[i:i + per_rank]
+        x = data.train_x[idx].to(dist.device, non_blocking=True)
+        yield random_crop_flip(x, 4, gen), data.train_y[idx].to(dist.device)
+
+
+def loader_batches(data: TrainData, cfg: TrainConfig, epoch: int, dist: Dist, views: int):
+    """Per-image path: a DataLoader whose workers crop, flip and (optionally) AugMix in PIL."""
+    from augmix.data.folders import loader_dataset
+
+    ds = loader_dataset(data, cfg, views)
+    sampler = torch.utils.data.DistributedSampler(ds, dist.world, dist.rank, shuffle=True, seed=cfg.seed,
+                                                  drop_last=True) if dist.world > 1 else None
+    if sampler is not None:
+        sampler.set_epoch(epoch)
+    g = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+    loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size // dist.world, shuffle=sampler is None,
+                                         sampler=sampler, num_workers=cfg.workers, drop_last=True,
+                                         generator=g, persistent_workers=False)
+    yield from loader
+
+
+# ------------------------------------------------------------------------------ train
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
+    """Train per ``cfg`` into ``cfg.out`` (checkpoint.pt, log.csv, log.jsonl); return the folder."""
+    dist = setup_distributed()
+    out = Path(cfg.out)
+    ckpt_path = out / "checkpoint.pt"
+    if dist.main:
+        out.mkdir(parents=True, exist_ok=True)
+    if ckpt_path.exists() and not resume:
+        raise ValueError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
+    seed_everything(cfg.seed)
+    data = load_train_data(cfg)
+    model = create_model(cfg.model, data.num_classes)
+    if cfg.split_bn and cfg.method == "augmix_jsd":
+        from augmix.models.splitbn import convert_splitbn
+
+        model = convert_splitbn(model, 3)
+    cuda = dist.device.type == "cuda"
+    model = model.to(dist.device, memory_format=torch.channels_last if cuda else torch.contiguous_format)
+    optimizer = torch.optim.SGD(model.parameters(), cfg.lr, momentum=cfg.momentum,
+                                weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
+    views = 3 if cfg.method == "augmix_jsd" else 1
+    if data.train_y is not None:
+        steps_per_epoch = (len(data.train_y) // dist.world) // (cfg.batch_size // dist.world)
+    else:
+        steps_per_epoch = len(data.train_folder) // cfg.batch_size
+    total = cfg.epochs * steps_per_epoch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: cosine_lr(step, total, 1.0, cfg.lr_min / cfg.lr))
+    scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp)
+    criterion = AugMixLoss(cfg.jsd_lambda, jsd=views == 3)
+    augmix = AugMixBatch(**vars_of(AugMixConfig.parse(cfg.augmix)), jsd=views == 3)
+    mean = torch.tensor(data.mean_std[0], device=dist.device).view(1, 3, 1, 1)
+    std = torch.tensor(data.mean_std[1], device=dist.device).view(1, 3, 1, 1)
+
+    start_epoch, history = 0, []
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        start_epoch, history = state["epoch"], state["history"]
+        if dist.main:
+            print(f"resuming {ckpt_path} after epoch {start_epoch}")
+    net = model
+    if dist.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dist.local_rank] if cuda else None)
+
+    for epoch in range(start_epoch, cfg.epochs):
+        net.train()
+        gen = epoch_generator(cfg.seed, epoch, dist.rank)
+        t0, seen, loss_sum = time.time(), 0, 0.0
+        if data.train_y is not None and cfg.augment_on == "device":
+            batches = cifar_batches(data, cfg, epoch, dist, gen)
+        else:
+            batches = loader_batches(data, cfg, epoch, dist, views)
+        bar = tqdm(batches, total=steps_per_epoch, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                   disable=not (progress and dist.main), leave=False)
+        for x, y in bar:
+            x, y = x.to(dist.device), y.to(dist.device)
+            if x.dtype == torch.uint8:  # device path: AugMix here, batched and per image
+                if cfg.method == "standard":
+                    x = x.float() / 255
+                else:
+                    x = augmix(x, generator=gen)
+                    x = torch.cat(x) if views == 3 else x
+            elif x.ndim == 5:  # loader path with JSD: [B, 3 views, C, H, W]
+                x = x.transpose(0, 1).reshape(-1, *x.shape[2:])
+            x = ((x - mean) / std).contiguous(memory_format=torch.channels_last if cuda else torch.contiguous_format)
+            with torch.autocast(dist.device.type, enabled=cuda and cfg.amp):
+                loss = criterion(net(x), y)
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(
+                    f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, step {seen // len(y) + 1}; "
+                    f"the last good checkpoint is {ckpt_path if ckpt_path.exists() else 'none (first epoch)'}"
+                    f" - lower --lr or check the data")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            seen += len(y)
+            loss_sum += loss.item() * len(y)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "lr": scheduler.get_last_lr()[0],
+               "seconds": round(time.time() - t0, 2), "images_per_s": round(seen * dist.world / (time.time() - t0), 1)}
+        if dist.main:
+            row["test_error"] = quick_test_error(model, data, cfg, dist.device)
+            history.append(row)
+            save_checkpoint(ckpt_path, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(), "rng": rng_state(),
+                "epoch": epoch + 1, "step": scheduler.last_epoch, "config": asdict(cfg),
+                "model_name": cfg.model, "num_classes": data.num_classes, "mean_std": data.mean_std,
+                "provenance": data.provenance, "history": history,
+            })
+            write_logs(out, history, cfg)
+            print(f"epoch {epoch + 1}/{cfg.epochs}  loss {row['train_loss']:.4f}  test error "
+                  f"{100 * row['test_error']:.2f}%  {row['seconds']:.0f}s  {row['images_per_s']:.0f} img/s")
+        if dist.world > 1:
+            torch.distributed.barrier()
+    return out
+
+
+def vars_of(cfg: AugMixConfig) -> dict:
+    return {f.name: getattr(cfg, f.name) for f in fields(cfg)}
+
+
+@torch.no_grad()
+def quick_test_error(model: torch.nn.Module, data: TrainData, cfg: TrainConfig, device: torch.device) -> float:
+    """Clean top-1 error on the test split (CIFAR) or the validation folder."""
+    from augmix.evaluate import predict_arrays, predict_folder
+
+    if data.test_x is not None:
+        logits = predict_arrays(model, data.test_x, data.mean_std, device, cfg.eval_batch_size, progress=False)
+        return float(np.mean(logits.argmax(1) != data.test_y))
+    logits, labels = predict_folder(model, data.val_folder, data.mean_std, device, cfg.eval_batch_size,
+                                    cfg.workers, resize=True, progress=False)
+    return float(np.mean(logits.argmax(1) != labels))
+
+
+def write_logs(out: Path, history: list[dict], cfg: TrainConfig) -> None:
+    keys = list(history[-1])
+    with atomic_path(out / "log.csv") as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    with atomic_path(out / "log.jsonl") as tmp:
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in history))
+    if cfg.tensorboard:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return
+        with SummaryWriter(str(out / "tb")) as tb:
+            row = history[-1]
+            for k, v in row.items():
+                if k != "epoch":
+                    tb.add_scalar(k, v, row["epoch"])
+
+
+__all__ = ["METHODS", "TrainConfig", "TrainingDiverged", "cosine_lr", "load_checkpoint", "train"]

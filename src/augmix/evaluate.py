@@ -95,7 +95,7 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
     model.eval().to(device)
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, leave=False):
-        x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch_size])).permute(0, 3, 1, 2)
+        x = torch.from_numpy(np.array(images[i:i + batch_size])).permute(0, 3, 1, 2)
         out.append(model(_normalise(x, mean_std, device)).float().cpu())
     return torch.cat(out).numpy()
 

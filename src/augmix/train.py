@@ -267,6 +267,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
     start_epoch, history = 0, []
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path)
+        _check_same_settings(state["config"], asdict(cfg))
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -333,6 +334,18 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         if dist.world > 1:
             torch.distributed.barrier()
     return out
+
+
+# settings that may change between a run and its resumption
+_RESUMABLE_CHANGES = {"out", "data_dir", "workers", "eval_batch_size", "tensorboard", "epochs"}
+
+
+def _check_same_settings(saved: dict, now: dict) -> None:
+    changed = sorted(k for k in now if k not in _RESUMABLE_CHANGES and saved.get(k) != now[k])
+    if changed:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
+        raise ValueError(f"the checkpoint was trained with other settings ({detail}); resume with the same "
+                         "settings or start a new --out")
 
 
 def vars_of(cfg: AugMixConfig) -> dict:

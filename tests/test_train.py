@@ -55,7 +55,8 @@ def test_train_resume_evaluate_report(cifar, tmp_path):
     assert res["severities"] == [1, 3, 5] and set(res["corruptions"]) == {"fog", "contrast"}
     errors = [e for v in res["corruptions"].values() for e in v["error"]]
     assert res["mean_corruption_error"] == pytest.approx(np.mean(errors))
-    assert res["per_severity"]["error"][0] == pytest.approx(np.mean([v["error"][0] for v in res["corruptions"].values()]))
+    first = [v["error"][0] for v in res["corruptions"].values()]
+    assert res["per_severity"]["error"][0] == pytest.approx(np.mean(first))
     assert res["clean"]["error"] == pytest.approx(state["history"][-1]["test_error"])
     md = (tmp_path / "eval" / "report.md").read_text()
     assert f"{100 * res['mean_corruption_error']:.1f}" in md

@@ -1,0 +1,60 @@
+"""Training throughput on the CPU: images/s of a training epoch, Standard vs AugMix vs AugMix+JSD.
+
+    python benchmarks/train_throughput.py [--images 2560] [--models tiny,small,wrn40_2]
+
+Same data (the first ``--images`` CIFAR-10 training images), same model initialisation,
+batch 128, all threads; AugMix runs batched on the training device (the default path).
+Reports clean training images per second and the ratio of each method's epoch time to the
+Standard epoch (3x is the compute floor of JSD's three views).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import torch
+from _common import cifar_root, machine, save
+
+from augmix.train import TrainConfig, train
+
+
+def epoch_seconds(model: str, method: str, images: int, root, epochs: int = 2) -> float:
+    """Wall time of the last of ``epochs`` epochs (the first warms up allocators and caches)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = TrainConfig(dataset="cifar10", data_dir=str(root), model=model, method=method, epochs=epochs,
+                          batch_size=128, workers=0, train_subset=images, out=tmp, eval_every=-1)
+        train(cfg, progress=False)
+        log = torch.load(f"{tmp}/checkpoint.pt", weights_only=False)["history"]
+    return log[-1]["seconds"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=2560)
+    ap.add_argument("--models", default="tiny,small,wrn40_2")
+    args = ap.parse_args()
+    root, note = cifar_root()
+    if root is None:
+        raise SystemExit("needs CIFAR-10 (set AUGMIX_DATA, or run beside ../shared/data)")
+    results = {}
+    for model in args.models.split(","):
+        images = args.images if model != "wrn40_2" else min(args.images, 512)
+        row = {"images": images}
+        for method in ("standard", "augmix", "augmix_jsd"):
+            t0 = time.time()
+            sec = epoch_seconds(model, method, images, root)
+            row[method] = {"epoch_s": sec, "images_per_s": round(images // 128 * 128 / sec, 1)}
+            print(f"{model:8s} {method:11s} {sec:7.2f} s/epoch  {row[method]['images_per_s']:8.1f} img/s "
+                  f"({time.time() - t0:.0f}s incl. setup)")
+        for method in ("augmix", "augmix_jsd"):
+            row[method]["vs_standard"] = round(row[method]["epoch_s"] / row["standard"]["epoch_s"], 2)
+        results[model] = row
+        print(f"{model}: AugMix+JSD epoch = {row['augmix_jsd']['vs_standard']}x Standard")
+    save("train_throughput", {"data": note, "machine": machine(), "threads": torch.get_num_threads(),
+                              "batch_size": 128, "results": results})
+
+
+if __name__ == "__main__":
+    main()

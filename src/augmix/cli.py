@@ -84,7 +84,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     settings = dict(RECIPES[args.recipe]) if args.recipe else {}
     for key in ("dataset", "data_dir", "model", "method", "epochs", "batch_size", "lr", "weight_decay",
                 "jsd_lambda", "augment_on", "split_bn", "seed", "workers", "train_subset", "out",
-                "tensorboard"):
+                "tensorboard", "extras", "cutout_size", "patch_size", "patch_max_sigma", "mix_alpha",
+                "pgd_eps", "pgd_step", "pgd_iters", "stylized_dir", "eval_every"):
         value = getattr(args, key)
         if value is not None:
             settings[key] = str(value) if isinstance(value, Path) else value
@@ -189,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int)
     p.add_argument("--train-subset", type=int, help="train on the first N images only")
     p.add_argument("--tensorboard", action="store_true", default=None)
+    p.add_argument("--eval-every", type=int, help="test error every N epochs (0: last only, -1: never)")
+    b = p.add_argument_group("baselines (composable with each other and with AugMix)")
+    b.add_argument("--extras", help="comma-separated: cutout, patch_uniform, mixup, cutmix, autoaugment, "
+                   "autoaugment_imagenet, randaugment, trivialaugment, random_autoaugment, adversarial")
+    b.add_argument("--cutout-size", type=int)
+    b.add_argument("--patch-size", type=int)
+    b.add_argument("--patch-max-sigma", type=float)
+    b.add_argument("--mix-alpha", type=float, help="Mixup/CutMix Beta(alpha, alpha)")
+    b.add_argument("--pgd-eps", type=float)
+    b.add_argument("--pgd-step", type=float)
+    b.add_argument("--pgd-iters", type=int)
+    b.add_argument("--stylized-dir", type=Path, help="ImageNet: Stylized-ImageNet train folder to mix in")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
     p.set_defaults(func=cmd_train)

@@ -63,6 +63,16 @@ class TrainConfig:
     amp: bool = True  # autocast + grad scaling on CUDA (ignored on the CPU)
     out: str = "runs/train"
     tensorboard: bool = False
+    # baselines, composable with each other and with AugMix (see augmix.baselines)
+    extras: str = ""  # comma-separated, e.g. "cutout" or "autoaugment,cutout" or "mixup"
+    cutout_size: int = 16
+    patch_size: int = 25
+    patch_max_sigma: float = 1.0
+    mix_alpha: float = 1.0
+    pgd_eps: float = 8 / 255
+    pgd_step: float = 2 / 255
+    pgd_iters: int = 7
+    stylized_dir: str | None = None  # ImageNet: a Stylized-ImageNet train ImageFolder mixed in
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -72,6 +82,21 @@ class TrainConfig:
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be positive")
         AugMixConfig.parse(self.augmix)  # validates
+        from augmix.baselines import EXTRAS, MIXERS
+
+        extras = self.extra_list
+        unknown = [e for e in extras if e not in EXTRAS]
+        if unknown:
+            raise ValueError(f"unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(EXTRAS)}")
+        if any(e in MIXERS for e in extras) and self.method == "augmix_jsd":
+            raise ValueError("Mixup/CutMix change the targets and do not combine with the JSD loss; use "
+                             "--method standard or augmix")
+        if extras and self.augment_on == "loader":
+            raise ValueError("baselines run on the batched path: use --augment-on device")
+
+    @property
+    def extra_list(self) -> list[str]:
+        return [e.strip() for e in self.extras.split(",") if e.strip()]
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
@@ -197,7 +222,7 @@ def load_train_data(cfg: TrainConfig) -> TrainData:
     if cfg.dataset == "imagenet":
         from augmix.data.folders import image_folder_pair
 
-        train_ds, val_ds = image_folder_pair(cfg.data_dir)
+        train_ds, val_ds = image_folder_pair(cfg.data_dir, cfg.stylized_dir)
         return TrainData(len(train_ds.classes), IMAGENET_MEAN_STD,
                          {"train": str(train_ds.root), "test": str(val_ds.root)},
                          train_folder=train_ds, val_folder=val_ds)
@@ -269,6 +294,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
     augmix = AugMixBatch(**vars_of(AugMixConfig.parse(cfg.augmix)), jsd=views == 3)
     mean = torch.tensor(data.mean_std[0], device=dist.device).view(1, 3, 1, 1)
     std = torch.tensor(data.mean_std[1], device=dist.device).view(1, 3, 1, 1)
+    extras = build_extras(cfg)
 
     start_epoch, history = 0, []
     if resume and ckpt_path.exists():
@@ -298,17 +324,28 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
                    disable=not (progress and dist.main), leave=False)
         for x, y in bar:
             x, y = x.to(dist.device), y.to(dist.device)
-            if x.dtype == torch.uint8:  # device path: AugMix here, batched and per image
+            mixed = None
+            if x.dtype == torch.uint8:  # device path: baselines and AugMix here, batched, per image
+                for t in extras["uint8"]:
+                    x = t(x, gen)
                 if cfg.method == "standard":
                     x = x.float() / 255
                 else:
                     x = augmix(x, generator=gen)
                     x = torch.cat(x) if views == 3 else x
+                for t in extras["float"]:
+                    x = t(x, gen)
+                if extras["mixer"] is not None:
+                    mixed = extras["mixer"](x, y, gen)
+                    x = mixed.x
+                if extras["adversarial"] is not None:
+                    x = extras["adversarial"](net, x, y, lambda v: (v - mean) / std, generator=gen)
             elif x.ndim == 5:  # loader path with JSD: [B, 3 views, C, H, W]
                 x = x.transpose(0, 1).reshape(-1, *x.shape[2:])
             x = ((x - mean) / std).contiguous(memory_format=torch.channels_last if cuda else torch.contiguous_format)
             with torch.autocast(dist.device.type, enabled=cuda and cfg.amp):
-                loss = criterion(net(x), y)
+                logits = net(x)
+                loss = mixed.loss(logits) if mixed is not None else criterion(logits, y)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
                     f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, step {seen // len(y) + 1}; "
@@ -355,6 +392,29 @@ def _check_same_settings(saved: dict, now: dict) -> None:
         detail = ", ".join(f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in changed)
         raise ValueError(f"the checkpoint was trained with other settings ({detail}); resume with the same "
                          "settings or start a new --out")
+
+
+def build_extras(cfg: TrainConfig) -> dict:
+    """The configured baselines, grouped by where the loop applies them."""
+    from functools import partial
+
+    from augmix import baselines as B
+
+    groups: dict = {"uint8": [], "float": [], "mixer": None, "adversarial": None}
+    for name in cfg.extra_list:
+        if name in B.UINT8_TRANSFORMS:
+            groups["uint8"].append(B.make_uint8_transform(name))
+        elif name == "cutout":
+            groups["float"].append(B.Cutout(cfg.cutout_size))
+        elif name == "patch_uniform":
+            groups["float"].append(B.PatchUniform(cfg.patch_size, cfg.patch_max_sigma))
+        elif name == "mixup":
+            groups["mixer"] = B.Mixup(cfg.mix_alpha)
+        elif name == "cutmix":
+            groups["mixer"] = B.CutMix(cfg.mix_alpha)
+        elif name == "adversarial":
+            groups["adversarial"] = partial(B.pgd, eps=cfg.pgd_eps, step=cfg.pgd_step, iters=cfg.pgd_iters)
+    return groups
 
 
 def vars_of(cfg: AugMixConfig) -> dict:

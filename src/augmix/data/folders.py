@@ -15,8 +15,12 @@ from augmix.augment.apply import to_float
 from augmix.data.download import DataError
 
 
-def image_folder_pair(root: str | Path | None) -> tuple[ImageFolder, ImageFolder]:
-    """``ROOT/train`` with RandomResizedCrop(224) + flip (as uint8 tensors) and ``ROOT/val`` raw."""
+def image_folder_pair(root: str | Path | None, stylized: str | Path | None = None):
+    """``ROOT/train`` with RandomResizedCrop(224) + flip (as uint8 tensors) and ``ROOT/val`` raw.
+
+    ``stylized``: a Stylized-ImageNet train ImageFolder with the same classes, mixed in (the
+    union of both sets, as Geirhos et al. train "SIN+IN").
+    """
     if root is None:
         raise DataError("ImageNet training needs --data-dir pointing at a folder with train/ and val/ "
                         "ImageFolder trees")
@@ -24,9 +28,17 @@ def image_folder_pair(root: str | Path | None) -> tuple[ImageFolder, ImageFolder
     for split in ("train", "val"):
         if not (root / split).is_dir():
             raise DataError(f"missing {root / split}; expected ROOT/train/<class>/* and ROOT/val/<class>/*")
-    train = ImageFolder(str(root / "train"), T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(),
-                                                        T.PILToTensor()]))
+    tf = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.PILToTensor()])
+    train = ImageFolder(str(root / "train"), tf)
     val = ImageFolder(str(root / "val"))
+    if stylized is not None:
+        extra = ImageFolder(str(stylized), tf)
+        if extra.classes != train.classes:
+            raise DataError(f"{stylized} has classes different from {root / 'train'}; the stylized set must "
+                            "use the same class folders")
+        both = torch.utils.data.ConcatDataset([train, extra])
+        both.classes, both.root, both.samples = train.classes, train.root, train.samples + extra.samples
+        train = both
     return train, val
 
 

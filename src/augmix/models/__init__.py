@@ -8,6 +8,7 @@ from collections.abc import Callable
 from torch import nn
 
 from augmix.models.allconv import AllConvNet
+from augmix.models.blurpool import resnet50_maxblur
 from augmix.models.densenet import DenseNet
 from augmix.models.resnet import ResNet18, SmallCNN
 from augmix.models.resnext import ResNeXt
@@ -29,6 +30,7 @@ MODELS: dict[str, Callable[[int], nn.Module]] = {
     "small": SmallCNN,
     "tiny": lambda k: SmallCNN(k, width=0.5),
     "resnet50": _resnet50,
+    "resnet50_maxblur": lambda k: resnet50_maxblur(k),
 }
 
 

@@ -34,7 +34,8 @@ def test_mixup_weights_sum_to_one_and_mix_pixels():
     perm = m.y_b  # labels are indices, so y_b is the permutation
     assert torch.allclose(m.x, m.lam * x + (1 - m.lam) * x[perm])
     logits = torch.randn(8, 10)
-    assert torch.allclose(m.loss(logits), m.lam * F.cross_entropy(logits, y) + (1 - m.lam) * F.cross_entropy(logits, perm))
+    expected = m.lam * F.cross_entropy(logits, y) + (1 - m.lam) * F.cross_entropy(logits, perm)
+    assert torch.allclose(m.loss(logits), expected)
 
 
 def test_cutmix_label_weight_matches_pasted_area():

@@ -104,9 +104,11 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
 def predict_folder(model: torch.nn.Module, folder, mean_std: tuple, device: torch.device, batch_size: int = 250,
                    workers: int = 2, resize: bool = True, progress: bool = True, desc: str = "predict"):
     """(logits, labels) for an ImageFolder root (Resize(256)+CenterCrop(224) when ``resize``)."""
+    from torchvision.datasets import ImageFolder
+
     from augmix.data.folders import EvalFolder
 
-    root = getattr(folder, "root", folder)
+    root = folder.root if isinstance(folder, ImageFolder) else folder  # (a Path's .root is "/")
     ds = EvalFolder(root, resize)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers)
     model.eval().to(device)

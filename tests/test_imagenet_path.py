@@ -1,0 +1,45 @@
+"""The ImageNet code path on a tiny ImageFolder: train, generate ImageNet-C, evaluate with mCE."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from augmix.cli import main
+from augmix.corrupt.generate import generate_folder_c
+from augmix.corrupt.tables import BENCHMARK
+from tests.conftest import smooth_images
+
+
+@pytest.fixture(scope="module")
+def imagefolder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inet")
+    for split, n in (("train", 4), ("val", 2)):
+        for k, wnid in enumerate(("n01440764", "n01443537")):
+            (root / split / wnid).mkdir(parents=True)
+            for j in range(n):
+                img = smooth_images(1, 256, seed=100 * k + 10 * j + len(split))[0]
+                img[..., k] = 255  # a learnable colour cue per class
+                Image.fromarray(img[:, :240]).save(root / split / wnid / f"{split}_{j}.JPEG")
+    return root
+
+
+def test_train_evaluate_imagenet_c_with_mce(imagefolder, tmp_path):
+    rc = main(["train", "--dataset", "imagenet", "--data-dir", str(imagefolder), "--model", "tiny", "--epochs", "1",
+               "--batch-size", "4", "--workers", "0", "--augmix", "severity=1", "--out", str(tmp_path / "run")])
+    assert rc == 0
+    inc = generate_folder_c(imagefolder / "val", tmp_path / "IN-C", BENCHMARK, seed=0, workers=2, progress=False)
+    assert len(list(inc.rglob("*.JPEG"))) == 15 * 5 * 4
+    rc = main(["evaluate", str(tmp_path / "run" / "checkpoint.pt"), "--dataset", "imagenet", "--data-dir",
+               str(imagefolder), "--corrupted", str(inc), "--out", str(tmp_path / "eval"), "--workers", "0"])
+    assert rc == 0
+    res = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert res["clean"]["n"] == 4 and len(res["corruptions"]) == 15
+    from augmix.metrics import ALEXNET_ERR
+
+    expected = np.mean([np.mean(res["corruptions"][c]["error"]) / ALEXNET_ERR[c] for c in BENCHMARK])
+    assert res["mce"] == pytest.approx(expected)
+    assert "mCE (AlexNet-normalised)" in (tmp_path / "eval" / "report.md").read_text()

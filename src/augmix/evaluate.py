@@ -139,43 +139,15 @@ def evaluate_cifar(lm: LoadedModel, test_x: np.ndarray, test_y: np.ndarray, cifa
     if int(test_y.max()) >= lm.num_classes:
         raise ValueError(f"the model has {lm.num_classes} classes but the labels go up to {int(test_y.max())}")
     clean = summarise(predict_arrays(lm.model, test_x, lm.mean_std, device, batch_size, progress, "clean"), test_y)
-    result = {"clean": _public(clean),
-              "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
     if cifar_c is None:
-        return result
-    per: dict[str, dict] = {}
-    pooled_conf, pooled_correct = [], []
+        return _assemble(clean, [], [], None, progress)
+
+    def predict(c: str, s: int):
+        logits = predict_arrays(lm.model, cifar_c.images(c, s), lm.mean_std, device, batch_size, False)
+        return logits, cifar_c.labels(s)
+
     names = [c for c in corruptions if c in cifar_c.corruptions]
-    for c in tqdm(names, desc="corruptions", disable=not progress):
-        rows = {"error": [], "rms_calib": [], "ece": []}
-        for s in cifar_c.severities:
-            r = summarise(predict_arrays(lm.model, cifar_c.images(c, s), lm.mean_std, device, batch_size,
-                                         False), cifar_c.labels(s))
-            for k in rows:
-                rows[k].append(r[k])
-            pooled_conf.append(r["_conf"])
-            pooled_correct.append(r["_correct"])
-        per[c] = rows
-    result["corruptions"] = per
-    result["severities"] = list(cifar_c.severities)
-    result.update(_corruption_summary(per, np.concatenate(pooled_conf), np.concatenate(pooled_correct),
-                                      len(cifar_c.severities)))
-    return result
-
-
-def _corruption_summary(per: dict, conf: np.ndarray, correct: np.ndarray, n_sev: int) -> dict:
-    errors = {c: v["error"] for c, v in per.items()}
-    return {
-        "mean_corruption_error": metrics.mean_corruption_error(errors),
-        "corruptions_evaluated": len(per),
-        "per_severity": {
-            "error": [float(np.mean([per[c]["error"][k] for c in per])) for k in range(n_sev)],
-            "rms_calib": [float(np.mean([per[c]["rms_calib"][k] for c in per])) for k in range(n_sev)],
-        },
-        "corrupted_rms_calib_mean": float(np.mean([np.mean(v["rms_calib"]) for v in per.values()])),
-        "corrupted_rms_calib_pooled": metrics.calib_err(conf, correct),
-        "corrupted_reliability": metrics.reliability(conf, correct),
-    }
+    return _assemble(clean, names, list(cifar_c.severities), predict, progress)
 
 
 def evaluate_imagenet(lm: LoadedModel, val_dir, folder_c, device: torch.device, corruptions=BENCHMARK,
@@ -184,29 +156,44 @@ def evaluate_imagenet(lm: LoadedModel, val_dir, folder_c, device: torch.device, 
     logits, labels = predict_folder(lm.model, val_dir, lm.mean_std, device, batch_size, workers, True,
                                     progress, "clean")
     clean = summarise(logits, labels)
+
+    def predict(c: str, s: int):
+        return predict_folder(lm.model, folder_c.folder(c, s), lm.mean_std, device, batch_size, workers,
+                              False, False)
+
+    names = [c for c in corruptions if c in folder_c.corruptions] if folder_c is not None else []
+    result = _assemble(clean, names, [1, 2, 3, 4, 5], predict, progress)
+    if all(c in result.get("corruptions", {}) for c in BENCHMARK):
+        result.update(metrics.imagenet_ce({c: result["corruptions"][c]["error"] for c in BENCHMARK},
+                                          clean["error"]))
+    return result
+
+
+def _assemble(clean: dict, names: list[str], severities: list[int], predict, progress: bool) -> dict:
+    """Clean results plus, for each corruption and severity, ``summarise(*predict(c, s))`` and the means."""
     result = {"clean": _public(clean), "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
-    if folder_c is None:
+    if not names:
         return result
     per: dict[str, dict] = {}
     pooled_conf, pooled_correct = [], []
-    severities = [1, 2, 3, 4, 5]
-    for c in tqdm([c for c in corruptions if c in folder_c.corruptions], desc="corruptions", disable=not progress):
-        rows = {"error": [], "rms_calib": [], "ece": []}
+    for c in tqdm(names, desc="corruptions", disable=not progress):
+        rows: dict[str, list] = {"error": [], "rms_calib": [], "ece": []}
         for s in severities:
-            lg, lb = predict_folder(lm.model, folder_c.folder(c, s), lm.mean_std, device, batch_size, workers,
-                                    False, False)
-            r = summarise(lg, lb)
+            r = summarise(*predict(c, s))
             for k in rows:
                 rows[k].append(r[k])
             pooled_conf.append(r["_conf"])
             pooled_correct.append(r["_correct"])
         per[c] = rows
-    result["corruptions"] = per
-    result["severities"] = severities
-    result.update(_corruption_summary(per, np.concatenate(pooled_conf), np.concatenate(pooled_correct), 5))
-    if all(c in per for c in BENCHMARK):
-        result.update(metrics.imagenet_ce({c: per[c]["error"] for c in BENCHMARK}, clean["error"]))
-    return result
+    conf, correct = np.concatenate(pooled_conf), np.concatenate(pooled_correct)
+    return {**result, "corruptions": per, "severities": severities,
+            "mean_corruption_error": metrics.mean_corruption_error({c: v["error"] for c, v in per.items()}),
+            "corruptions_evaluated": len(per),
+            "per_severity": {key: [float(np.mean([per[c][key][k] for c in per])) for k in range(len(severities))]
+                             for key in ("error", "rms_calib")},
+            "corrupted_rms_calib_mean": float(np.mean([np.mean(v["rms_calib"]) for v in per.values()])),
+            "corrupted_rms_calib_pooled": metrics.calib_err(conf, correct),
+            "corrupted_reliability": metrics.reliability(conf, correct)}
 
 
 def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: str | None = None,

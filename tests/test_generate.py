@@ -159,3 +159,16 @@ def test_cli_corrupt_and_errors(tmp_path, capsys):
     rc = main(["corrupt", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "e")])
     err = capsys.readouterr().err
     assert rc == 2 and "test_batch is truncated or corrupt" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_any_image_folder_to_cifar_layout(tmp_path):
+    src = tmp_path / "imgs"
+    for k in range(2):
+        (src / f"class{k}").mkdir(parents=True)
+        for j, img in enumerate(smooth_images(3, 32, seed=k)):
+            Image.fromarray(img).save(src / f"class{k}" / f"{j}.png")
+    rc = main(["corrupt", "--images", str(src), "--layout", "cifar", "--out", str(tmp_path / "c"),
+               "--corruptions", "contrast", "--workers", "1"])
+    assert rc == 0
+    ds = open_cifar_c(tmp_path / "c")
+    assert ds.images("contrast", 5).shape == (6, 32, 32, 3) and ds.labels(1).tolist() == [0, 0, 0, 1, 1, 1]

@@ -65,7 +65,13 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
     from augmix.corrupt.generate import generate_cifar_c, generate_folder_c
 
     corruptions = args.corruptions or list(ALL if args.extra else BENCHMARK)
-    if args.images:
+    if args.images and args.layout == "cifar":
+        from augmix.corrupt.generate import read_image_folder
+
+        images, labels, source = read_image_folder(args.images)
+        out = generate_cifar_c(images, labels, args.out, corruptions, args.severities, seed=args.seed,
+                               workers=args.workers, source=source)
+    elif args.images:
         out = generate_folder_c(args.images, args.out, corruptions, args.severities, size=args.size,
                                 seed=args.seed, workers=args.workers)
     else:
@@ -163,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corruptions", type=_names, default=None, help="comma-separated subset")
     p.add_argument("--extra", action="store_true", help="also the 4 held-out corruptions")
     p.add_argument("--severities", type=_ints, default=[1, 2, 3, 4, 5], help="e.g. 1,3,5")
+    p.add_argument("--layout", choices=["imagenet", "cifar"], default="imagenet",
+                   help="--images: ImageNet-C folders (default) or CIFAR-C .npy arrays (same-size images)")
     p.add_argument("--size", type=int, default=224, choices=[224, 64],
                    help="--images: ImageNet (224) or Tiny-ImageNet (64) preprocessing and table")
     p.add_argument("--seed", type=int, default=0)

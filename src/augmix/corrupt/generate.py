@@ -164,6 +164,22 @@ def list_image_folder(root: str | Path) -> list[tuple[Path, str]]:
     return items
 
 
+def read_image_folder(root: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """All images of an ImageFolder tree as uint8 [N, H, W, 3] (they must share one size) and labels."""
+    items = list_image_folder(root)
+    classes = sorted({c for _, c in items})
+    arrays = []
+    for path, _ in items:
+        with Image.open(path) as im:
+            arrays.append(np.asarray(im.convert("RGB")))
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"the CIFAR-C layout needs images of one size; {root} has {sorted(shapes)[:3]}...: "
+                         "resize them first, or use the ImageNet-C layout")
+    labels = np.array([classes.index(c) for _, c in items])
+    return np.stack(arrays), labels, f"ImageFolder {root} ({len(items)} images, {len(classes)} classes)"
+
+
 def preprocess(img: Image.Image, size: int) -> Image.Image:
     """The published preprocessing: ImageNet Resize(256) + CenterCrop(224); Tiny Resize((64, 64))."""
     import torchvision.transforms.functional as TF

@@ -43,3 +43,17 @@ def test_train_evaluate_imagenet_c_with_mce(imagefolder, tmp_path):
     expected = np.mean([np.mean(res["corruptions"][c]["error"]) / ALEXNET_ERR[c] for c in BENCHMARK])
     assert res["mce"] == pytest.approx(expected)
     assert "mCE (AlexNet-normalised)" in (tmp_path / "eval" / "report.md").read_text()
+
+
+def test_stylized_folder_is_mixed_in_and_checked(imagefolder, tmp_path):
+    from augmix.data.download import DataError
+    from augmix.data.folders import image_folder_pair
+
+    train, _ = image_folder_pair(imagefolder, stylized=imagefolder / "val")  # same classes
+    assert len(train) == 8 + 4 and train.classes == ["n01440764", "n01443537"]
+    x, y = train[len(train) - 1]
+    assert x.dtype.is_floating_point is False and x.shape[-2:] == (224, 224) and y == 1
+    (tmp_path / "other" / "n99").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "other" / "n99" / "a.png")
+    with pytest.raises(DataError, match="classes different"):
+        image_folder_pair(imagefolder, stylized=tmp_path / "other")

@@ -8,7 +8,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from augmix.augment import functional as Fn
-from augmix.augment.apply import apply_pil
+from augmix.augment.apply import apply_pil, pil_chains
 from augmix.augment.ops import OP_SPECS, level_to_arg
 from augmix.augment.sampler import AugMixConfig, Seed, as_numpy_rng, sample_params
 
@@ -49,13 +49,7 @@ def augmix_grid(images: Sequence[Image.Image], config: AugMixConfig = AugMixConf
     rows = []
     for img in images:
         params = sample_params(1, config, rng)
-        args = params.args(img.height, img.width)[0]
-        chains = []
-        for w in range(params.width):
-            aug = img.copy()
-            for d in range(int(params.depths[0, w])):
-                aug = Fn.NAME_TO_OP[params.op_names[int(params.ops[0, w, d])]](aug, args[w, d].item())
-            chains.append(aug)
+        chains = pil_chains(img, params)
         mixed = [apply_pil(img, params)] + [
             apply_pil(img, sample_params(1, config, rng)) for _ in range(samples - 1)]
         rows.append([img, *chains, *mixed])

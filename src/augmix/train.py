@@ -291,7 +291,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
         optimizer, lambda step: cosine_lr(step, total, 1.0, cfg.lr_min / cfg.lr))
     scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp)
     criterion = AugMixLoss(cfg.jsd_lambda, jsd=views == 3)
-    augmix = AugMixBatch(**vars_of(AugMixConfig.parse(cfg.augmix)), jsd=views == 3)
+    augmix = AugMixBatch(**asdict(AugMixConfig.parse(cfg.augmix)), jsd=views == 3)
     mean = torch.tensor(data.mean_std[0], device=dist.device).view(1, 3, 1, 1)
     std = torch.tensor(data.mean_std[1], device=dist.device).view(1, 3, 1, 1)
     extras = build_extras(cfg)
@@ -415,10 +415,6 @@ def build_extras(cfg: TrainConfig) -> dict:
         elif name == "adversarial":
             groups["adversarial"] = partial(B.pgd, eps=cfg.pgd_eps, step=cfg.pgd_step, iters=cfg.pgd_iters)
     return groups
-
-
-def vars_of(cfg: AugMixConfig) -> dict:
-    return {f.name: getattr(cfg, f.name) for f in fields(cfg)}
 
 
 @torch.no_grad()

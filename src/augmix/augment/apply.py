@@ -33,6 +33,22 @@ def to_float(img: Image.Image | torch.Tensor) -> torch.Tensor:
     return img
 
 
+def pil_chains(img: Image.Image, params: AugMixParams) -> list[Image.Image]:
+    """The augmented chains of one PIL image (batch size 1), before mixing."""
+    if params.batch_size != 1:
+        raise ValueError(f"PIL parameters are for one image, got {params.batch_size}")
+    ops, levels, signs = params.ops[0].tolist(), params.levels[0].tolist(), params.signs[0].tolist()
+    depths = params.depths[0].tolist()
+    chains = []
+    for i in range(params.width):
+        aug = img.copy()
+        for d in range(depths[i]):
+            name = params.op_names[ops[i][d]]
+            aug = Fn.NAME_TO_OP[name](aug, op_arg(name, levels[i][d], signs[i][d], img.height, img.width))
+        chains.append(aug)
+    return chains
+
+
 def apply_pil(
     img: Image.Image,
     params: AugMixParams,
@@ -43,16 +59,9 @@ def apply_pil(
     Mixing happens after ``preprocess`` (e.g. ToTensor + Normalize); the mix is convex,
     so preprocessing commutes with it, as the reference notes.
     """
-    if params.batch_size != 1:
-        raise ValueError(f"apply_pil takes parameters for one image, got {params.batch_size}")
-    ops, levels, signs = params.ops[0].tolist(), params.levels[0].tolist(), params.signs[0].tolist()
-    depths, weights = params.depths[0].tolist(), params.chain_weights[0]
+    weights = params.chain_weights[0]
     mix = None
-    for i in range(params.width):
-        aug = img.copy()
-        for d in range(depths[i]):
-            name = params.op_names[ops[i][d]]
-            aug = Fn.NAME_TO_OP[name](aug, op_arg(name, levels[i][d], signs[i][d], img.height, img.width))
+    for i, aug in enumerate(pil_chains(img, params)):
         term = weights[i] * preprocess(aug)
         mix = term if mix is None else mix + term
     m = params.mix_weights[0]

@@ -26,7 +26,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from augmix.corrupt.corruptions import corrupt
-from augmix.corrupt.tables import ALL, IMAGENET_JPEG, IMAGENET_PREPROCESS, TINYIMAGENET_PREPROCESS
+from augmix.corrupt.tables import ALL, BENCHMARK, IMAGENET_JPEG, IMAGENET_PREPROCESS, TINYIMAGENET_PREPROCESS
 from augmix.io import atomic_path
 
 CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
@@ -79,7 +79,7 @@ def _valid_npy(path: Path, shape: tuple[int, ...]) -> bool:
 
 
 def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
-                     corruptions: Sequence[str] = ALL[:15], severities: Sequence[int] = (1, 2, 3, 4, 5),
+                     corruptions: Sequence[str] = BENCHMARK, severities: Sequence[int] = (1, 2, 3, 4, 5),
                      seed: int = 0, workers: int | None = None, progress: bool = True,
                      source: str = "") -> Path:
     """Write a CIFAR-C style dataset of ``images`` (uint8 [N, H, W, 3]) to ``out``."""
@@ -210,7 +210,7 @@ def _jpeg_name(path: Path) -> str:
     return path.name if path.suffix.lower() in (".jpg", ".jpeg") else path.stem + ".JPEG"
 
 
-def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[str] = ALL[:15],
+def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[str] = BENCHMARK,
                       severities: Sequence[int] = (1, 2, 3, 4, 5), size: int = 224, seed: int = 0,
                       workers: int | None = None, progress: bool = True) -> Path:
     """Write an ImageNet-C style tree of the ImageFolder ``src`` to ``out``."""

@@ -82,7 +82,7 @@ def test_batched_matches_per_image(all_ops):
     diff = (chains.int() - pil_chains.int()).abs().float()
     assert diff.mean() <= 1.0, diff.mean()  # the stated goal: <= 1 grey level on average
     assert (diff > 0).float().mean() < 0.05
-    mixed = apply_tensor(batch, params)
+    mixed = apply_tensor(batch, params, backend="torch")
     ref = torch.stack([apply_pil(Image.fromarray(imgs[i]), params.select(i)) for i in range(48)])
     assert (mixed - ref).abs().mean() * 255 <= 1.0
 

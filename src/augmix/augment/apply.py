@@ -6,9 +6,12 @@ Two back-ends with one meaning:
   step by step on one PIL image: each chain is a sequence of PIL ops, the chains and
   the original are preprocessed to float tensors and mixed convexly.
 * ``apply_tensor`` does the same for a batch ``[B, C, H, W]`` (uint8 or float, any
-  device) with different ops per image: all ``B * width`` chains advance one step at
-  a time; the geometric ops of a step share one fused affine resampling, the other ops
-  run once per op on the images that drew them.
+  device) with different ops per image. Its ``"torch"`` back-end advances all
+  ``B * width`` chains one step at a time (the geometric ops of a step share one fused
+  affine resampling, the other ops run once per op on the images that drew them); for a
+  uint8 batch on the CPU the default picks the compiled ``"kernel"`` back-end
+  (``augment.kernels``), which walks each image through its chains with Pillow's own
+  arithmetic and is both faster and exact.
 """
 
 from __future__ import annotations
@@ -122,6 +125,22 @@ def mix(x: torch.Tensor, chains: torch.Tensor, params: AugMixParams) -> torch.Te
     return out.clamp_(0, 1)
 
 
-def apply_tensor(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
-    """AugMix of a batch ``[B, C, H, W]`` with per-image parameters; float32 in [0, 1]."""
+BACKENDS = ("auto", "kernel", "torch")
+
+
+def apply_tensor(x: torch.Tensor, params: AugMixParams, backend: str = "auto") -> torch.Tensor:
+    """AugMix of a batch ``[B, C, H, W]`` with per-image parameters; float32 in [0, 1].
+
+    ``backend``: ``"kernel"`` (compiled; uint8 on the CPU only; Pillow-exact chains),
+    ``"torch"`` (any dtype and device), or ``"auto"``: the kernel where it applies.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if x.ndim != 4:
+        raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
+    fits_kernel = x.device.type == "cpu" and x.dtype == torch.uint8 and x.shape[1] in (1, 3)
+    if backend == "kernel" or (backend == "auto" and fits_kernel):
+        from augmix.augment.kernels import augmix_uint8  # compiled on first use
+
+        return augmix_uint8(x, params)  # refuses what it cannot take, naming backend='torch'
     return mix(x, apply_chains(x, params), params)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from PIL import Image
 
-from augmix.augment.apply import apply_pil, apply_tensor, to_float
+from augmix.augment.apply import BACKENDS, apply_pil, apply_tensor, to_float
 from augmix.augment.sampler import AugMixConfig, Seed, as_numpy_rng, sample_params
 
 
@@ -62,7 +62,8 @@ class AugMixBatch(torch.nn.Module):
     mixed batch as float32 in [0, 1]. With ``jsd=True`` it returns the triplet
     ``(clean, aug1, aug2)`` used by the Jensen-Shannon consistency loss, the two
     augmentations drawn independently for every image. ``generator`` (or the per-call
-    argument) makes the draw reproducible.
+    argument) makes the draw reproducible. ``backend`` is ``apply_tensor``'s: the default
+    uses the compiled kernel for uint8 batches on the CPU and torch ops elsewhere.
     """
 
     def __init__(
@@ -74,10 +75,14 @@ class AugMixBatch(torch.nn.Module):
         all_ops: bool = False,
         jsd: bool = False,
         generator: Seed = None,
+        backend: str = "auto",
     ) -> None:
         super().__init__()
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.config = AugMixConfig(severity, width, depth, alpha, all_ops)
         self.jsd = jsd
+        self.backend = backend
         self.generator = as_numpy_rng(generator) if isinstance(generator, int) else generator
 
     def forward(
@@ -90,10 +95,10 @@ class AugMixBatch(torch.nn.Module):
         gen = generator if generator is not None else self.generator
         b = x.shape[0]
         if not self.jsd:
-            return apply_tensor(x, sample_params(b, self.config, gen))
+            return apply_tensor(x, sample_params(b, self.config, gen), self.backend)
         params = sample_params(2 * b, self.config, gen)
-        both = apply_tensor(torch.cat([x, x]), params)
+        both = apply_tensor(torch.cat([x, x]), params, self.backend)
         return to_float(x), both[:b], both[b:]
 
     def extra_repr(self) -> str:
-        return f"{self.config}, jsd={self.jsd}"
+        return f"{self.config}, jsd={self.jsd}, backend={self.backend}"

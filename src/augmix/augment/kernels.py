@@ -1,0 +1,337 @@
+"""Compiled AugMix for uint8 batches on the CPU: every chain, op and the mix in one pass.
+
+The tensor back-end (``apply.apply_chains``) runs each op as a handful of batched torch
+calls; on a CPU with 32x32 images the per-call overhead and ``grid_sample``'s general
+machinery dominate. This kernel walks each image through its chains in cache-sized
+scratch buffers with Pillow's own arithmetic: the geometric ops are Pillow's affine
+bilinear (``Geometry.c``: double-precision coordinates, edge clamping, black outside,
+truncation), the point ops are Pillow's lookup tables, and the enhance ops blend in
+float32 as ``Image.blend`` does. The mix is the reference's float32 convex combination.
+
+Parameters come from the shared sampler (``sampler.sample_params``); this module only
+applies them. Images run in parallel over numba's threads (capped at torch's count).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+
+from augmix.augment import functional as Fn
+from augmix.augment.ops import OP_SPECS
+from augmix.augment.sampler import AugMixParams
+
+# Kernel op codes. Every geometric op becomes one affine with Pillow's coefficients.
+AUTOCONTRAST, EQUALIZE, POSTERIZE, SOLARIZE, AFFINE, COLOR, CONTRAST, BRIGHTNESS, SHARPNESS = range(9)
+_CODES = {
+    "autocontrast": AUTOCONTRAST, "equalize": EQUALIZE, "posterize": POSTERIZE, "solarize": SOLARIZE,
+    "color": COLOR, "contrast": CONTRAST, "brightness": BRIGHTNESS, "sharpness": SHARPNESS,
+}
+
+
+@numba.njit(cache=True, inline="always")
+def _apply_lut(img, lut):  # pragma: no cover - compiled
+    c, h, w = img.shape
+    for ch in range(c):
+        for y in range(h):
+            for x in range(w):
+                img[ch, y, x] = lut[ch, img[ch, y, x]]
+
+
+@numba.njit(cache=True)
+def _histograms(img, hist):  # pragma: no cover - compiled
+    c, h, w = img.shape
+    hist[:] = 0
+    for ch in range(c):
+        for y in range(h):
+            for x in range(w):
+                hist[ch, img[ch, y, x]] += 1
+
+
+@numba.njit(cache=True)
+def _point_lut(code, arg, img, hist, lut, eq_divisor):  # pragma: no cover - compiled
+    """Fill ``lut`` [C, 256] for a point op, as ``ImageOps`` builds it."""
+    c = img.shape[0]
+    if code == POSTERIZE:
+        bits = min(max(int(arg), 0), 8)
+        mask = (~((1 << (8 - bits)) - 1)) & 0xFF
+        for ch in range(c):
+            for i in range(256):
+                lut[ch, i] = i & mask
+        return
+    if code == SOLARIZE:
+        t = arg
+        for ch in range(c):
+            for i in range(256):
+                lut[ch, i] = i if i < t else 255 - i
+        return
+    _histograms(img, hist)
+    npix = img.shape[1] * img.shape[2]
+    for ch in range(c):
+        if code == AUTOCONTRAST:
+            lo, hi = 0, 255
+            while lo < 256 and hist[ch, lo] == 0:
+                lo += 1
+            while hi >= 0 and hist[ch, hi] == 0:
+                hi -= 1
+            if hi <= lo:
+                for i in range(256):
+                    lut[ch, i] = i
+            else:
+                scale = 255.0 / (hi - lo)
+                offset = -lo * scale
+                for i in range(256):
+                    v = int(i * scale + offset)
+                    lut[ch, i] = 0 if v < 0 else (255 if v > 255 else v)
+        else:  # EQUALIZE
+            last, nonempty = 0, 0
+            for i in range(256):
+                if hist[ch, i] > 0:
+                    last = i
+                    nonempty += 1
+            step = (npix - hist[ch, last]) // eq_divisor
+            if nonempty <= 1 or step == 0:
+                for i in range(256):
+                    lut[ch, i] = i
+            else:
+                n = step // 2
+                for i in range(256):
+                    v = n // step
+                    lut[ch, i] = v if v < 255 else 255
+                    n += hist[ch, i]
+
+
+@numba.njit(cache=True)
+def _floor(v):  # pragma: no cover - compiled
+    """Pillow's ``FLOOR`` for v >= -1: truncation, minus one below zero."""
+    i = int(v)
+    return i - 1 if v < 0.0 and i != v else i
+
+
+@numba.njit(cache=True)
+def _shift(src, dst, ox, oy):  # pragma: no cover - compiled
+    """Whole-pixel translation: output (x, y) = input (x + ox, y + oy), black outside."""
+    c, h, w = src.shape
+    for ch in range(c):
+        for y in range(h):
+            ys = y + oy
+            for x in range(w):
+                xs = x + ox
+                dst[ch, y, x] = src[ch, ys, xs] if 0 <= ys < h and 0 <= xs < w else 0
+
+
+@numba.njit(cache=True)
+def _affine(src, dst, m):  # pragma: no cover - compiled
+    """Pillow's ``transform(AFFINE, BILINEAR)`` with black fill (``Geometry.c``).
+
+    A pixel centre maps to (xin, yin) in double precision; outside [0, w) x [0, h) is
+    black; inside, the four neighbours (clamped to the edge) are blended along x, then
+    y, and truncated. Translations, shears along x and shears along y take shortcuts
+    that give the same doubles: a zero fractional offset makes its blend an identity.
+    """
+    c, h, w = src.shape
+    a0, a1, a2, a3, a4, a5 = m[0], m[1], m[2], m[3], m[4], m[5]
+    if a0 == 1.0 and a1 == 0.0 and a3 == 0.0 and a4 == 1.0 and a2 == np.floor(a2) and a5 == np.floor(a5):
+        _shift(src, dst, int(a2), int(a5))
+        return
+    rows_only = a3 == 0.0 and a4 == 1.0 and a5 == 0.0  # yin = y + .5: one source row, dy = 0
+    cols_only = a0 == 1.0 and a1 == 0.0 and a2 == 0.0  # xin = x + .5: one source column, dx = 0
+    n = h * w
+    idx = np.empty((4, n), np.int64)
+    frac = np.empty((2, n), np.float64)
+    k = 0
+    for y in range(h):
+        yc = y + 0.5
+        for x in range(w):
+            xc = x + 0.5
+            xin = a0 * xc + a1 * yc + a2
+            yin = a3 * xc + a4 * yc + a5
+            if not (xin >= 0.0 and xin < w and yin >= 0.0 and yin < h):
+                idx[0, k] = -1
+                k += 1
+                continue
+            xin -= 0.5
+            yin -= 0.5
+            xi = _floor(xin)
+            yi = _floor(yin)
+            frac[0, k] = xin - xi
+            frac[1, k] = yin - yi
+            x0 = min(max(xi, 0), w - 1)
+            x1 = min(max(xi + 1, 0), w - 1)
+            y0 = min(max(yi, 0), h - 1)
+            y1 = min(max(yi + 1, 0), h - 1)
+            idx[0, k] = y0 * w + x0
+            idx[1, k] = y0 * w + x1
+            idx[2, k] = y1 * w + x0
+            idx[3, k] = y1 * w + x1
+            k += 1
+    s = src.reshape(c, n)
+    d = dst.reshape(c, n)
+    for ch in range(c):
+        sc = s[ch]
+        dc = d[ch]
+        for k in range(n):
+            j = idx[0, k]
+            if j < 0:
+                dc[k] = 0
+            elif rows_only:
+                p = np.float64(sc[j])
+                dc[k] = np.uint8(p + (np.float64(sc[idx[1, k]]) - p) * frac[0, k])
+            elif cols_only:
+                p = np.float64(sc[j])
+                dc[k] = np.uint8(p + (np.float64(sc[idx[2, k]]) - p) * frac[1, k])
+            else:
+                p = np.float64(sc[j])
+                dx = frac[0, k]
+                v1 = p + (np.float64(sc[idx[1, k]]) - p) * dx
+                q = np.float64(sc[idx[2, k]])
+                v2 = q + (np.float64(sc[idx[3, k]]) - q) * dx
+                dc[k] = np.uint8(v1 + (v2 - v1) * frac[1, k])
+
+
+@numba.njit(cache=True)
+def _enhance(code, factor, src, dst):  # pragma: no cover - compiled
+    """``ImageEnhance``: ``Image.blend(degenerate, img, factor)`` in float32, truncated."""
+    c, h, w = src.shape
+    f = np.float32(factor)
+    deg = np.empty((c, h, w), np.float32)
+    if code == BRIGHTNESS:
+        deg[:] = 0
+    elif code == COLOR or code == CONTRAST:
+        total = 0
+        for y in range(h):
+            for x in range(w):
+                if c == 3:
+                    g = (np.int32(src[0, y, x]) * 19595 + np.int32(src[1, y, x]) * 38470
+                         + np.int32(src[2, y, x]) * 7471 + 0x8000) >> 16
+                else:
+                    g = np.int32(src[0, y, x])
+                total += g
+                for ch in range(c):
+                    deg[ch, y, x] = g
+        if code == CONTRAST:
+            mean = np.float32(np.floor(total / (h * w) + 0.5))
+            deg[:] = mean
+    else:  # SHARPNESS: Pillow's SMOOTH filter (1 1 1 / 1 5 1 / 1 1 1) / 13; borders copied
+        k1 = np.float32(1.0) / np.float32(13.0)
+        k5 = np.float32(5.0) / np.float32(13.0)
+        for ch in range(c):
+            for y in range(h):
+                for x in range(w):
+                    v = np.float32(src[ch, y, x])
+                    if 0 < y < h - 1 and 0 < x < w - 1:
+                        s = np.float32(0.0)
+                        for yy in range(y - 1, y + 2):
+                            for xx in range(x - 1, x + 2):
+                                s += np.float32(src[ch, yy, xx]) * (k5 if (yy == y and xx == x) else k1)
+                        v = min(max(np.floor(s + np.float32(0.5)), np.float32(0.0)), np.float32(255.0))
+                    deg[ch, y, x] = v
+    for ch in range(c):
+        for y in range(h):
+            for x in range(w):
+                d = deg[ch, y, x]
+                v = d + f * (np.float32(src[ch, y, x]) - d)
+                v = min(max(v, np.float32(0.0)), np.float32(255.0))
+                dst[ch, y, x] = np.uint8(int(v))
+
+
+@numba.njit(cache=True)
+def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
+    """out[b] = (1 - m) x[b] / 255 + sum_i (w_i m) chain_i(x[b]) / 255, clamped to [0, 1].
+
+    The float32 arithmetic is ``apply.mix``'s, term by term.
+    """
+    _, c, h, w = x.shape
+    a = np.empty((c, h, w), np.uint8)
+    t = np.empty((c, h, w), np.uint8)
+    hist = np.empty((c, 256), np.int64)
+    lut = np.empty((c, 256), np.uint8)
+    scale = np.float32(1.0 / 255.0)
+    m = mix[b]
+    acc = out[b]
+    base = (np.float32(1.0) - m) * scale
+    for ch in range(c):
+        for y in range(h):
+            for xx in range(w):
+                acc[ch, y, xx] = np.float32(x[b, ch, y, xx]) * base
+    for i in range(codes.shape[1]):
+        a[:] = x[b]
+        cur, spare = a, t
+        for d in range(depths[b, i]):
+            code = codes[b, i, d]
+            if code == AFFINE:
+                _affine(cur, spare, mats[b, i, d])
+                cur, spare = spare, cur
+            elif code >= COLOR:
+                _enhance(code, args[b, i, d], cur, spare)
+                cur, spare = spare, cur
+            else:
+                _point_lut(code, args[b, i, d], cur, hist, lut, eq_divisor)
+                _apply_lut(cur, lut)
+        wi = (weights[b, i] * m) * scale
+        for ch in range(c):
+            for y in range(h):
+                for xx in range(w):
+                    acc[ch, y, xx] += np.float32(cur[ch, y, xx]) * wi
+    for ch in range(c):
+        for y in range(h):
+            for xx in range(w):
+                acc[ch, y, xx] = min(max(acc[ch, y, xx], np.float32(0.0)), np.float32(1.0))
+
+
+@numba.njit(cache=True)
+def _augmix_serial(x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
+    for b in range(x.shape[0]):
+        _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out)
+
+
+@numba.njit(cache=True, parallel=True)
+def _augmix_parallel(x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
+    for b in numba.prange(x.shape[0]):
+        _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out)
+
+
+def kernel_params(params: AugMixParams, height: int, width: int) -> tuple[np.ndarray, ...]:
+    """The sampled parameters as the kernel's arrays: op codes, args, affine matrices."""
+    names = params.op_names
+    lut = np.array([AFFINE if OP_SPECS[n].geometric else _CODES[n] for n in names], np.int8)
+    ops = params.ops.numpy()
+    codes = lut[ops]
+    args = params.args(height, width)
+    mats = torch.zeros(*ops.shape, 6, dtype=torch.float64)
+    for k, name in enumerate(names):
+        if OP_SPECS[name].geometric:
+            sel = params.ops == k
+            if sel.any():
+                mats[sel] = Fn.affine_matrix(name, args[sel], height, width)
+    return codes, args.numpy(), mats.numpy()
+
+
+def fits(x: torch.Tensor) -> bool:
+    """Whether the kernel takes ``x``: a uint8 CPU batch [B, C, H, W] of grey or RGB images."""
+    return x.device.type == "cpu" and x.dtype == torch.uint8 and x.ndim == 4 and x.shape[1] in (1, 3)
+
+
+def augmix_uint8(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
+    """AugMix of a CPU uint8 batch ``[B, C, H, W]``: float32 in [0, 1], Pillow-exact chains."""
+    if not fits(x):
+        raise ValueError(f"augmix_uint8 takes a CPU uint8 batch [B, C, H, W] with 1 or 3 channels, "
+                         f"got {x.dtype} {tuple(x.shape)} on {x.device}; use apply_tensor(..., backend='torch')")
+    b, c, h, w = x.shape
+    if params.batch_size != b:
+        raise ValueError(f"parameters are for {params.batch_size} images, the batch has {b}")
+    codes, args, mats = kernel_params(params, h, w)
+    out = torch.empty(b, c, h, w, dtype=torch.float32)
+    threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, b)
+    # One thread (e.g. in DataLoader workers, where torch sets one) stays off numba's
+    # threading layer, whose OpenMP flavour is not fork-safe.
+    if threads > 1:
+        numba.set_num_threads(threads)
+        run = _augmix_parallel
+    else:
+        run = _augmix_serial
+    run(x.contiguous().numpy(), codes, args, mats, params.depths.numpy().astype(np.int64),
+        params.chain_weights.numpy().astype(np.float32), params.mix_weights.numpy().astype(np.float32),
+        Fn._EQUALIZE_DIVISOR, out.numpy())
+    return out

@@ -97,6 +97,20 @@ def test_loader_path_and_methods_run(cifar, tmp_path):
     assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 1
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt is Linux-only")
+def test_keep_freed_memory_applies_on_glibc_and_resume_ignores_it(cifar, tmp_path):
+    import platform
+
+    from augmix.train import keep_freed_memory
+
+    if platform.libc_ver()[0] == "glibc":
+        assert keep_freed_memory() is True
+    out = train(cfg(cifar, tmp_path / "run", epochs=1, tune_malloc=False), progress=False)
+    # an allocator setting does not change what is trained: resuming with it flipped is allowed
+    train(cfg(cifar, tmp_path / "run", epochs=2, tune_malloc=True), resume=True, progress=False)
+    assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 2
+
+
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(cifar, tmp_path, monkeypatch):
     import augmix.train as tr
 

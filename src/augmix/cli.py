@@ -91,7 +91,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     for key in ("dataset", "data_dir", "model", "method", "epochs", "batch_size", "lr", "weight_decay",
                 "jsd_lambda", "augment_on", "split_bn", "seed", "workers", "train_subset", "out",
                 "tensorboard", "extras", "cutout_size", "patch_size", "patch_max_sigma", "mix_alpha",
-                "pgd_eps", "pgd_step", "pgd_iters", "stylized_dir", "eval_every"):
+                "pgd_eps", "pgd_step", "pgd_iters", "stylized_dir", "eval_every", "tune_malloc"):
         value = getattr(args, key)
         if value is not None:
             settings[key] = str(value) if isinstance(value, Path) else value
@@ -198,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int)
     p.add_argument("--train-subset", type=int, help="train on the first N images only")
     p.add_argument("--tensorboard", action="store_true", default=None)
+    p.add_argument("--no-tune-malloc", dest="tune_malloc", action="store_false", default=None,
+                   help="CPU: leave glibc's allocator as it is (by default freed memory is kept for reuse)")
     p.add_argument("--eval-every", type=int, help="test error every N epochs (0: last only, -1: never)")
     b = p.add_argument_group("baselines (composable with each other and with AugMix)")
     b.add_argument("--extras", help="comma-separated: cutout, patch_uniform, mixup, cutmix, autoaugment, "

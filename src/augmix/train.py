@@ -63,6 +63,7 @@ class TrainConfig:
     amp: bool = True  # autocast + grad scaling on CUDA (ignored on the CPU)
     out: str = "runs/train"
     tensorboard: bool = False
+    tune_malloc: bool = True  # CPU + glibc: keep freed memory for reuse (see keep_freed_memory)
     # baselines, composable with each other and with AugMix (see augmix.baselines)
     extras: str = ""  # comma-separated, e.g. "cutout" or "autoaugment,cutout" or "mixup"
     cutout_size: int = 16
@@ -278,7 +279,10 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
 
         model = convert_splitbn(model, 3)
     cuda = dist.device.type == "cuda"
-    model = model.to(dist.device, memory_format=torch.channels_last if cuda else torch.contiguous_format)
+    if not cuda and cfg.tune_malloc:
+        keep_freed_memory()
+    # channels_last: tensor-core layouts on GPUs, and oneDNN's blocked convolutions on CPUs
+    model = model.to(dist.device, memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), cfg.lr, momentum=cfg.momentum,
                                 weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
     views = 3 if cfg.method == "augmix_jsd" else 1
@@ -342,7 +346,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
                     x = extras["adversarial"](net, x, y, lambda v: (v - mean) / std, generator=gen)
             elif x.ndim == 5:  # loader path with JSD: [B, 3 views, C, H, W]
                 x = x.transpose(0, 1).reshape(-1, *x.shape[2:])
-            x = ((x - mean) / std).contiguous(memory_format=torch.channels_last if cuda else torch.contiguous_format)
+            x = ((x - mean) / std).contiguous(memory_format=torch.channels_last)
             with torch.autocast(dist.device.type, enabled=cuda and cfg.amp):
                 logits = net(x)
                 loss = mixed.loss(logits) if mixed is not None else criterion(logits, y)
@@ -383,7 +387,33 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path
 
 
 # settings that may change between a run and its resumption
-_RESUMABLE_CHANGES = {"out", "data_dir", "workers", "eval_batch_size", "eval_every", "tensorboard", "epochs"}
+_RESUMABLE_CHANGES = {"out", "data_dir", "workers", "eval_batch_size", "eval_every", "tensorboard", "epochs",
+                      "tune_malloc"}
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's allocator to serve large blocks from the heap and keep what is freed.
+
+    A training step frees and reallocates the same large activation buffers. By default
+    glibc maps blocks above its mmap threshold fresh from the kernel and returns them on
+    free, so every step pays page faults, and their cost grows faster than the batch: it
+    made JSD's tripled batch cost 3.7-4.3x a plain one (benchmarks/train_throughput.py).
+    jemalloc and tcmalloc keep freed memory by design; this does the same with glibc.
+    The process then keeps its peak memory. Returns whether the setting was applied
+    (False off glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is None:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc malloc.h
+    return bool(mallopt(m_mmap_threshold, 1 << 30)) and bool(mallopt(m_trim_threshold, (1 << 31) - 1))
 
 
 def _check_same_settings(saved: dict, now: dict) -> None:

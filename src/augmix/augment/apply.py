@@ -138,9 +138,9 @@ def apply_tensor(x: torch.Tensor, params: AugMixParams, backend: str = "auto") -
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if x.ndim != 4:
         raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
-    fits_kernel = x.device.type == "cpu" and x.dtype == torch.uint8 and x.shape[1] in (1, 3)
-    if backend == "kernel" or (backend == "auto" and fits_kernel):
-        from augmix.augment.kernels import augmix_uint8  # compiled on first use
+    if backend != "torch":
+        from augmix.augment import kernels  # numba: imported, and compiled, on first use
 
-        return augmix_uint8(x, params)  # refuses what it cannot take, naming backend='torch'
+        if backend == "kernel" or kernels.fits(x):
+            return kernels.augmix_uint8(x, params)  # refuses what it cannot take, naming backend='torch'
     return mix(x, apply_chains(x, params), params)

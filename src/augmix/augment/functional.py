@@ -265,7 +265,7 @@ def _equalize_t(img: torch.Tensor) -> torch.Tensor:
     # step = (total - count of the last non-empty bin) // 256
     last = 255 - (hist.flip(1) > 0).long().argmax(dim=1)
     last_count = hist.gather(1, last.view(-1, 1)).squeeze(1)
-    step = (h * w - last_count) // _EQUALIZE_DIVISOR
+    step = (h * w - last_count) // EQUALIZE_DIVISOR
     nonempty = (hist > 0).sum(1)
     identity = (nonempty <= 1) | (step == 0)
     cum = torch.cumsum(hist, 1) - hist  # counts strictly below each code
@@ -286,7 +286,7 @@ def _probe_equalize_divisor() -> int:
     return 255 if ImageOps.equalize(probe).getpixel((300, 0)) == 128 else 256
 
 
-_EQUALIZE_DIVISOR = _probe_equalize_divisor()
+EQUALIZE_DIVISOR = _probe_equalize_divisor()
 
 
 def _posterize_t(img: torch.Tensor, bits: Magnitude) -> torch.Tensor:

@@ -333,5 +333,5 @@ def augmix_uint8(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
         run = _augmix_serial
     run(x.contiguous().numpy(), codes, args, mats, params.depths.numpy().astype(np.int64),
         params.chain_weights.numpy().astype(np.float32), params.mix_weights.numpy().astype(np.float32),
-        Fn._EQUALIZE_DIVISOR, out.numpy())
+        Fn.EQUALIZE_DIVISOR, out.numpy())
     return out

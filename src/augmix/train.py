@@ -397,8 +397,8 @@ def keep_freed_memory() -> bool:
     A training step frees and reallocates the same large activation buffers. By default
     glibc maps blocks above its mmap threshold fresh from the kernel and returns them on
     free, so every step pays page faults, and their cost grows faster than the batch: a
-    bare forward+backward at JSD's tripled batch cost 3.4-4.3x a plain one on a 2-core CPU
-    (2.9-3.3x with this setting and channels_last; docs/BENCHMARKS.md).
+    bare training step at JSD's tripled batch cost 3.7-4.0x a plain one on a 2-core CPU,
+    2.9-3.1x with this setting (benchmarks/step_scaling.py).
     jemalloc and tcmalloc keep freed memory by design; this does the same with glibc.
     The process then keeps its peak memory. Returns whether the setting was applied
     (False off glibc).

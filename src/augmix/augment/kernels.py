@@ -122,13 +122,14 @@ def _shift(src, dst, ox, oy):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _affine(src, dst, m):  # pragma: no cover - compiled
+def _affine(src, dst, m, idx, frac):  # pragma: no cover - compiled
     """Pillow's ``transform(AFFINE, BILINEAR)`` with black fill (``Geometry.c``).
 
     A pixel centre maps to (xin, yin) in double precision; outside [0, w) x [0, h) is
     black; inside, the four neighbours (clamped to the edge) are blended along x, then
     y, and truncated. Translations, shears along x and shears along y take shortcuts
     that give the same doubles: a zero fractional offset makes its blend an identity.
+    ``idx`` [4, H*W] and ``frac`` [2, H*W] are scratch for the per-pixel sources and weights.
     """
     c, h, w = src.shape
     a0, a1, a2, a3, a4, a5 = m[0], m[1], m[2], m[3], m[4], m[5]
@@ -138,8 +139,6 @@ def _affine(src, dst, m):  # pragma: no cover - compiled
     rows_only = a3 == 0.0 and a4 == 1.0 and a5 == 0.0  # yin = y + .5: one source row, dy = 0
     cols_only = a0 == 1.0 and a1 == 0.0 and a2 == 0.0  # xin = x + .5: one source column, dx = 0
     n = h * w
-    idx = np.empty((4, n), np.int64)
-    frac = np.empty((2, n), np.float64)
     k = 0
     for y in range(h):
         yc = y + 0.5
@@ -247,6 +246,8 @@ def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):
     t = np.empty((c, h, w), np.uint8)
     hist = np.empty((c, 256), np.int64)
     lut = np.empty((c, 256), np.uint8)
+    idx = np.empty((4, h * w), np.int64)
+    frac = np.empty((2, h * w), np.float64)
     scale = np.float32(1.0 / 255.0)
     m = mix[b]
     acc = out[b]
@@ -261,7 +262,7 @@ def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):
         for d in range(depths[b, i]):
             code = codes[b, i, d]
             if code == AFFINE:
-                _affine(cur, spare, mats[b, i, d])
+                _affine(cur, spare, mats[b, i, d], idx, frac)
                 cur, spare = spare, cur
             elif code >= COLOR:
                 _enhance(code, args[b, i, d], cur, spare)

@@ -301,11 +301,9 @@ def kernel_params(params: AugMixParams, height: int, width: int) -> tuple[np.nda
     codes = lut[ops]
     args = params.args(height, width)
     mats = torch.zeros(*ops.shape, 6, dtype=torch.float64)
-    for k, name in enumerate(names):
+    for k, name in enumerate(names):  # each formula on every step, kept where the step drew it
         if OP_SPECS[name].geometric:
-            sel = params.ops == k
-            if sel.any():
-                mats[sel] = Fn.affine_matrix(name, args[sel], height, width)
+            mats = torch.where((params.ops == k).unsqueeze(-1), Fn.affine_matrix(name, args, height, width), mats)
     return codes, args.numpy(), mats.numpy()
 
 

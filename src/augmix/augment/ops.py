@@ -67,30 +67,42 @@ def op_names(all_ops: bool = False) -> tuple[str, ...]:
     return AUGMIX_OPS_ALL if all_ops else AUGMIX_OPS
 
 
+def levels_to_args(
+    names: tuple[str, ...], ops: torch.Tensor, levels: torch.Tensor, signs: torch.Tensor, height: int, width: int
+) -> torch.Tensor:
+    """Op arguments for a whole draw at once: ``ops`` index ``names``; float64, shape of ``ops``.
+
+    Reproduces the reference's arithmetic (see ``op_arg``) elementwise, in one pass over a
+    per-op table rather than one pass per op.
+    """
+    rows = []
+    for name in names:
+        spec = OP_SPECS[name]
+        maxval = spec.maxval
+        if spec.size_axis is not None:
+            maxval = (width if spec.size_axis == -1 else height) / 3
+        rows.append((maxval, spec.kind == "int", spec.base is not None, spec.base or 0.0, spec.offset,
+                     spec.signed, spec.kind == "none"))
+    table = torch.tensor(rows, dtype=torch.float64)[ops.long()].unbind(-1)
+    maxval, is_int, has_base, base, offset, signed, none = table
+    scaled = levels.to(torch.float64) * maxval / 10
+    scaled = torch.where(is_int > 0, torch.trunc(scaled), scaled)
+    scaled = torch.where(has_base > 0, base - scaled, scaled) + offset
+    scaled = torch.where(signed > 0, scaled * signs.to(torch.float64), scaled)
+    return torch.where(none > 0, torch.zeros_like(scaled), scaled)
+
+
 def level_to_arg(
     name: str, level: torch.Tensor, sign: torch.Tensor, height: int, width: int
 ) -> torch.Tensor:
-    """Op argument(s) for ``level`` (float64 tensor), reproducing the reference's arithmetic.
+    """Op argument(s) of one op for ``level`` (float64 tensor); ``sign`` is +1/-1 per element.
 
-    ``sign`` is +1/-1 per element and only used by signed ops. Integer ops truncate as
-    Python's ``int()`` does (levels are positive, so truncation is floor).
+    Integer ops truncate as Python's ``int()`` does (levels are positive, so truncation is
+    floor); only signed ops use ``sign``.
     """
-    spec = OP_SPECS[name]
-    level = level.to(torch.float64)
-    if spec.kind == "none":
-        return torch.zeros_like(level)
-    maxval = spec.maxval
-    if spec.size_axis is not None:
-        maxval = (width if spec.size_axis == -1 else height) / 3
-    scaled = level * maxval / 10
-    if spec.kind == "int":
-        scaled = torch.trunc(scaled)
-    if spec.base is not None:
-        scaled = spec.base - scaled
-    scaled = scaled + spec.offset
-    if spec.signed:
-        scaled = scaled * sign.to(torch.float64)
-    return scaled
+    level, sign = torch.broadcast_tensors(torch.as_tensor(level, dtype=torch.float64),
+                                          torch.as_tensor(sign, dtype=torch.float64))
+    return levels_to_args((name,), torch.zeros(level.shape, dtype=torch.long), level, sign, height, width)
 
 
 def op_arg(name: str, level: float, sign: float, height: int, width: int) -> float:

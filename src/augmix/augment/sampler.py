@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import torch
 
-from augmix.augment.ops import level_to_arg, op_names
+from augmix.augment.ops import levels_to_args, op_names
 
 MAX_DEPTH = 3  # the reference's stochastic depth is randint(1, 4)
 
@@ -111,12 +111,7 @@ class AugMixParams:
         """Each step's op argument (degrees, bits, pixels, ...) [B, width, max_depth], float64."""
         key = (height, width)
         if key not in self._args_cache:
-            out = torch.zeros(self.levels.shape, dtype=torch.float64)
-            for k, name in enumerate(self.op_names):
-                sel = self.ops == k
-                if sel.any():
-                    out[sel] = level_to_arg(name, self.levels[sel], self.signs[sel], height, width)
-            self._args_cache[key] = out
+            self._args_cache[key] = levels_to_args(self.op_names, self.ops, self.levels, self.signs, height, width)
         return self._args_cache[key]
 
     def select(self, index: int | slice) -> AugMixParams:

@@ -325,12 +325,18 @@ def augmix_uint8(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
     threads = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, b)
     # One thread (e.g. in DataLoader workers, where torch sets one) stays off numba's
     # threading layer, whose OpenMP flavour is not fork-safe.
-    if threads > 1:
-        numba.set_num_threads(threads)
-        run = _augmix_parallel
-    else:
-        run = _augmix_serial
-    run(x.contiguous().numpy(), codes, args, mats, params.depths.numpy().astype(np.int64),
-        params.chain_weights.numpy().astype(np.float32), params.mix_weights.numpy().astype(np.float32),
-        Fn.EQUALIZE_DIVISOR, out.numpy())
+    arrays = (x.contiguous().numpy(), codes, args, mats, params.depths.numpy().astype(np.int64),
+              params.chain_weights.numpy().astype(np.float32), params.mix_weights.numpy().astype(np.float32),
+              Fn.EQUALIZE_DIVISOR, out.numpy())
+    if threads == 1:
+        _augmix_serial(*arrays)
+        return out
+    numba.set_num_threads(threads)
+    # Images differ in cost (a chain of rotations vs one posterize) and a shared machine may
+    # stall a thread: hand out small chunks instead of one fixed share per thread.
+    previous = numba.set_parallel_chunksize(16)
+    try:
+        _augmix_parallel(*arrays)
+    finally:
+        numba.set_parallel_chunksize(previous)
     return out

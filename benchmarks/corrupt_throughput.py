@@ -28,14 +28,14 @@ import numpy as np  # noqa: E402
 from _common import SHARED, cifar_test_images, machine, save  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from augmix.corrupt import ALL, BENCHMARK, corrupt  # noqa: E402
+from augmix.corruptions import ALL, BENCHMARK, corrupt  # noqa: E402
 
 cv2.setNumThreads(1)
 
 
 def imagenet_images(n: int) -> tuple[np.ndarray, str]:
     """``n`` Imagewoof validation photographs, Resize(256) + CenterCrop(224), or synthetic."""
-    from augmix.corrupt.generate import list_image_folder, preprocess
+    from augmix.corruptions.generate import list_image_folder, preprocess
 
     folder = Path(tempfile.gettempdir()) / "augmix-bench-data" / "imagewoof2-320-val500" / "val"
     if not folder.is_dir() and (SHARED / "prepare.py").exists():
@@ -113,7 +113,7 @@ def main() -> None:
     if args.full:
         from _common import cifar_root
 
-        from augmix.corrupt.generate import generate_cifar_c
+        from augmix.corruptions.generate import generate_cifar_c
         from augmix.data import load_cifar
 
         root, note = cifar_root()

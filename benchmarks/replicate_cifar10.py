@@ -19,14 +19,15 @@ from pathlib import Path
 import torch
 from _common import cifar_root, machine, save
 
-from augmix.corrupt.generate import generate_cifar_c
-from augmix.corrupt.tables import BENCHMARK
+from augmix.checkpoint import load_checkpoint, load_model
+from augmix.corruptions.generate import generate_cifar_c
+from augmix.corruptions.tables import BENCHMARK
 from augmix.data import load_cifar
 from augmix.data.corrupted import open_cifar_c
-from augmix.evaluate import evaluate_cifar, load_model
+from augmix.evaluate import evaluate_cifar
 from augmix.recipes import RECIPES
 from augmix.report import compare, load_results, write_results
-from augmix.train import TrainConfig, load_checkpoint, train
+from augmix.train import TrainConfig, train
 
 ARMS = (("standard", "Standard"), ("augmix", "AugMix (no JSD)"), ("augmix_jsd", "AugMix+JSD"))
 
@@ -64,7 +65,7 @@ def main() -> None:
         if not (run / "eval" / "results.json").exists():
             lm = load_model(ckpt)
             res = evaluate_cifar(lm, test.images, test.labels, cc, torch.device("cpu"))
-            write_results({"name": label, "model": {"name": lm.name, "source": lm.source},
+            write_results({"name": label, "model": {"name": lm.spec.arch, "source": lm.source},
                            "data": {"clean": test.source, "corrupted": cc.provenance}, **res}, run / "eval")
         timings[f"evaluate_{method}_s"] = round(time.time() - t0, 1)
         res = load_results(run / "eval")

@@ -18,6 +18,7 @@ import tempfile
 import torch
 from _common import cifar_root, machine, save
 
+from augmix.checkpoint import load_checkpoint
 from augmix.train import TrainConfig, train
 
 
@@ -27,7 +28,7 @@ def epoch_seconds(model: str, method: str, images: int, root, epochs: int = 2) -
         cfg = TrainConfig(dataset="cifar10", data_dir=str(root), model=model, method=method, epochs=epochs,
                           batch_size=128, workers=0, train_subset=images, out=tmp, eval_every=-1)
         train(cfg, progress=False)
-        log = torch.load(f"{tmp}/checkpoint.pt", weights_only=False)["history"]
+        log = load_checkpoint(f"{tmp}/checkpoint.pt")["history"]
     return log[-1]["seconds"]
 
 

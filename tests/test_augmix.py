@@ -75,7 +75,7 @@ def test_batched_matches_per_image(all_ops):
             img = Image.fromarray(imgs[i])
             for d in range(int(p.depths[0, w])):
                 name = p.op_names[int(p.ops[0, w, d])]
-                img = augmix.functional.NAME_TO_OP[name](img, float(args[w, d]))
+                img = augmix.augment.functional.NAME_TO_OP[name](img, float(args[w, d]))
             row.append(np.asarray(img))
         pil_chains.append(row)
     pil_chains = torch.from_numpy(np.array(pil_chains)).permute(0, 1, 4, 2, 3)

@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 
 from augmix import baselines as B
+from augmix.checkpoint import load_checkpoint
 from augmix.models.blurpool import BlurPool2d, resnet50_maxblur
-from augmix.train import TrainConfig, load_checkpoint, train
+from augmix.train import TrainConfig, train
 from tests.helpers import write_cifar10
 
 
@@ -83,21 +84,21 @@ def test_maxblur_resnet50_and_blurpool():
 
 def test_bad_combinations():
     with pytest.raises(ValueError, match="JSD"):
-        TrainConfig(method="augmix_jsd", extras="mixup")
+        TrainConfig(method="augmix_jsd", baselines=("mixup",))
     with pytest.raises(ValueError, match="unknown baseline"):
-        TrainConfig(extras="dropblock")
+        TrainConfig(baselines=("dropblock",))
 
 
-@pytest.mark.parametrize("method, extras", [
+@pytest.mark.parametrize("method, baseline", [
     ("standard", "cutout"), ("standard", "mixup"), ("standard", "cutmix"), ("standard", "autoaugment"),
     ("standard", "randaugment"), ("standard", "trivialaugment"), ("standard", "random_autoaugment"),
     ("standard", "adversarial"), ("standard", "patch_uniform"), ("augmix_jsd", "cutout"),
 ])
-def test_one_epoch_per_method(tmp_path_factory, method, extras):
+def test_one_epoch_per_method(tmp_path_factory, method, baseline):
     data = write_cifar10(tmp_path_factory.mktemp("d"), n_train=160, n_test=40)
     out = tmp_path_factory.mktemp("run")
-    cfg = TrainConfig(dataset="cifar10", data_dir=str(data), model="tiny", method=method, extras=extras,
+    cfg = TrainConfig(dataset="cifar10", data_dir=str(data), model="tiny", method=method, baselines=(baseline,),
                       epochs=1, batch_size=32, lr=0.05, workers=0, out=str(out), pgd_iters=2)
     train(cfg, progress=False)
     state = load_checkpoint(out / "checkpoint.pt")
-    assert state["epoch"] == 1 and state["config"]["extras"] == extras
+    assert state["epoch"] == 1 and state["config"]["baselines"] == [baseline]

@@ -11,7 +11,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import color as skcolor
 
-from augmix.corrupt import ALL, BENCHMARK, EXTRA, TABLES, corrupt, kernels
+from augmix.corruptions import ALL, BENCHMARK, EXTRA, TABLES, blocks, corrupt
 from tests.conftest import smooth_images
 
 IMAGES = smooth_images(6, 32, seed=4)
@@ -99,7 +99,7 @@ def test_pixelate_and_jpeg_are_pil_calls():
 def test_defocus_and_gaussian_blur_formulas():
     x = IMAGES[0]
     radius, alias = TABLES[32]["defocus_blur"][3]
-    kernel = kernels.disk(radius, alias)
+    kernel = blocks.disk(radius, alias)
     assert abs(kernel.sum() - 1) < 1e-5 and kernel.shape == (17, 17)
     ref = np.stack([cv2.filter2D(x[..., d] / 255.0, -1, kernel) for d in range(3)], -1)
     assert np.array_equal(corrupt(x, "defocus_blur", 4), np.uint8(np.clip(ref, 0, 1) * 255))
@@ -109,15 +109,15 @@ def test_defocus_and_gaussian_blur_formulas():
 
 
 def test_motion_kernel_is_imagemagick_line_kernel():
-    k = kernels.motion_kernel(radius=6, sigma=2)
+    k = blocks.motion_kernel(radius=6, sigma=2)
     assert len(k) == 13 and abs(k.sum() - 1) < 1e-12 and np.all(np.diff(k) < 0)
-    dx, dy = kernels.motion_offsets(13, np.array([0.0, 90.0]))
+    dx, dy = blocks.motion_offsets(13, np.array([0.0, 90.0]))
     assert dx[0].tolist() == list(range(13)) and dy[0].tolist() == [0] * 13
     assert dy[1].tolist() == list(range(13)) and dx[1].tolist() == [0] * 13
     # a single bright pixel is smeared along +x (angle 0) with the kernel's weights
     img = np.zeros((1, 32, 32, 3), np.uint8)
     img[0, 10, 20] = 255
-    out = kernels.motion_blur(img, 6, 2, np.array([0.0]))
+    out = blocks.motion_blur(img, 6, 2, np.array([0.0]))
     assert out[0, 10, 20, 0] == round(255 * k[0]) and out[0, 10, 17, 0] == round(255 * k[3])
     assert out[0, 10, 21:].max() == 0
 
@@ -133,19 +133,19 @@ def test_clipped_zoom_matches_scipy_zoom():
             big = ndimage.zoom(img[top:top + ch, top:top + ch], (z, z, 1), order=1)
             trim = (big.shape[0] - 32) // 2
             ref.append(big[trim:trim + 32, trim:trim + 32])
-        np.testing.assert_allclose(kernels.clipped_zoom(x, z), np.stack(ref), atol=1e-5)
+        np.testing.assert_allclose(blocks.clipped_zoom(x, z), np.stack(ref), atol=1e-5)
 
 
 def test_glass_shuffle_only_moves_pixels():
     x = IMAGES[:2].copy()
-    out = kernels.glass_shuffle(x.copy(), 1, 2, np.random.default_rng(0))
+    out = blocks.glass_shuffle(x.copy(), 1, 2, np.random.default_rng(0))
     assert not np.array_equal(out, IMAGES[:2])
     for a, b in zip(out, IMAGES[:2], strict=True):  # a permutation of the same pixels
         assert sorted(map(tuple, a.reshape(-1, 3))) == sorted(map(tuple, b.reshape(-1, 3)))
 
 
 def test_frost_uses_the_published_photographs():
-    layers = kernels.frost_layers(0.2)
+    layers = blocks.frost_layers(0.2)
     assert len(layers) == 6 and all(layer.dtype == np.uint8 and layer.ndim == 3 for layer in layers)
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from augmix import functional as F
+from augmix.augment import functional as F
 from augmix.augment.ops import AUGMIX_OPS_ALL, level_to_arg
 
 # Per-image magnitudes (one per image of the 8-image fixture), deliberately different.

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from augmix.cli import main
-from augmix.corrupt import corrupt
-from augmix.corrupt.generate import CHUNK, generate_cifar_c, generate_folder_c
+from augmix.corruptions import corrupt
+from augmix.corruptions.generate import CHUNK, generate_cifar_c, generate_folder_c
 from augmix.data import DataError
 from augmix.data.corrupted import open_cifar_c, open_folder_c
 from tests.conftest import smooth_images
@@ -61,7 +61,7 @@ def test_interrupted_generation_resumes_without_recomputing(tmp_path, clean, mon
     done = out / "contrast.npy"
     stamp = os.stat(done).st_mtime_ns
     # simulate a kill during the next corruption: one finished part, no final file
-    import augmix.corrupt.generate as gen
+    import augmix.corruptions.generate as gen
 
     calls = []
     real = gen._cifar_unit

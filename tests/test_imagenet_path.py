@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from augmix.cli import main
-from augmix.corrupt.generate import generate_folder_c
-from augmix.corrupt.tables import BENCHMARK
+from augmix.corruptions.generate import generate_folder_c
+from augmix.corruptions.tables import BENCHMARK
 from tests.conftest import smooth_images
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from augmix import metrics
-from augmix.corrupt.tables import BENCHMARK
+from augmix.corruptions.tables import BENCHMARK
 
 
 def hendrycks_calib_err(confidence, correct, beta=100):

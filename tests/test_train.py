@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
+from augmix.checkpoint import load_checkpoint
 from augmix.cli import main
-from augmix.corrupt.generate import generate_cifar_c
+from augmix.corruptions.generate import generate_cifar_c
 from augmix.data import load_cifar
-from augmix.train import TrainConfig, TrainingDiverged, load_checkpoint, train
+from augmix.train import TrainConfig, TrainingDiverged, train
 from tests.helpers import write_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,7 @@ def cfg(cifar, out, **kw):
 def test_train_resume_evaluate_report(cifar, tmp_path):
     run = train(cfg(cifar, tmp_path / "run", epochs=1), progress=False)
     state = load_checkpoint(run / "checkpoint.pt")
-    assert state["epoch"] == 1 and state["num_classes"] == 10 and "rng" in state
+    assert state["epoch"] == 1 and state["spec"]["num_classes"] == 10 and "rng" in state
     assert state["provenance"]["train"].startswith("cifar10 train")
     # resume to 2 epochs
     train(cfg(cifar, tmp_path / "run", epochs=2), resume=True, progress=False)
@@ -68,7 +69,7 @@ def test_train_resume_evaluate_report(cifar, tmp_path):
 
 
 def test_kill_and_resume_equals_uninterrupted(cifar, tmp_path, monkeypatch):
-    import augmix.train as tr
+    import augmix.train.logs as tr
 
     full = train(cfg(cifar, tmp_path / "full", epochs=2), progress=False)
     real = tr.write_logs
@@ -91,7 +92,7 @@ def test_kill_and_resume_equals_uninterrupted(cifar, tmp_path, monkeypatch):
 def test_loader_path_and_methods_run(cifar, tmp_path):
     for method in ("standard", "augmix"):
         train(cfg(cifar, tmp_path / method, epochs=1, method=method), progress=False)
-    out = train(cfg(cifar, tmp_path / "loader", epochs=1, augment_on="loader"), progress=False)
+    out = train(cfg(cifar, tmp_path / "loader", epochs=1, augment="per_image"), progress=False)
     assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 1
     out = train(cfg(cifar, tmp_path / "splitbn", epochs=1, split_bn=True), progress=False)
     assert load_checkpoint(out / "checkpoint.pt")["epoch"] == 1
@@ -101,7 +102,7 @@ def test_loader_path_and_methods_run(cifar, tmp_path):
 def test_keep_freed_memory_applies_on_glibc_and_resume_ignores_it(cifar, tmp_path):
     import platform
 
-    from augmix.train import keep_freed_memory
+    from augmix.train.allocator import keep_freed_memory
 
     if platform.libc_ver()[0] == "glibc":
         assert keep_freed_memory() is True
@@ -112,7 +113,7 @@ def test_keep_freed_memory_applies_on_glibc_and_resume_ignores_it(cifar, tmp_pat
 
 
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(cifar, tmp_path, monkeypatch):
-    import augmix.train as tr
+    import augmix.train.pipeline as tr
 
     out = train(cfg(cifar, tmp_path / "r", epochs=1), progress=False)
     before = (out / "checkpoint.pt").read_bytes()
@@ -134,7 +135,7 @@ def test_bad_inputs(cifar, tmp_path, capsys):
                  "--out", str(tmp_path / "x")]) == 2
     assert "CIFAR-10" in capsys.readouterr().err
     assert main(["train", "--data-dir", str(cifar), "--model", "resnet9000", "--out", str(tmp_path / "y")]) == 2
-    assert "unknown model" in capsys.readouterr().err
+    assert "invalid choice: 'resnet9000'" in capsys.readouterr().err
     # a checkpoint with the wrong class count
     run = train(cfg(cifar, tmp_path / "z", epochs=1), progress=False)
     c100 = tmp_path / "c100"

@@ -1,7 +1,8 @@
 """augmix: AugMix (Hendrycks et al., ICLR 2020) and the robustness benchmarks it is judged on.
 
-The pipeline, one module each: ``augment`` -> ``losses`` -> ``train`` -> ``corrupt`` ->
-``evaluate`` -> ``report``.
+The pipeline, one module or package each: ``augment`` -> ``losses`` -> ``train`` ->
+``corruptions`` -> ``evaluate`` -> ``report``; ``checkpoint`` says how a saved model is
+rebuilt, ``data`` reads the datasets, ``models`` holds the architectures.
 """
 
 from augmix.augment import (
@@ -14,11 +15,12 @@ from augmix.augment import (
     apply_tensor,
     sample_params,
 )
+from augmix.corruptions import corrupt
 from augmix.losses import AugMixLoss, jsd_loss
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AugMix", "AugMixBatch", "AugMixConfig", "AugMixDataset", "AugMixLoss", "AugMixParams",
-    "apply_pil", "apply_tensor", "jsd_loss", "sample_params",
+    "apply_pil", "apply_tensor", "corrupt", "jsd_loss", "sample_params",
 ]

@@ -35,9 +35,14 @@ class PerImage:
         self.transform = transform
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        if generator is not None:  # torchvision draws from the global RNG: seed it from ours
-            torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
-        return torch.stack([self.transform(img) for img in x])
+        if generator is None:
+            return torch.stack([self.transform(img) for img in x])
+        # torchvision draws from the global RNG: seed a forked copy of it from ours, so the
+        # draw is reproducible and the caller's global RNG is left as it was
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return torch.stack([self.transform(img) for img in x])
 
 
 # AutoAugment's search space (Cubuk et al., 2019): op names as torchvision spells them.
@@ -195,4 +200,4 @@ UINT8_TRANSFORMS = ("autoaugment", "autoaugment_imagenet", "randaugment", "trivi
 FLOAT_TRANSFORMS = ("cutout", "patch_uniform")
 MIXERS = ("mixup", "cutmix")
 STEP_VARIANTS = ("adversarial",)
-EXTRAS = UINT8_TRANSFORMS + FLOAT_TRANSFORMS + MIXERS + STEP_VARIANTS
+BASELINES = UINT8_TRANSFORMS + FLOAT_TRANSFORMS + MIXERS + STEP_VARIANTS

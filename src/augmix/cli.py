@@ -13,44 +13,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from collections.abc import Sequence
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 
-class CliError(Exception):
-    """A user error: printed as one line, exit status 2."""
-
-
-def _out_png(value: str) -> Path:
+def _out_picture(value: str) -> Path:
     path = Path(value)
     if path.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise argparse.ArgumentTypeError(f"{value}: the output must end in .png or .jpg")
     return path
 
 
-def cmd_preview(args: argparse.Namespace) -> None:
-    from augmix.augment import AugMixConfig
-    from augmix.io import atomic_path, open_image
-    from augmix.preview import augmix_grid, ops_grid
-
-    images = [open_image(p) for p in args.images]
-    config = AugMixConfig(severity=args.severity, width=args.width, depth=args.depth,
-                          alpha=args.alpha, all_ops=args.all_ops)
-    if args.corruptions:
-        from augmix.preview import corruption_grid
-
-        sheet = corruption_grid(images[0], seed=args.seed)
-    elif args.ops:
-        sheet = ops_grid(images[0], all_ops=True)
-    else:
-        sheet = augmix_grid(images, config, samples=args.samples, seed=args.seed)
-    with atomic_path(args.out) as tmp:
-        sheet.save(tmp, format="PNG" if args.out.suffix.lower() == ".png" else "JPEG")
-    print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
-
-
 def _names(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {value!r}")
+    return names
 
 
 def _ints(value: str) -> list[int]:
@@ -60,26 +40,55 @@ def _ints(value: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
 
 
-def cmd_corrupt(args: argparse.Namespace) -> None:
-    from augmix.corrupt import ALL, BENCHMARK
-    from augmix.corrupt.generate import generate_cifar_c, generate_folder_c
+def _augmix_config(value: str):
+    from augmix.augment import AugMixConfig
 
-    corruptions = args.corruptions or list(ALL if args.extra else BENCHMARK)
-    if args.images and args.layout == "cifar":
-        from augmix.corrupt.generate import read_image_folder
+    try:
+        return AugMixConfig.parse(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
-        images, labels, source = read_image_folder(args.images)
-        out = generate_cifar_c(images, labels, args.out, corruptions, args.severities, seed=args.seed,
-                               workers=args.workers, source=source)
-    elif args.images:
-        out = generate_folder_c(args.images, args.out, corruptions, args.severities, size=args.size,
-                                seed=args.seed, workers=args.workers)
+
+def _positive(kind: type, minimum: int = 1):
+    def parse(value: str):
+        try:
+            v = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {value!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return v
+    return parse
+
+
+# ----------------------------------------------------------------------------- commands
+
+def cmd_preview(args: argparse.Namespace) -> None:
+    from augmix.augment import AugMixConfig
+    from augmix.io import atomic_path, ensure_writable_dir, open_image
+    from augmix.preview import augmix_grid, corruption_grid, ops_grid
+
+    images = [open_image(p) for p in args.images]
+    ensure_writable_dir(args.out.parent)
+    if args.corruptions:
+        sheet = corruption_grid(images[0], seed=args.seed)
+    elif args.ops:
+        sheet = ops_grid(images[0], all_ops=True)
     else:
-        from augmix.data import load_cifar
+        config = AugMixConfig(**{f.name: getattr(args, f.name) for f in fields(AugMixConfig)})
+        sheet = augmix_grid(images, config, samples=args.samples, seed=args.seed)
+    with atomic_path(args.out) as tmp:
+        sheet.save(tmp, format="PNG" if args.out.suffix.lower() == ".png" else "JPEG")
+    print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
 
-        test = load_cifar(args.dataset, args.data_dir, train=False)
-        out = generate_cifar_c(test.images, test.labels, args.out, corruptions, args.severities,
-                               seed=args.seed, workers=args.workers, source=test.source)
+
+def cmd_corrupt(args: argparse.Namespace) -> None:
+    from augmix.corruptions.generate import generate
+
+    out = generate(args.out, dataset=args.dataset, data_dir=args.data_dir, images=args.images, layout=args.layout,
+                   size=args.size, corruptions=args.corruptions, extra=args.extra, severities=args.severities,
+                   seed=args.seed, workers=args.workers)
     print(f"wrote {out}")
 
 
@@ -88,17 +97,11 @@ def cmd_train(args: argparse.Namespace) -> None:
     from augmix.train import TrainConfig, train
 
     settings = dict(RECIPES[args.recipe]) if args.recipe else {}
-    for key in ("dataset", "data_dir", "model", "method", "epochs", "batch_size", "lr", "weight_decay",
-                "jsd_lambda", "augment_on", "split_bn", "seed", "workers", "train_subset", "out",
-                "tensorboard", "extras", "cutout_size", "patch_size", "patch_max_sigma", "mix_alpha",
-                "pgd_eps", "pgd_step", "pgd_iters", "stylized_dir", "eval_every", "tune_malloc"):
-        value = getattr(args, key)
+    for f in fields(TrainConfig):
+        value = getattr(args, f.name)
         if value is not None:
-            settings[key] = str(value) if isinstance(value, Path) else value
-    if args.augmix:
-        settings["augmix"] = args.augmix
-    cfg = TrainConfig.from_dict(settings)
-    out = train(cfg, resume=args.resume)
+            settings[f.name] = str(value) if isinstance(value, Path) else value
+    out = train(TrainConfig.from_dict(settings), resume=args.resume)
     print(f"checkpoint and logs in {out}")
 
 
@@ -108,7 +111,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     corrupted = args.corrupted if args.corrupted in (None, "released") else Path(args.corrupted)
     res = run_evaluation(args.out, args.checkpoint, args.arch, args.weights, args.dataset, args.data_dir,
                          corrupted, batch_size=args.batch_size, workers=args.workers, device=args.device,
-                         name=args.name)
+                         name=args.name, allow_other_dataset=args.allow_other_dataset)
     line = f"clean error {100 * res['clean']['error']:.2f}%"
     if "mean_corruption_error" in res:
         line += f", mean corruption error {100 * res['mean_corruption_error']:.2f}%"
@@ -132,136 +135,154 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"report: {out / 'report.md'}")
 
 
-def _augmix_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("AugMix")
-    g.add_argument("--severity", type=int, default=3, help="op severity 1-10 (default 3)")
-    g.add_argument("--width", type=int, default=3, help="number of chains (default 3)")
-    g.add_argument("--depth", type=int, default=-1, help="ops per chain; -1: random 1-3")
-    g.add_argument("--alpha", type=float, default=1.0, help="Dirichlet/Beta concentration")
-    g.add_argument("--all-ops", action="store_true",
-                   help="add color/contrast/brightness/sharpness (overlap the test corruptions)")
+# ------------------------------------------------------------------------------ parser
+
+def _add_dataclass_options(group, cls, *, defaults: bool, skip: tuple[str, ...] = ()) -> None:
+    """One option per dataclass field, with the field's help text and allowed values.
+
+    ``defaults=False`` leaves unset options as None, so a recipe's values show through.
+    """
+    hints = typing.get_type_hints(cls)
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        meta = f.metadata
+        kind = hints[f.name]
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        kw: dict = {"dest": f.name, "default": default if defaults else None}
+        help_text = meta.get("help", "")
+        if kind is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+        elif f.name == "augmix":
+            kw["type"] = _augmix_config
+            kw["metavar"] = "KEY=VALUE,..."
+        elif f.name == "baselines":
+            kw["type"] = _names
+            kw["metavar"] = "NAME,..."
+            help_text += f" ({', '.join(meta['choices'])})"
+        else:
+            base = next((t for t in typing.get_args(kind) if t is not type(None)), kind)
+            kw["type"] = Path if f.name.endswith("_dir") else base
+            if "choices" in meta:
+                kw["choices"] = meta["choices"]
+        if defaults and not isinstance(default, tuple):
+            help_text += f" (default {default})"
+        group.add_argument(flag, help=help_text, **kw)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from augmix import __version__
+    from augmix.augment import AugMixConfig
+    from augmix.corruptions import ALL
+    from augmix.recipes import RECIPES
+    from augmix.train import TrainConfig
+
     parser = argparse.ArgumentParser(prog="augmix", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"augmix {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("preview", help="picture grid of AugMix (or --ops / --corruptions)")
-    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
-    p.add_argument("--out", type=_out_png, required=True, help="output picture (.png/.jpg)")
-    p.add_argument("--samples", type=int, default=4, help="AugMix results per image")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")
+    p.add_argument("--out", type=_out_picture, required=True, help="output picture (.png/.jpg)")
+    p.add_argument("--samples", type=_positive(int), default=4, help="AugMix results per image (default 4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--ops", action="store_true", help="every op at several severities")
-    mode.add_argument("--corruptions", action="store_true",
-                      help="every corruption x severity 1-5 on the first image")
-    _augmix_options(p)
+    mode.add_argument("--corruptions", action="store_true", help="every corruption x severity 1-5 on the first image")
+    _add_dataclass_options(p.add_argument_group("AugMix"), AugMixConfig, defaults=True)
     p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("corrupt", help="generate a -C dataset (CIFAR-C .npy or ImageNet-C folders)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--dataset", choices=["cifar10", "cifar100"], default="cifar10",
-                     help="corrupt this dataset's test split into the CIFAR-C layout")
-    src.add_argument("--images", type=Path, help="an ImageFolder tree -> ImageNet-C layout")
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
+                     help="corrupt this dataset's test split into the CIFAR-C layout (default cifar10)")
+    src.add_argument("--images", type=Path, help="an ImageFolder tree (ROOT/<class>/<image>) to corrupt")
+    p.add_argument("--data-dir", type=Path, default=None, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--corruptions", type=_names, default=None, help="comma-separated subset")
-    p.add_argument("--extra", action="store_true", help="also the 4 held-out corruptions")
-    p.add_argument("--severities", type=_ints, default=[1, 2, 3, 4, 5], help="e.g. 1,3,5")
+    p.add_argument("--corruptions", type=_names, default=None, help=f"comma-separated subset of: {', '.join(ALL)}")
+    p.add_argument("--extra", action="store_true", help="also the 4 held-out corruptions (speckle_noise, "
+                   "gaussian_blur, spatter, saturate)")
+    p.add_argument("--severities", type=_ints, default=[1, 2, 3, 4, 5], help="comma-separated, among 1-5 "
+                   "(default 1,2,3,4,5)")
     p.add_argument("--layout", choices=["imagenet", "cifar"], default="imagenet",
                    help="--images: ImageNet-C folders (default) or CIFAR-C .npy arrays (same-size images)")
     p.add_argument("--size", type=int, default=224, choices=[224, 64],
-                   help="--images: ImageNet (224) or Tiny-ImageNet (64) preprocessing and table")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+                   help="--images: ImageNet (224, default) or Tiny-ImageNet (64) preprocessing and table")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--workers", type=_positive(int), default=None, help="processes (default: all cores)")
     p.set_defaults(func=cmd_corrupt)
 
-    from augmix.recipes import RECIPES
-    from augmix.train import METHODS
-
-    p = sub.add_parser("train", help="train Standard / AugMix / AugMix+JSD (torchrun for DDP)")
+    p = sub.add_parser("train", help="train Standard / AugMix / AugMix+JSD (torchrun for DDP)",
+                       description="Options left out take the recipe's value, else TrainConfig's default "
+                                   "(the paper's CIFAR-10 WRN-40-2 settings).")
     p.add_argument("--recipe", choices=sorted(RECIPES), help="the paper's settings by name")
-    p.add_argument("--dataset", choices=["cifar10", "cifar100", "imagenet"])
-    p.add_argument("--data-dir", type=Path)
-    p.add_argument("--model")
-    p.add_argument("--method", choices=METHODS)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--jsd-lambda", type=float)
-    p.add_argument("--augmix", help="AugMix settings, e.g. severity=3,width=3,depth=-1,alpha=1,all_ops=false")
-    p.add_argument("--augment-on", choices=["device", "loader"])
-    p.add_argument("--split-bn", action="store_true", default=None)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--workers", type=int)
-    p.add_argument("--train-subset", type=int, help="train on the first N images only")
-    p.add_argument("--tensorboard", action="store_true", default=None)
-    p.add_argument("--no-tune-malloc", dest="tune_malloc", action="store_false", default=None,
-                   help="CPU: leave glibc's allocator as it is (by default freed memory is kept for reuse)")
-    p.add_argument("--eval-every", type=int, help="test error every N epochs (0: last only, -1: never)")
-    b = p.add_argument_group("baselines (composable with each other and with AugMix)")
-    b.add_argument("--extras", help="comma-separated: cutout, patch_uniform, mixup, cutmix, autoaugment, "
-                   "autoaugment_imagenet, randaugment, trivialaugment, random_autoaugment, adversarial")
-    b.add_argument("--cutout-size", type=int)
-    b.add_argument("--patch-size", type=int)
-    b.add_argument("--patch-max-sigma", type=float)
-    b.add_argument("--mix-alpha", type=float, help="Mixup/CutMix Beta(alpha, alpha)")
-    b.add_argument("--pgd-eps", type=float)
-    b.add_argument("--pgd-step", type=float)
-    b.add_argument("--pgd-iters", type=int)
-    b.add_argument("--stylized-dir", type=Path, help="ImageNet: Stylized-ImageNet train folder to mix in")
-    p.add_argument("--out", type=Path, required=True)
     p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
+    _add_dataclass_options(p.add_argument_group("settings (TrainConfig)"), TrainConfig, defaults=False)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="clean + corruption error, mCE, calibration; report files")
     p.add_argument("checkpoint", nargs="?", type=Path, help="an augmix checkpoint.pt")
-    p.add_argument("--arch", help="instead of a checkpoint: our/torchvision/timm model name")
-    p.add_argument("--weights", type=Path, help="weights file for --arch")
-    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "imagenet"])
-    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--arch", help="instead of a checkpoint: our, torchvision's or timm's model name")
+    p.add_argument("--weights", type=Path, help="weights file for --arch (a state dict, or a dict holding one)")
+    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "digits", "imagenet"],
+                   help="clean test data (default cifar10; imagenet: --data-dir holds val/)")
+    p.add_argument("--data-dir", type=Path, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
     p.add_argument("--corrupted", help="-C folder, or 'released' to download CIFAR-10-C/100-C")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="report folder")
     p.add_argument("--name", help="label for reports (default: the --out folder name)")
-    p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--batch-size", type=_positive(int), default=500, help="images per batch (default 500)")
+    p.add_argument("--workers", type=_positive(int, 0), default=2, help="DataLoader workers (default 2)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    p.add_argument("--allow-other-dataset", action="store_true",
+                   help="evaluate a checkpoint on a dataset other than the one it was trained on")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("demo", help="Standard vs AugMix+JSD end to end, offline, in minutes on a CPU")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)")
     p.add_argument("--dataset", choices=["digits", "cifar10"], default="digits",
                    help="digits: bundled with scikit-learn, offline (default); cifar10: downloaded if absent")
-    p.add_argument("--data-dir", type=Path)
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--model")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--data-dir", type=Path, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
+    p.add_argument("--epochs", type=_positive(int), help="epochs per arm (default: the preset's)")
+    p.add_argument("--model", choices=sorted(_model_names()), help="architecture (default: tiny)")
+    p.add_argument("--seed", type=int, default=0, help="seed of both arms (default 0)")
+    p.add_argument("--workers", type=_positive(int), default=None, help="processes for corrupting (default: all)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("compare", help="several evaluated runs side by side")
     p.add_argument("runs", nargs="+", type=Path, help="folders holding results.json")
-    p.add_argument("--labels", type=_names, help="comma-separated labels")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--labels", type=_names, help="comma-separated labels, one per run")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(func=cmd_compare)
     return parser
 
 
+def _model_names() -> list[str]:
+    from augmix.models import MODELS
+
+    return list(MODELS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from augmix.checkpoint import CheckpointError
     from augmix.data import DataError
     from augmix.train import TrainingDiverged
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse's usage errors (status 2), --help and --version (0)
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         args.func(args)
     except KeyboardInterrupt:
         print("augmix: interrupted", file=sys.stderr)
         return 130
-    except (CliError, DataError, ValueError, FileNotFoundError, TypeError, TrainingDiverged) as err:
+    except (DataError, CheckpointError, ValueError, TrainingDiverged) as err:
         print(f"augmix {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # disk full, permissions, a missing file: the system's reason, one line
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"augmix {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     return 0
 

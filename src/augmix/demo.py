@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from augmix.corrupt.generate import generate_cifar_c
-from augmix.corrupt.tables import BENCHMARK
+from augmix.checkpoint import load_model
+from augmix.corruptions.generate import generate_cifar_c
+from augmix.corruptions.tables import BENCHMARK
 from augmix.data.corrupted import open_cifar_c
-from augmix.evaluate import evaluate_cifar, load_model
-from augmix.io import atomic_path
+from augmix.evaluate import evaluate_cifar
+from augmix.io import atomic_path, ensure_writable_dir
 from augmix.report import compare, write_results
-from augmix.train import TrainConfig, load_train_data, train
+from augmix.train import TrainConfig, train
+from augmix.train.data import load_train_data
 
 ARMS = (("standard", "Standard"), ("augmix_jsd", "AugMix+JSD"))
 # Sized to finish in about 3 minutes on 2 CPU cores (digits) - this project's choice.
@@ -38,8 +41,7 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
     if dataset not in PRESETS:
         raise ValueError(f"the demo runs on {' or '.join(PRESETS)}, not {dataset!r}")
     settings = {**PRESETS[dataset], **{k: v for k, v in overrides.items() if v is not None}}
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_writable_dir(out)
     started = time.time()
     timings: dict[str, float] = {}
 
@@ -62,7 +64,7 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
     results = []
     for method, label in ARMS:
         run_dir = out / method
-        cfg = TrainConfig(**{**base.__dict__, "method": method, "out": str(run_dir)})
+        cfg = replace(base, method=method, out=str(run_dir))
         t0 = time.time()
         train(cfg, resume=(run_dir / "checkpoint.pt").exists(), progress=progress)
         timings[f"train_{method}_s"] = round(time.time() - t0, 1)
@@ -70,7 +72,7 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
         lm = load_model(run_dir / "checkpoint.pt")
         res = evaluate_cifar(lm, test_x, test_y, cc, device, progress=progress)
         timings[f"evaluate_{method}_s"] = round(time.time() - t0, 1)
-        res = {"name": label, "model": {"name": lm.name, "source": lm.source, "num_classes": lm.num_classes},
+        res = {"name": label, "model": {"name": lm.spec.arch, "source": lm.source, "num_classes": lm.spec.num_classes},
                "data": {"clean": data.provenance["test"], "corrupted": cc.provenance}, **res}
         write_results(res, run_dir / "eval")
         results.append(res)

@@ -1,12 +1,11 @@
 """Evaluation: clean error, error per corruption and severity, mCE, calibration.
 
-Works on our checkpoints and on external models (torchvision or timm architectures by name
-with a weights file; ``module.`` prefixes from DataParallel are stripped).
+Works on our checkpoints and on external models (ours, torchvision's or timm's
+architectures by name with a weights file), both loaded by ``augmix.checkpoint``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,71 +14,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from augmix import metrics
-from augmix.corrupt.tables import BENCHMARK
-
-
-@dataclass
-class LoadedModel:
-    model: torch.nn.Module
-    name: str
-    num_classes: int
-    mean_std: tuple
-    source: str
-
-
-def load_model(checkpoint: str | Path | None = None, arch: str | None = None, weights: str | Path | None = None,
-               num_classes: int | None = None, mean_std: tuple | None = None) -> LoadedModel:
-    """Our checkpoint (``checkpoint``), or an architecture by name plus a weights file."""
-    from augmix.models import MODELS, create_model
-    from augmix.train import CIFAR_MEAN_STD, IMAGENET_MEAN_STD, load_checkpoint
-
-    if checkpoint is not None:
-        state = load_checkpoint(checkpoint)
-        if "model" not in state or "model_name" not in state:
-            raise ValueError(f"{checkpoint} is not an augmix training checkpoint; for other weights use "
-                             "--arch NAME --weights FILE")
-        model = create_model(state["model_name"], state["num_classes"])
-        model.load_state_dict(_strip(state["model"]))
-        return LoadedModel(model, state["model_name"], state["num_classes"], tuple(state["mean_std"]),
-                           f"augmix checkpoint {checkpoint} (epoch {state['epoch']})")
-    if arch is None:
-        raise ValueError("give a checkpoint, or --arch with --weights")
-    if num_classes is None:
-        raise ValueError("--arch needs the number of classes (known from the dataset)")
-    if arch in MODELS:
-        model = create_model(arch, num_classes)
-    else:
-        model = _external(arch, num_classes)
-    if weights is not None:
-        sd = torch.load(weights, map_location="cpu", weights_only=False)
-        sd = sd.get("state_dict", sd.get("model", sd)) if isinstance(sd, dict) else sd
-        sd = _strip(sd)
-        head = [v for k, v in sd.items() if k.endswith(("fc.weight", "classifier.weight", "head.weight"))]
-        if head and head[-1].shape[0] != num_classes:
-            raise ValueError(f"{weights} has a {head[-1].shape[0]}-class head but the data has {num_classes} "
-                             "classes")
-        model.load_state_dict(sd)
-    ms = mean_std or (IMAGENET_MEAN_STD if num_classes == 1000 or arch not in MODELS else CIFAR_MEAN_STD)
-    return LoadedModel(model, arch, num_classes, ms, f"{arch} weights {weights}")
-
-
-def _strip(sd: dict) -> dict:
-    return {k.removeprefix("module."): v for k, v in sd.items()}
-
-
-def _external(arch: str, num_classes: int) -> torch.nn.Module:
-    import torchvision
-
-    if arch in torchvision.models.list_models():
-        return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
-    try:
-        import timm
-    except ImportError:
-        raise ValueError(f"unknown architecture {arch!r} (not ours, not torchvision's; timm is not installed)"
-                         ) from None
-    if arch not in timm.list_models():
-        raise ValueError(f"unknown architecture {arch!r} (not ours, torchvision's or timm's)")
-    return timm.create_model(arch, pretrained=False, num_classes=num_classes)
+from augmix.checkpoint import LoadedModel, load_external, load_model
+from augmix.corruptions.tables import BENCHMARK
 
 
 def _normalise(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch.Tensor:
@@ -136,14 +72,14 @@ def evaluate_cifar(lm: LoadedModel, test_x: np.ndarray, test_y: np.ndarray, cifa
                    device: torch.device, corruptions=BENCHMARK, batch_size: int = 500,
                    progress: bool = True) -> dict:
     """Clean and CIFAR-C results: per corruption x severity error and calibration, and means."""
-    if int(test_y.max()) >= lm.num_classes:
-        raise ValueError(f"the model has {lm.num_classes} classes but the labels go up to {int(test_y.max())}")
-    clean = summarise(predict_arrays(lm.model, test_x, lm.mean_std, device, batch_size, progress, "clean"), test_y)
+    if int(test_y.max()) >= lm.spec.num_classes:
+        raise ValueError(f"the model has {lm.spec.num_classes} classes but the labels go up to {int(test_y.max())}")
+    clean = summarise(predict_arrays(lm.model, test_x, lm.spec.mean_std, device, batch_size, progress, "clean"), test_y)
     if cifar_c is None:
         return _assemble(clean, [], [], None, progress)
 
     def predict(c: str, s: int):
-        logits = predict_arrays(lm.model, cifar_c.images(c, s), lm.mean_std, device, batch_size, False)
+        logits = predict_arrays(lm.model, cifar_c.images(c, s), lm.spec.mean_std, device, batch_size, False)
         return logits, cifar_c.labels(s)
 
     names = [c for c in corruptions if c in cifar_c.corruptions]
@@ -153,12 +89,12 @@ def evaluate_cifar(lm: LoadedModel, test_x: np.ndarray, test_y: np.ndarray, cifa
 def evaluate_imagenet(lm: LoadedModel, val_dir, folder_c, device: torch.device, corruptions=BENCHMARK,
                       batch_size: int = 100, workers: int = 2, progress: bool = True) -> dict:
     """Clean (Resize 256, CenterCrop 224) and ImageNet-C (as stored) results, with mCE."""
-    logits, labels = predict_folder(lm.model, val_dir, lm.mean_std, device, batch_size, workers, True,
+    logits, labels = predict_folder(lm.model, val_dir, lm.spec.mean_std, device, batch_size, workers, True,
                                     progress, "clean")
     clean = summarise(logits, labels)
 
     def predict(c: str, s: int):
-        return predict_folder(lm.model, folder_c.folder(c, s), lm.mean_std, device, batch_size, workers,
+        return predict_folder(lm.model, folder_c.folder(c, s), lm.spec.mean_std, device, batch_size, workers,
                               False, False)
 
     names = [c for c in corruptions if c in folder_c.corruptions] if folder_c is not None else []
@@ -196,32 +132,78 @@ def _assemble(clean: dict, names: list[str], severities: list[int], predict, pro
             "corrupted_reliability": metrics.reliability(conf, correct)}
 
 
+def resolve_device(device: str | None) -> torch.device:
+    """``device`` as a torch device (default: CUDA when present), refusing one this machine lacks."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device {device} is not available on this machine ({torch.cuda.device_count()} CUDA "
+                         "devices); use --device cpu")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {device!r}; use cpu, cuda or cuda:N")
+    return dev
+
+
+def open_model(checkpoint: str | Path | None, arch: str | None, weights: str | Path | None, num_classes: int,
+               dataset: str, *, allow_other_dataset: bool = False) -> LoadedModel:
+    """Our checkpoint, or ``arch`` with ``weights``, checked against the evaluation data."""
+    from augmix.data.normalization import mean_std_for
+
+    if checkpoint is not None:
+        if arch is not None or weights is not None:
+            raise ValueError("give a checkpoint or --arch with --weights, not both")
+        lm = load_model(checkpoint, dataset=dataset, num_classes=num_classes,
+                        allow_other_dataset=allow_other_dataset)
+    elif arch is None:
+        raise ValueError("give an augmix checkpoint, or --arch NAME with --weights FILE")
+    elif weights is None:
+        raise ValueError(f"--arch {arch} needs --weights FILE (a model with random weights is not worth evaluating)")
+    else:
+        lm = load_external(arch, weights, num_classes, mean_std_for(dataset), dataset)
+    if lm.spec.num_classes != num_classes:
+        raise ValueError(f"the model has {lm.spec.num_classes} output classes but {dataset} has {num_classes}")
+    return lm
+
+
 def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: str | None = None,
                    weights: str | Path | None = None, dataset: str = "cifar10", data_dir: str | Path | None = None,
                    corrupted: str | Path | None = None, corruptions=BENCHMARK, batch_size: int = 500,
                    workers: int = 2, device: str | None = None, name: str | None = None,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, allow_other_dataset: bool = False) -> dict:
     """Evaluate a model and write results.json, report.md and plots to ``out``.
 
+    ``dataset``: cifar10, cifar100, digits (their test splits) or imagenet (``data_dir/val``).
     ``corrupted``: a -C folder (CIFAR-C layout for CIFAR, ImageNet-C tree for ImageNet),
     ``"released"`` to download/verify the released CIFAR-10-C / CIFAR-100-C, or None.
+    The output folder is checked for writing before any work.
     """
     from augmix.data import NUM_CLASSES, load_cifar
     from augmix.data.corrupted import load_released_cifar_c, open_cifar_c, open_folder_c
+    from augmix.io import ensure_writable_dir
     from augmix.report import write_results
 
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if dataset in NUM_CLASSES:
-        k = NUM_CLASSES[dataset]
-        lm = load_model(checkpoint, arch, weights, k)
-        if lm.num_classes != k:
-            raise ValueError(f"the model has {lm.num_classes} output classes but {dataset} has {k}")
-        test = load_cifar(dataset, data_dir, train=False)
+    if batch_size < 1 or workers < 0:
+        raise ValueError(f"--batch-size must be >= 1 and --workers >= 0, got {batch_size} and {workers}")
+    dev = resolve_device(device)
+    ensure_writable_dir(out)
+    if dataset in NUM_CLASSES or dataset == "digits":
+        lm = open_model(checkpoint, arch, weights, NUM_CLASSES.get(dataset, 10), dataset,
+                        allow_other_dataset=allow_other_dataset)
+        if dataset == "digits":
+            from augmix.data.digits import load_digits_rgb
+
+            test = load_digits_rgb()[1]
+        else:
+            test = load_cifar(dataset, data_dir, train=False)
         cc = None
         if corrupted == "released":
             cc = load_released_cifar_c(dataset, data_dir)
         elif corrupted is not None:
-            cc = open_cifar_c(corrupted)
+            cc = open_cifar_c(corrupted, expected_n=len(test))
         res = evaluate_cifar(lm, test.images, test.labels, cc, dev, corruptions, batch_size, progress)
         data = {"clean": test.source, "corrupted": cc.provenance if cc else None}
     elif dataset == "imagenet":
@@ -230,15 +212,15 @@ def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: 
         from torchvision.datasets import ImageFolder
 
         k = len(ImageFolder(str(Path(data_dir) / "val")).classes)
-        lm = load_model(checkpoint, arch, weights, k)
+        lm = open_model(checkpoint, arch, weights, k, dataset, allow_other_dataset=allow_other_dataset)
         fc = open_folder_c(corrupted) if corrupted else None
         res = evaluate_imagenet(lm, Path(data_dir) / "val", fc, dev, corruptions, min(batch_size, 250), workers,
                                 progress)
         data = {"clean": f"ImageFolder {Path(data_dir) / 'val'} (Resize 256, CenterCrop 224)",
                 "corrupted": f"ImageNet-C tree {corrupted} (read as stored, no resize)" if fc else None}
     else:
-        raise ValueError(f"unknown dataset {dataset!r}; choose cifar10, cifar100 or imagenet")
-    res = {"name": name or Path(out).name, "model": {"name": lm.name, "source": lm.source,
-                                                     "num_classes": lm.num_classes}, "data": data, **res}
+        raise ValueError(f"unknown dataset {dataset!r}; choose cifar10, cifar100, digits or imagenet")
+    res = {"name": name or Path(out).name, "model": {"name": lm.spec.arch, "source": lm.source,
+                                                     "num_classes": lm.spec.num_classes}, "data": data, **res}
     write_results(res, out)
     return res

@@ -8,18 +8,22 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+TEMP_SUFFIX = ".augmix-tmp"  # no reader takes a file with this ending for data
+
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
     On any exception the temporary file is removed and ``path`` is untouched, so a
-    reader sees either the old complete file or the new complete file.
+    reader sees either the old complete file or the new complete file. The temporary
+    name is hidden and ends in ``TEMP_SUFFIX``, so a kill that leaves it behind leaves
+    nothing an image or array reader would pick up (``remove_stale_temps`` clears it).
+    Writers name the format explicitly (the temporary name has no data extension).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                               suffix=suffix if suffix is not None else ".tmp" + path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     os.close(fd)
     try:
         yield Path(tmp)
@@ -37,8 +41,22 @@ def _umask() -> int:
     return mask
 
 
+def remove_stale_temps(root: str | os.PathLike) -> int:
+    """Delete temporary files that killed runs left under ``root``; return how many."""
+    count = 0
+    for tmp in Path(root).rglob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            count += 1
+    return count
+
+
 def open_image(path: str | os.PathLike):
-    """Open an image file as RGB, with a one-line error for anything that is not one."""
+    """Open an image file as 8-bit RGB, with a one-line error for anything that is not one.
+
+    16-bit images are scaled to 8 bits (``round(v / 257)``), not clipped as Pillow's
+    ``convert`` would; float or other deep modes are refused.
+    """
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -46,7 +64,43 @@ def open_image(path: str | os.PathLike):
         raise FileNotFoundError(f"no such image file: {path}")
     try:
         with Image.open(path) as img:
-            return img.convert("RGB")
-    except (UnidentifiedImageError, OSError) as err:
+            img.load()
+            return _rgb8(img, path)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        if isinstance(err, ValueError) and str(err).startswith(str(path)):
+            raise
         raise ValueError(f"cannot read {path} as an image ({err.__class__.__name__}); "
                          "pass a PNG, JPEG or other file Pillow can open") from None
+
+
+def _rgb8(img, path: Path):
+    import numpy as np
+    from PIL import Image
+
+    if img.mode.startswith("I;16") or img.mode == "I":
+        arr = np.asarray(img).astype(np.int64)
+        if arr.min() < 0 or arr.max() > 65535:
+            raise ValueError(f"{path} holds values outside 0..65535 (mode {img.mode}); convert it to 8-bit first")
+        return Image.fromarray(np.rint(arr / 257).astype(np.uint8), "L").convert("RGB")
+    if img.mode == "F" or img.mode.startswith(("BGR", "I;32")):
+        raise ValueError(f"{path} is a {img.mode} image, which has no standard 8-bit reading; convert it to an "
+                         "8-bit PNG or JPEG first")
+    return img.convert("RGB")
+
+
+class OutputError(OSError):
+    """An output location that cannot be written; raised before any work is done."""
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` if needed and prove a file can be written there, before the work starts."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".augmix-write-test.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise OutputError(f"cannot write to {path} ({err.strerror or type(err).__name__}); choose another "
+                          "output folder") from None
+    return path

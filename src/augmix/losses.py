@@ -27,7 +27,7 @@ class AugMixLoss(torch.nn.Module):
     ``jsd=False`` (the paper's "AugMix without JSD") it is plain cross-entropy.
     """
 
-    def __init__(self, lam: float = 12.0, jsd: bool = True, views: int = 3) -> None:
+    def __init__(self, lam: float = 12.0, *, jsd: bool = True, views: int = 3) -> None:
         super().__init__()
         if views < 2 and jsd:
             raise ValueError("the JSD loss needs at least 2 views")

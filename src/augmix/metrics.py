@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from augmix.corrupt.tables import BENCHMARK
+from augmix.corruptions.tables import BENCHMARK
 
 # AlexNet's ImageNet-C errors per corruption, averaged over the 5 severities: the
 # ``ALEXNET_ERR`` list of google-research/augmix ``imagenet.py`` ("Raw AlexNet errors taken

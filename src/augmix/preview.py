@@ -84,7 +84,7 @@ def corruption_grid(image: Image.Image, corruptions: Sequence[str] | None = None
     """Every corruption (rows) at severities 1-5 (columns), on ``image`` resized to a table size."""
     import numpy as np
 
-    from augmix.corrupt import ALL, corrupt
+    from augmix.corruptions import ALL, corrupt
 
     size = 32 if min(image.size) < 64 else 64 if min(image.size) < 224 else 224
     side = min(image.size)

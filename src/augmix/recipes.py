@@ -13,9 +13,11 @@ issue; we use the same per-iteration cosine as CIFAR and say so here.
 
 from __future__ import annotations
 
+from augmix.augment import AugMixConfig
+
 CIFAR_BASE = {
     "batch_size": 128, "lr": 0.1, "lr_min": 1e-6, "momentum": 0.9, "nesterov": True,
-    "weight_decay": 5e-4, "augmix": "severity=3,width=3,depth=-1,alpha=1.0,all_ops=False",
+    "weight_decay": 5e-4, "augmix": AugMixConfig(severity=3, width=3, depth=-1, alpha=1.0),
     "jsd_lambda": 12.0, "method": "augmix_jsd",
 }
 
@@ -30,7 +32,7 @@ RECIPES: dict[str, dict] = {
     "imagenet-resnet50": {
         "dataset": "imagenet", "model": "resnet50", "epochs": 180, "batch_size": 256, "lr": 0.1,
         "lr_min": 0.0, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4,
-        "augmix": "severity=1,width=3,depth=-1,alpha=1.0,all_ops=False", "jsd_lambda": 12.0,
+        "augmix": AugMixConfig(severity=1, width=3, depth=-1, alpha=1.0), "jsd_lambda": 12.0,
         "method": "augmix_jsd",
     },
 }

@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # the object API: no pyplot state, no backend switched on import
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from augmix.corrupt.tables import BENCHMARK  # noqa: E402
-from augmix.io import atomic_path  # noqa: E402
+from augmix.corruptions.tables import BENCHMARK
+from augmix.io import atomic_path
 
 
 def _pct(v: float) -> str:
@@ -76,7 +73,8 @@ def plot_results(results: dict, out: Path) -> list[str]:
     if "corruptions" in results:
         names = list(results["corruptions"])
         errs = [100 * np.mean(results["corruptions"][c]["error"]) for c in names]
-        fig, ax = plt.subplots(figsize=(10, 4))
+        fig = Figure(figsize=(10, 4))
+        ax = fig.subplots()
         ax.bar(range(len(names)), errs, color="#4c72b0")
         ax.axhline(100 * results["clean"]["error"], color="k", ls="--", lw=1, label="clean error")
         ax.set_xticks(range(len(names)), names, rotation=60, ha="right")
@@ -87,7 +85,8 @@ def plot_results(results: dict, out: Path) -> list[str]:
         made.append("error_per_corruption.png")
 
         sev = [0] + list(results["severities"])
-        fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
+        fig = Figure(figsize=(9, 3.5))
+        ax = fig.subplots(1, 2)
         ax[0].plot(sev, [100 * results["clean"]["error"]] + [100 * e for e in results["per_severity"]["error"]], "o-")
         ax[0].set(xlabel="severity (0 = clean)", ylabel="error (%)", title="Error vs severity")
         ax[1].plot(sev, [100 * results["clean"]["rms_calib"]] +
@@ -97,7 +96,8 @@ def plot_results(results: dict, out: Path) -> list[str]:
         made.append("severity.png")
     rel = results.get("corrupted_reliability") or results.get("clean_reliability")
     if rel:
-        fig, ax = plt.subplots(figsize=(4, 4))
+        fig = Figure(figsize=(4, 4))
+        ax = fig.subplots()
         centres = (np.array(rel["edges"][:-1]) + np.array(rel["edges"][1:])) / 2
         ax.bar(centres, np.nan_to_num(rel["accuracy"]), width=1 / len(centres), edgecolor="k", alpha=0.7,
                label="accuracy")
@@ -110,11 +110,10 @@ def plot_results(results: dict, out: Path) -> list[str]:
     return made
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
 
 
 def load_results(path: str | Path) -> dict:
@@ -145,7 +144,8 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
         for c in names:
             cells = [_pct(float(np.mean(r["corruptions"][c]["error"]))) for r in res]
             lines.append(f"| {c} | " + " | ".join(cells) + " |")
-        fig, ax = plt.subplots(figsize=(12, 4))
+        fig = Figure(figsize=(12, 4))
+        ax = fig.subplots()
         width = 0.8 / len(res)
         for k, (lab, r) in enumerate(zip(labels, res, strict=True)):
             ax.bar(np.arange(len(names)) + k * width, [100 * np.mean(r["corruptions"][c]["error"]) for c in names],

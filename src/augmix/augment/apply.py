@@ -10,7 +10,7 @@ Two back-ends with one meaning:
   ``B * width`` chains one step at a time (the geometric ops of a step share one fused
   affine resampling, the other ops run once per op on the images that drew them); for a
   uint8 batch on the CPU the default picks the compiled ``"kernel"`` back-end
-  (``augment.kernels``), which walks each image through its chains with Pillow's own
+  (``augment.compiled``), which walks each image through its chains with Pillow's own
   arithmetic and is both faster and exact.
 """
 
@@ -139,8 +139,8 @@ def apply_tensor(x: torch.Tensor, params: AugMixParams, backend: str = "auto") -
     if x.ndim != 4:
         raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
     if backend != "torch":
-        from augmix.augment import kernels  # numba: imported, and compiled, on first use
+        from augmix.augment import compiled  # numba: imported, and compiled, on first use
 
-        if backend == "kernel" or kernels.fits(x):
-            return kernels.augmix_uint8(x, params)  # refuses what it cannot take, naming backend='torch'
+        if backend == "kernel" or compiled.fits(x):
+            return compiled.augmix_uint8(x, params)  # refuses what it cannot take, naming backend='torch'
     return mix(x, apply_chains(x, params), params)

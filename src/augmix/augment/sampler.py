@@ -27,11 +27,12 @@ class AugMixConfig:
     ``depth=-1`` means a depth drawn uniformly from {1, 2, 3} per chain.
     """
 
-    severity: int = 3
-    width: int = 3
-    depth: int = -1
-    alpha: float = 1.0
-    all_ops: bool = False
+    severity: int = field(default=3, metadata={"help": "op severity 1-10 (the reference's level scale)"})
+    width: int = field(default=3, metadata={"help": "number of augmentation chains mixed"})
+    depth: int = field(default=-1, metadata={"help": "ops per chain; -1: drawn from 1-3 per chain"})
+    alpha: float = field(default=1.0, metadata={"help": "Dirichlet and Beta concentration of the mixing weights"})
+    all_ops: bool = field(default=False, metadata={
+        "help": "add color, contrast, brightness and sharpness (they overlap the test corruptions)"})
 
     def __post_init__(self) -> None:
         if isinstance(self.severity, bool) or not 1 <= self.severity <= 10:
@@ -40,7 +41,7 @@ class AugMixConfig:
             raise ValueError(f"width (number of chains) must be >= 1, got {self.width}")
         if self.depth == 0 or self.depth < -1:
             raise ValueError(f"depth must be -1 (random 1-3) or a positive integer, got {self.depth}")
-        if not self.alpha > 0:
+        if not 0 < self.alpha < float("inf"):
             raise ValueError(f"alpha must be > 0 (Dirichlet/Beta concentration), got {self.alpha}")
 
     @property
@@ -61,18 +62,20 @@ class AugMixConfig:
         kwargs: dict[str, object] = {}
         types = {f.name: f.type for f in fields(cls)}
         for part in filter(None, (p.strip() for p in text.split(","))):
-            key, sep, value = part.partition("=")
+            key, sep, value = (s.strip() for s in part.partition("="))
             if not sep or key not in types:
-                raise ValueError(
-                    f"bad AugMix setting {part!r}; expected key=value with key in {sorted(types)}")
+                raise ValueError(f"bad AugMix setting {part!r}; expected key=value with key in "
+                                 f"{', '.join(types)} (e.g. severity=3,width=3,depth=-1,alpha=1,all_ops=false)")
             if key == "all_ops":
                 if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError(f"all_ops must be true or false, got {value!r}")
+                    raise ValueError(f"AugMix all_ops must be true or false, got {value!r}")
                 kwargs[key] = value.lower() in ("true", "1")
-            elif key == "alpha":
-                kwargs[key] = float(value)
-            else:
-                kwargs[key] = int(value)
+                continue
+            try:
+                kwargs[key] = float(value) if key == "alpha" else int(value)
+            except ValueError:
+                kind = "a number" if key == "alpha" else "an integer"
+                raise ValueError(f"AugMix {key} must be {kind}, got {value!r}") from None
         return cls(**kwargs)  # type: ignore[arg-type]
 
 

@@ -1,4 +1,4 @@
-"""ImageFolder data for ImageNet-style training and evaluation, and the per-image loader path."""
+"""ImageFolder data for ImageNet-style training and evaluation."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision.transforms as T
-from PIL import Image
 from torchvision.datasets import ImageFolder
 
-from augmix.augment import AugMixConfig, AugMixDataset
-from augmix.augment.apply import to_float
 from augmix.data.download import DataError
+from augmix.io import open_image
 
 
 def image_folder_pair(root: str | Path | None, stylized: str | Path | None = None):
@@ -42,60 +40,6 @@ def image_folder_pair(root: str | Path | None, stylized: str | Path | None = Non
     return train, val
 
 
-class _ArrayPIL(torch.utils.data.Dataset):
-    """CIFAR arrays as (PIL image after flip + crop, label): the reference's train transform."""
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.x, self.y = x, y
-        self.tf = T.Compose([T.RandomHorizontalFlip(), T.RandomCrop(32, padding=4)])
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int):
-        img = Image.fromarray(self.x[i].permute(1, 2, 0).numpy())
-        return self.tf(img), int(self.y[i])
-
-
-class _Views(torch.utils.data.Dataset):
-    """Wraps AugMixDataset / a plain dataset so every item is (float tensor or [3, C, H, W], label)."""
-
-    def __init__(self, base, method: str, config: AugMixConfig) -> None:
-        self.base = base
-        self.method = method
-        self.augmix = AugMixDataset(base, to_float, jsd=method == "augmix_jsd", config=config)
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def __getitem__(self, i: int):
-        if self.method == "standard":
-            img, y = self.base[i]
-            return to_float(img), y
-        out, y = self.augmix[i]
-        return (torch.stack(out) if isinstance(out, tuple) else out), y
-
-
-class _FolderPIL(torch.utils.data.Dataset):
-    def __init__(self, folder: ImageFolder) -> None:
-        self.folder = folder
-        self.tf = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip()])
-
-    def __len__(self) -> int:
-        return len(self.folder)
-
-    def __getitem__(self, i: int):
-        path, y = self.folder.samples[i]
-        with Image.open(path) as im:
-            return self.tf(im.convert("RGB")), y
-
-
-def loader_dataset(data, cfg, views: int) -> torch.utils.data.Dataset:
-    """The per-image (DataLoader worker) training set for ``cfg.method``."""
-    base = _ArrayPIL(data.train_x, data.train_y) if data.train_x is not None else _FolderPIL(data.train_folder)
-    return _Views(base, cfg.method, AugMixConfig.parse(cfg.augmix))
-
-
 class EvalFolder(torch.utils.data.Dataset):
     """Images of an ImageFolder as uint8 CHW tensors; ``resize`` applies Resize(256)+CenterCrop(224).
 
@@ -111,8 +55,7 @@ class EvalFolder(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         path, y = self.folder.samples[i]
-        with Image.open(path) as im:
-            img = im.convert("RGB")
-            if self.tf is not None:
-                img = self.tf(img)
-            return torch.from_numpy(np.array(img)).permute(2, 0, 1), y
+        img = open_image(path)
+        if self.tf is not None:
+            img = self.tf(img)
+        return torch.from_numpy(np.array(img)).permute(2, 0, 1), y

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 import augmix
-from augmix import functional as F
 from augmix.augment import AugMixConfig, apply_pil, apply_tensor, sample_params
+from augmix.augment import functional as F
 from augmix.augment.ops import AUGMIX_OPS_ALL
 from tests.conftest import smooth_images
 

@@ -1,6 +1,6 @@
 """Common corruptions (CIFAR-10-C / Tiny-ImageNet-C / ImageNet-C): tables, functions, datasets."""
 
-from augmix.corrupt.corruptions import CORRUPTIONS, corrupt
-from augmix.corrupt.tables import ALL, BENCHMARK, CATEGORY, EXTRA, TABLES, table_for
+from augmix.corruptions.functional import CORRUPTIONS, corrupt
+from augmix.corruptions.tables import ALL, BENCHMARK, CATEGORY, EXTRA, TABLES, table_for
 
 __all__ = ["ALL", "BENCHMARK", "CATEGORY", "CORRUPTIONS", "EXTRA", "TABLES", "corrupt", "table_for"]

@@ -25,9 +25,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from augmix.corrupt.corruptions import corrupt
-from augmix.corrupt.tables import ALL, BENCHMARK, IMAGENET_JPEG, IMAGENET_PREPROCESS, TINYIMAGENET_PREPROCESS
-from augmix.io import atomic_path
+from augmix.corruptions.functional import corrupt
+from augmix.corruptions.tables import ALL, BENCHMARK, IMAGENET_JPEG, IMAGENET_PREPROCESS, TINYIMAGENET_PREPROCESS
+from augmix.io import atomic_path, ensure_writable_dir, open_image, remove_stale_temps
 
 CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".webp")
@@ -55,8 +55,26 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
 
 # ------------------------------------------------------------------------ CIFAR layout
 
-def _init_worker(images: np.ndarray) -> None:
+def _die_with_parent() -> None:
+    """Worker processes end when the generating process dies, even by ``kill -9`` (Linux)."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the call
+        os._exit(1)
+
+
+def _init_worker(images: np.ndarray | None = None) -> None:
     global _IMAGES
+    _die_with_parent()
     _IMAGES = images
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -89,15 +107,18 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
         raise ValueError(f"expected uint8 images [N, H, W, 3], got {images.dtype} {images.shape}")
     if len(labels) != len(images):
         raise ValueError(f"{len(images)} images but {len(labels)} labels")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_writable_dir(out)
+    remove_stale_temps(out)
     n = len(images)
     sevs = list(severities)
     meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed,
             "image_size": list(images.shape[1:3]), "source": source, "chunk": CHUNK}
     meta_path = out / "meta.json"
     if meta_path.exists():
-        old = json.loads(meta_path.read_text())
+        try:
+            old = json.loads(meta_path.read_text())
+        except ValueError:
+            raise ValueError(f"{meta_path} is damaged; delete {out} and generate it again") from None
         same = {k: old.get(k) for k in ("severities", "n_per_severity", "seed", "image_size")}
         if same != {k: meta[k] for k in same}:
             raise ValueError(f"{out} already holds a -C set made with other settings ({same}); "
@@ -168,10 +189,7 @@ def read_image_folder(root: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
     """All images of an ImageFolder tree as uint8 [N, H, W, 3] (they must share one size) and labels."""
     items = list_image_folder(root)
     classes = sorted({c for _, c in items})
-    arrays = []
-    for path, _ in items:
-        with Image.open(path) as im:
-            arrays.append(np.asarray(im.convert("RGB")))
+    arrays = [np.asarray(open_image(path)) for path, _ in items]
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1:
         raise ValueError(f"the CIFAR-C layout needs images of one size; {root} has {sorted(shapes)[:3]}...: "
@@ -198,8 +216,7 @@ def _folder_unit(args) -> int:
         target = Path(out) / corruption / str(severity) / cls / _jpeg_name(path)
         if target.exists():
             continue
-        with Image.open(path) as im:
-            img = preprocess(im.convert("RGB"), size)
+        img = preprocess(open_image(path), size)
         arr = corrupt(np.asarray(img), corruption, severity, seed=_seed(seed, corruption, severity, index))
         with atomic_path(target) as tmp:
             Image.fromarray(arr).save(tmp, format="JPEG", **IMAGENET_JPEG)
@@ -217,8 +234,8 @@ def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[st
     _check_request(corruptions, severities)
     items = [(i, p, c) for i, (p, c) in enumerate(list_image_folder(src))]
     preprocess(Image.new("RGB", (8, 8)), size)  # validate size early
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = ensure_writable_dir(out)
+    remove_stale_temps(out)
     per_task = 16
     tasks = [(items[i:i + per_task], c, s, seed, size, str(out))
              for c in corruptions for s in severities for i in range(0, len(items), per_task)]
@@ -229,7 +246,7 @@ def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[st
             for t in tasks:
                 bar.update(_folder_unit(t))
         else:
-            with ProcessPoolExecutor(workers) as pool:
+            with ProcessPoolExecutor(workers, initializer=_init_worker) as pool:
                 for k in pool.map(_folder_unit, tasks):
                     bar.update(k)
     with atomic_path(out / "meta.json") as tmp:
@@ -237,3 +254,38 @@ def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[st
                                    "severities": list(severities), "size": size, "seed": seed,
                                    "source": str(src), "images": len(items)}, indent=2))
     return out
+
+
+# ------------------------------------------------------------------------- one entry
+
+def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path | None = None,
+             images: str | Path | None = None, layout: str = "imagenet", size: int = 224,
+             corruptions: Sequence[str] | None = None, extra: bool = False,
+             severities: Sequence[int] = (1, 2, 3, 4, 5), seed: int = 0, workers: int | None = None,
+             progress: bool = True) -> Path:
+    """Write a -C set from one of three sources, in the layout its benchmark was released in.
+
+    * ``images`` with ``layout="imagenet"``: an ImageFolder tree -> ImageNet-C folders
+      (``size`` 224: ImageNet preprocessing and table; 64: Tiny-ImageNet's);
+    * ``images`` with ``layout="cifar"``: a folder of same-size images -> CIFAR-C arrays;
+    * otherwise ``dataset``'s test split (cifar10, cifar100) -> CIFAR-C arrays.
+
+    ``corruptions``: default the 15 benchmark ones, plus the 4 extra with ``extra``.
+    """
+    if layout not in ("imagenet", "cifar"):
+        raise ValueError(f"unknown layout {layout!r}; choose imagenet or cifar")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    names = list(corruptions) if corruptions else list(ALL if extra else BENCHMARK)
+    if images is not None and layout == "imagenet":
+        return generate_folder_c(images, out, names, severities, size=size, seed=seed, workers=workers,
+                                 progress=progress)
+    if images is not None:
+        x, y, source = read_image_folder(images)
+    else:
+        from augmix.data import load_cifar
+
+        test = load_cifar(dataset, data_dir, train=False)
+        x, y, source = test.images, test.labels, test.source
+    return generate_cifar_c(x, y, out, names, severities, seed=seed, workers=workers, progress=progress,
+                            source=source)

@@ -331,12 +331,15 @@ def augmix_uint8(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
     if threads == 1:
         _augmix_serial(*arrays)
         return out
-    numba.set_num_threads(threads)
     # Images differ in cost (a chain of rotations vs one posterize) and a shared machine may
-    # stall a thread: hand out small chunks instead of one fixed share per thread.
-    previous = numba.set_parallel_chunksize(16)
+    # stall a thread: hand out small chunks instead of one fixed share per thread. Both
+    # settings are numba's process-wide state, so they are put back afterwards.
+    previous_threads = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    previous_chunk = numba.set_parallel_chunksize(16)
     try:
         _augmix_parallel(*arrays)
     finally:
-        numba.set_parallel_chunksize(previous)
+        numba.set_parallel_chunksize(previous_chunk)
+        numba.set_num_threads(previous_threads)
     return out

@@ -19,8 +19,8 @@ from PIL import Image
 from scipy import ndimage
 from skimage import color as skcolor
 
-from augmix.corrupt import kernels
-from augmix.corrupt.tables import ALL, FOG_MAPSIZE, FROST_SCALE, table_for
+from augmix.corruptions import blocks
+from augmix.corruptions.tables import ALL, FOG_MAPSIZE, FROST_SCALE, table_for
 
 Corruption = Callable[[np.ndarray, object, np.random.Generator], np.ndarray]
 
@@ -73,13 +73,13 @@ def gaussian_blur(x, c, rng):
 def glass_blur(x, c, rng):
     sigma, max_delta, iterations = c
     x = np.uint8(_gaussian(_unit(x), sigma) * 255)
-    x = kernels.glass_shuffle(x, max_delta, iterations, rng)
+    x = blocks.glass_shuffle(x, max_delta, iterations, rng)
     return np.clip(_gaussian(x / 255.0, sigma), 0, 1) * 255
 
 
 def defocus_blur(x, c, rng):
     radius, alias_blur = c
-    kernel = kernels.disk(radius=radius, alias_blur=alias_blur)
+    kernel = blocks.disk(radius=radius, alias_blur=alias_blur)
     x = _unit(x)
     out = np.empty_like(x)
     for i in range(len(x)):  # the source's cv2.filter2D (BORDER_REFLECT_101), all channels at once
@@ -90,7 +90,7 @@ def defocus_blur(x, c, rng):
 def motion_blur(x, c, rng):
     radius, sigma = c
     angles = rng.uniform(-45, 45, size=len(x))
-    return kernels.motion_blur(x, radius, sigma, angles).astype(np.float64)
+    return blocks.motion_blur(x, radius, sigma, angles).astype(np.float64)
 
 
 def zoom_blur(x, c, rng):
@@ -99,7 +99,7 @@ def zoom_blur(x, c, rng):
     out = np.zeros_like(x)
     factors = np.arange(start, stop, step)
     for zoom_factor in factors:
-        out += kernels.clipped_zoom(x, zoom_factor)
+        out += blocks.clipped_zoom(x, zoom_factor)
     x = (x + out) / (len(factors) + 1)
     return np.clip(x, 0, 1) * 255
 
@@ -111,10 +111,10 @@ def snow(x, c, rng):
     n, h, w, _ = x.shape
     x = x.astype(np.float32) / 255.0
     layer = rng.normal(size=(n, h, w, 1), loc=loc, scale=scale)
-    layer = kernels.clipped_zoom(layer, zoom)
+    layer = blocks.clipped_zoom(layer, zoom)
     layer[layer < threshold] = 0
     layer = (np.clip(layer, 0, 1) * 255).astype(np.uint8)
-    layer = kernels.motion_blur(layer, radius, sigma, rng.uniform(-135, -45, size=n)) / 255.0
+    layer = blocks.motion_blur(layer, radius, sigma, rng.uniform(-135, -45, size=n)) / 255.0
     grey = (x @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]  # cv2 RGB2GRAY
     x = keep * x + (1 - keep) * np.maximum(x, grey * 1.5 + 0.5)
     return np.clip(x + layer + np.rot90(layer, k=2, axes=(1, 2)), 0, 1) * 255
@@ -122,7 +122,7 @@ def snow(x, c, rng):
 
 def frost(x, c, rng):
     n, h, w, _ = x.shape
-    layers = kernels.frost_layers(FROST_SCALE.get(h, 1.0))
+    layers = blocks.frost_layers(FROST_SCALE.get(h, 1.0))
     out = np.empty(x.shape, dtype=np.float64)
     for i in range(n):
         layer = layers[rng.integers(5)]  # the source draws randint(5): frost6 is never used
@@ -137,7 +137,7 @@ def fog(x, c, rng):
     x = _unit(x)
     max_val = x.max(axis=(1, 2, 3), keepdims=True)
     mapsize = FOG_MAPSIZE.get(h, 1 << (max(h, w) - 1).bit_length())
-    fractal = kernels.plasma_fractal(n, mapsize, c[1], rng)[:, :h, :w, None]
+    fractal = blocks.plasma_fractal(n, mapsize, c[1], rng)[:, :h, :w, None]
     x = x + c[0] * fractal
     return np.clip(x * max_val / (max_val + c[0]), 0, 1) * 255
 

@@ -1,0 +1,197 @@
+"""The checkpoint contract: what a saved model says about itself, and the one place that
+writes and reads it.
+
+A checkpoint carries a ``ModelSpec`` (architecture, classes, input normalisation, the
+dataset it was trained on, and whether it was trained with split batch-norm) next to its
+weights, so ``load_model`` rebuilds the evaluation model without being told anything.
+Split-BN models keep their auxiliary BNs under ``aux_bn`` (as timm does); evaluation uses
+the main BNs and drops those keys.
+
+Everything is read with ``torch.load(weights_only=True)``: a file from elsewhere can hold
+tensors and plain containers, never code. Our own training extras (RNG states, config,
+history) are stored as tensors, numbers, strings, lists and dicts for that reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from augmix.io import atomic_path
+
+FORMAT = "augmix-checkpoint-1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or weights file that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything needed to rebuild a trained model for evaluation."""
+
+    arch: str
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    dataset: str | None = None  # what it was trained on: cifar10, cifar100, digits, imagenet; None: unknown
+    split_bn_views: int = 0  # > 0: trained with split BN over this many views (aux BNs dropped for evaluation)
+
+    @property
+    def mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        return self.mean, self.std
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelSpec:
+        return cls(d["arch"], int(d["num_classes"]), tuple(d["mean"]), tuple(d["std"]), d.get("dataset"),
+                   int(d.get("split_bn_views", 0)))
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for evaluation, its spec, and where it came from (for reports)."""
+
+    model: nn.Module
+    spec: ModelSpec
+    source: str
+
+
+def build_model(spec: ModelSpec, *, for_training: bool = False) -> nn.Module:
+    """A fresh model for ``spec``; with ``for_training``, its BNs split as the spec says."""
+    from augmix.models import create_model
+
+    model = create_model(spec.arch, spec.num_classes)
+    if for_training and spec.split_bn_views:
+        from augmix.models.splitbn import convert_splitbn
+
+        model = convert_splitbn(model, spec.split_bn_views)
+    return model
+
+
+def evaluation_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A training state dict without split BN's auxiliary BNs and DataParallel's ``module.``."""
+    return {k.removeprefix("module."): v for k, v in state.items() if ".aux_bn." not in k}
+
+
+def load_state_checked(model: nn.Module, state: dict, source: str | os.PathLike) -> None:
+    """``load_state_dict`` with a one-line error naming what does not fit."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [k for k in own if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(
+        own[k].shape)]
+    if missing or unexpected or shapes:
+        detail = []
+        if shapes:
+            k = shapes[0]
+            detail.append(f"{len(shapes)} tensor(s) of another shape (e.g. {k}: {tuple(state[k].shape)} in the file, "
+                          f"{tuple(own[k].shape)} in the model)")
+        if missing:
+            detail.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            detail.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        raise CheckpointError(f"{source} does not fit the {type(model).__name__} model: {'; '.join(detail)}; "
+                              "check --arch and the number of classes")
+    model.load_state_dict(state)
+
+
+def save_checkpoint(path: str | os.PathLike, spec: ModelSpec, model_state: dict, **training) -> None:
+    """Write atomically: a kill at any moment leaves the previous checkpoint intact.
+
+    ``training`` holds the rest (optimizer, scheduler, RNG states, config, history), in
+    types the safe loader accepts.
+    """
+    payload = {"format": FORMAT, "spec": asdict(spec), "model": model_state, **training}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def safe_load(path: str | os.PathLike, what: str = "checkpoint") -> object:
+    """``torch.load`` with ``weights_only=True`` and one-line errors naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no {what} file at {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to unpickle means the file is not usable
+        reason = str(err).splitlines()[0][:160] if "weights_only" not in str(err) else \
+            "it holds Python objects beyond tensors and containers, which are refused for safety"
+        raise CheckpointError(f"{path} is not a readable {what} ({type(err).__name__}: {reason}); "
+                              "use an intact copy saved with torch.save") from None
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """An augmix checkpoint's payload (``spec``, ``model``, and the training state)."""
+    state = safe_load(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT or "spec" not in state or "model" not in state:
+        raise CheckpointError(f"{path} is not an augmix checkpoint; for other weights use --arch NAME --weights FILE")
+    return state
+
+
+def load_model(path: str | os.PathLike, *, dataset: str | None = None, num_classes: int | None = None,
+               allow_other_dataset: bool = False) -> LoadedModel:
+    """Rebuild the evaluation model of an augmix checkpoint.
+
+    ``dataset`` and ``num_classes``: what it will be evaluated on. Another class count is
+    refused; a checkpoint trained on another dataset too, unless ``allow_other_dataset``.
+    """
+    state = load_checkpoint(path)
+    spec = ModelSpec.from_dict(state["spec"])
+    if num_classes is not None and spec.num_classes != num_classes:
+        raise CheckpointError(f"the model has {spec.num_classes} output classes but {dataset or 'the data'} has "
+                              f"{num_classes}")
+    if dataset is not None and spec.dataset not in (None, dataset) and not allow_other_dataset:
+        raise CheckpointError(f"{path} was trained on {spec.dataset}, not {dataset}; evaluate it on "
+                              f"{spec.dataset}, or pass --allow-other-dataset if that is what you mean")
+    model = build_model(spec)
+    load_state_checked(model, evaluation_state(state["model"]), path)
+    return LoadedModel(model, spec, f"augmix checkpoint {path} (epoch {state.get('epoch', '?')})")
+
+
+def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """A state dict from a weights file: a bare state dict, or a dict holding one under
+    ``state_dict`` / ``model`` (google-research/augmix, torchvision, timm), ``module.`` stripped."""
+    obj = safe_load(path, "weights")
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model"):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} holds no state dict (a mapping of names to tensors)")
+    return evaluation_state(obj)
+
+
+def load_external(arch: str, weights: str | os.PathLike, num_classes: int, mean_std: tuple,
+                  dataset: str | None = None) -> LoadedModel:
+    """An architecture by name (ours, torchvision's or timm's) with weights from a file."""
+    from augmix.models import MODELS, create_model
+
+    model = create_model(arch, num_classes) if arch in MODELS else _external_arch(arch, num_classes)
+    load_state_checked(model, read_weights(weights), weights)
+    spec = ModelSpec(arch, num_classes, tuple(mean_std[0]), tuple(mean_std[1]), dataset)
+    return LoadedModel(model, spec, f"{arch} weights {weights}")
+
+
+def _external_arch(arch: str, num_classes: int) -> nn.Module:
+    import torchvision
+
+    if arch in torchvision.models.list_models():
+        return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
+    try:
+        import timm
+    except ImportError:
+        raise CheckpointError(f"unknown architecture {arch!r} (not ours, not torchvision's; timm is not "
+                              "installed)") from None
+    if arch not in timm.list_models():
+        raise CheckpointError(f"unknown architecture {arch!r} (not ours, torchvision's or timm's)")
+    return timm.create_model(arch, pretrained=False, num_classes=num_classes)
+
+
+__all__ = ["FORMAT", "CheckpointError", "LoadedModel", "ModelSpec", "build_model", "evaluation_state",
+           "load_checkpoint", "load_external", "load_model", "load_state_checked", "read_weights",
+           "safe_load", "save_checkpoint"]

@@ -143,3 +143,36 @@ def test_augmix_dataset_returns_triplets():
 def test_bad_batch_rank():
     with pytest.raises(ValueError, match=r"\[B, C, H, W\]"):
         augmix.AugMixBatch()(torch.zeros(3, 32, 32))
+
+
+def test_v2_protocol_make_params_transform_and_replay():
+    x = torch.from_numpy(smooth_images(4)).permute(0, 3, 1, 2).contiguous()
+    config = AugMixConfig(severity=4, width=2)
+    batch = augmix.AugMixBatch(config, jsd=True)
+    assert isinstance(batch, torch.nn.Module) and batch.config == config
+    params = batch.make_params(x, generator=3)
+    assert params.batch_size == 8  # two augmented views per image
+    first = batch(x, params)
+    assert batch.last_params is params
+    replay = batch(x, batch.last_params)
+    for a, b in zip(first, replay, strict=True):
+        assert torch.equal(a, b)
+    assert all(torch.equal(a, b) for a, b in zip(batch.transform(x, params), first, strict=True))
+    # the per-image transform: an nn.Module with the same protocol, sharing the sampler
+    img = Image.fromarray(smooth_images(1)[0])
+    single = augmix.AugMix(config)
+    assert isinstance(single, torch.nn.Module)
+    p = single.make_params(img, generator=5)
+    assert torch.equal(single(img, p), apply_pil(img, p))
+    assert torch.equal(single(img, single.last_params), single(img, p))
+    with pytest.raises(ValueError, match="not both"):
+        augmix.AugMix(config, severity=2)
+    with pytest.raises(ValueError, match="unknown AugMix setting"):
+        augmix.AugMixBatch(sevrity=2)
+
+
+def test_augmix_config_strings_name_the_bad_value():
+    with pytest.raises(ValueError, match="severity must be an integer, got 'three'"):
+        AugMixConfig.parse("severity=three")
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        AugMixConfig(alpha=float("nan"))

@@ -38,14 +38,39 @@ class ImageArrays:
         return len(self.labels)
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only what the official CIFAR pickles hold: builtins and numpy arrays.
+
+    Any other global (``os.system``, ``subprocess.Popen``, ...) is refused, so a crafted
+    batch file cannot run code when it is read.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}, which a CIFAR batch never holds")
+        if module == "numpy":
+            return getattr(np, name)
+        try:
+            import numpy._core.multiarray as multiarray  # numpy >= 2
+        except ImportError:
+            import numpy.core.multiarray as multiarray
+        return getattr(multiarray, name)
+
+
 def _unpickle(path: Path) -> dict:
     if not path.is_file():
         raise DataError(f"missing {path}; the {path.parent.name} folder is incomplete: delete it and run "
                         "again to re-download, or copy the complete official folder there")
     try:
         with open(path, "rb") as f:
-            obj = pickle.load(f, encoding="latin1")
-    except (pickle.UnpicklingError, EOFError, ValueError, OSError) as err:
+            obj = _CifarUnpickler(f, encoding="latin1").load()
+    except Exception as err:  # noqa: BLE001 - whatever a damaged or crafted file raises, one line
         raise DataError(f"{path} is truncated or corrupt ({err.__class__.__name__}: {err}); replace it "
                         "with a good copy, or delete its folder and run again to re-download") from None
     if not isinstance(obj, dict):

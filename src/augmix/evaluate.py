@@ -211,7 +211,9 @@ def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: 
             raise ValueError("ImageNet evaluation needs --data-dir with a val/ ImageFolder tree")
         from torchvision.datasets import ImageFolder
 
-        k = len(ImageFolder(str(Path(data_dir) / "val")).classes)
+        from augmix.data.folders import is_image_file
+
+        k = len(ImageFolder(str(Path(data_dir) / "val"), is_valid_file=is_image_file).classes)
         lm = open_model(checkpoint, arch, weights, k, dataset, allow_other_dataset=allow_other_dataset)
         fc = open_folder_c(corrupted) if corrupted else None
         res = evaluate_imagenet(lm, Path(data_dir) / "val", fc, dev, corruptions, min(batch_size, 250), workers,

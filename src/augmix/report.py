@@ -117,17 +117,54 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def load_results(path: str | Path) -> dict:
+    """A results.json written by ``augmix evaluate``, checked for what reports read from it."""
     path = Path(path)
     if path.is_dir():
         path = path / "results.json"
     if not path.is_file():
         raise FileNotFoundError(f"no results.json at {path}; run `augmix evaluate` first")
-    return json.loads(path.read_text())
+    try:
+        res = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({type(err).__name__}); run `augmix evaluate` again") from None
+    problem = _results_problem(res)
+    if problem:
+        raise ValueError(f"{path} is not a complete augmix results.json ({problem}); run `augmix evaluate` again")
+    return res
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _results_problem(res) -> str | None:
+    if not isinstance(res, dict):
+        return "not a JSON object"
+    clean = res.get("clean")
+    if not isinstance(clean, dict) or not all(_is_number(clean.get(k)) for k in ("error", "rms_calib", "ece")):
+        return "no clean error, RMS calibration error and ECE"
+    if "corruptions" in res:
+        per, sev = res["corruptions"], res.get("severities")
+        if not isinstance(per, dict) or not isinstance(sev, list):
+            return "corruptions without severities"
+        for name, v in per.items():
+            errs = v.get("error") if isinstance(v, dict) else None
+            if not isinstance(errs, list) or len(errs) != len(sev) or not all(_is_number(e) for e in errs):
+                return f"corruption {name!r} lacks one error per severity"
+        for key in ("mean_corruption_error", "corrupted_rms_calib_mean"):
+            if not _is_number(res.get(key)):
+                return f"no {key}"
+    return None
 
 
 def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = None) -> Path:
     """Side-by-side table and bar chart of corruption error per run (the paper's Figure style)."""
+    from augmix.io import ensure_writable_dir
+
+    if labels is not None and len(labels) != len(runs):
+        raise ValueError(f"--labels has {len(labels)} names for {len(runs)} runs; give one per run")
     res = [load_results(r) for r in runs]
+    ensure_writable_dir(out)
     labels = labels or [r.get("name") or Path(p).name for r, p in zip(res, runs, strict=True)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

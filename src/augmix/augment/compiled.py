@@ -21,6 +21,7 @@ import torch
 from augmix.augment import functional as Fn
 from augmix.augment.ops import OP_SPECS
 from augmix.augment.sampler import AugMixParams
+from augmix.jit import announce_first_compile
 
 # Kernel op codes. Every geometric op becomes one affine with Pillow's coefficients.
 AUTOCONTRAST, EQUALIZE, POSTERIZE, SOLARIZE, AFFINE, COLOR, CONTRAST, BRIGHTNESS, SHARPNESS = range(9)
@@ -329,6 +330,7 @@ def augmix_uint8(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
               params.chain_weights.numpy().astype(np.float32), params.mix_weights.numpy().astype(np.float32),
               Fn.EQUALIZE_DIVISOR, out.numpy())
     if threads == 1:
+        announce_first_compile(_augmix_serial, "the AugMix kernel")
         _augmix_serial(*arrays)
         return out
     # Images differ in cost (a chain of rotations vs one posterize) and a shared machine may
@@ -338,6 +340,7 @@ def augmix_uint8(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
     numba.set_num_threads(threads)
     previous_chunk = numba.set_parallel_chunksize(16)
     try:
+        announce_first_compile(_augmix_parallel, "the parallel AugMix kernel")
         _augmix_parallel(*arrays)
     finally:
         numba.set_parallel_chunksize(previous_chunk)

@@ -25,6 +25,8 @@ import cv2
 import numba
 import numpy as np
 
+from augmix.jit import announce_first_compile
+
 
 def disk(radius: float, alias_blur: float = 0.1, dtype=np.float32) -> np.ndarray:
     """The source's ``disk``: an aliased disk, normalised, then a small Gaussian blur."""
@@ -171,6 +173,7 @@ def glass_shuffle(x: np.ndarray, max_delta: int, iterations: int, rng: np.random
     n, h, w, _ = x.shape
     steps = iterations * max(h - 2 * max_delta, 0) * max(w - 2 * max_delta, 0)
     deltas = rng.integers(-max_delta, max_delta, size=(n, max(steps, 1), 2)).astype(np.int64)
+    announce_first_compile(_shuffle, "the glass blur kernel")
     return _shuffle(np.ascontiguousarray(x), deltas, max_delta, iterations)
 
 

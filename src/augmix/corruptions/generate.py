@@ -175,10 +175,10 @@ def list_image_folder(root: str | Path) -> list[tuple[Path, str]]:
     if not root.is_dir():
         raise FileNotFoundError(f"no such image folder: {root}")
     items = []
-    for cls in sorted(d for d in os.listdir(root) if (root / d).is_dir()):
+    for cls in sorted(d for d in os.listdir(root) if (root / d).is_dir() and not d.startswith(".")):
         for dirpath, _, files in sorted(os.walk(root / cls)):
-            for fname in sorted(files):
-                if fname.lower().endswith(IMAGE_EXTENSIONS):
+            for fname in sorted(files):  # hidden files (e.g. a killed run's temporaries) are not data
+                if fname.lower().endswith(IMAGE_EXTENSIONS) and not fname.startswith("."):
                     items.append((Path(dirpath) / fname, cls))
     if not items:
         raise ValueError(f"found no images in class sub-folders of {root} (expected ROOT/<class>/<image>)")

@@ -27,10 +27,10 @@ def image_folder_pair(root: str | Path | None, stylized: str | Path | None = Non
         if not (root / split).is_dir():
             raise DataError(f"missing {root / split}; expected ROOT/train/<class>/* and ROOT/val/<class>/*")
     tf = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.PILToTensor()])
-    train = ImageFolder(str(root / "train"), tf)
-    val = ImageFolder(str(root / "val"))
+    train = ImageFolder(str(root / "train"), tf, is_valid_file=is_image_file)
+    val = ImageFolder(str(root / "val"), is_valid_file=is_image_file)
     if stylized is not None:
-        extra = ImageFolder(str(stylized), tf)
+        extra = ImageFolder(str(stylized), tf, is_valid_file=is_image_file)
         if extra.classes != train.classes:
             raise DataError(f"{stylized} has classes different from {root / 'train'}; the stylized set must "
                             "use the same class folders")
@@ -40,6 +40,13 @@ def image_folder_pair(root: str | Path | None, stylized: str | Path | None = Non
     return train, val
 
 
+def is_image_file(path: str) -> bool:
+    """An image by its extension, and not hidden (a killed run's temporary files are hidden)."""
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    return not Path(path).name.startswith(".") and path.lower().endswith(IMG_EXTENSIONS)
+
+
 class EvalFolder(torch.utils.data.Dataset):
     """Images of an ImageFolder as uint8 CHW tensors; ``resize`` applies Resize(256)+CenterCrop(224).
 
@@ -47,7 +54,7 @@ class EvalFolder(torch.utils.data.Dataset):
     """
 
     def __init__(self, root: str | Path, resize: bool) -> None:
-        self.folder = ImageFolder(str(root))
+        self.folder = ImageFolder(str(root), is_valid_file=is_image_file)
         self.tf = T.Compose([T.Resize(256), T.CenterCrop(224)]) if resize else None
 
     def __len__(self) -> int:

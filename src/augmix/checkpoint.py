@@ -15,6 +15,7 @@ history) are stored as tensors, numbers, strings, lists and dicts for that reaso
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -116,10 +117,12 @@ def safe_load(path: str | os.PathLike, what: str = "checkpoint") -> object:
     if not path.is_file():
         raise CheckpointError(f"no {what} file at {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about unusual pickle protocols in damaged files
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any failure to unpickle means the file is not usable
-        reason = str(err).splitlines()[0][:160] if "weights_only" not in str(err) else \
-            "it holds Python objects beyond tensors and containers, which are refused for safety"
+        reason = (str(err).splitlines() or ["damaged or empty"])[0][:160] if "weights_only" not in str(err) \
+            else "it holds Python objects beyond tensors and containers, which are refused for safety"
         raise CheckpointError(f"{path} is not a readable {what} ({type(err).__name__}: {reason}); "
                               "use an intact copy saved with torch.save") from None
 
@@ -155,7 +158,7 @@ def load_model(path: str | os.PathLike, *, dataset: str | None = None, num_class
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """A state dict from a weights file: a bare state dict, or a dict holding one under
     ``state_dict`` / ``model`` (google-research/augmix, torchvision, timm), ``module.`` stripped."""
-    obj = safe_load(path, "weights")
+    obj = safe_load(path, "weights file")
     if isinstance(obj, dict):
         for key in ("state_dict", "model"):
             if isinstance(obj.get(key), dict):

@@ -137,6 +137,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 # ------------------------------------------------------------------------------ parser
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line that points to --help (not the whole usage)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_dataclass_options(group, cls, *, defaults: bool, skip: tuple[str, ...] = ()) -> None:
     """One option per dataclass field, with the field's help text and allowed values.
 
@@ -178,9 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     from augmix.recipes import RECIPES
     from augmix.train import TrainConfig
 
-    parser = argparse.ArgumentParser(prog="augmix", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="augmix", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"augmix {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("preview", help="picture grid of AugMix (or --ops / --corruptions)")
     p.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")

@@ -61,7 +61,8 @@ def open_image(path: str | os.PathLike):
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no such image file: {path}")
+        raise FileNotFoundError(f"{path} is a folder, not an image file" if path.is_dir() else
+                                f"no such image file: {path}")
     try:
         with Image.open(path) as img:
             img.load()

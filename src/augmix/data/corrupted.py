@@ -54,12 +54,15 @@ class CifarC:
 
 def _load(path: Path, shape: tuple, dtype) -> np.ndarray:
     try:
-        arr = np.load(path, mmap_mode="r")
+        arr = np.load(path, mmap_mode="r")  # allow_pickle=False: object arrays are refused
     except FileNotFoundError:
         raise DataError(f"{path} is missing") from None
-    except (ValueError, OSError, EOFError) as err:
-        raise DataError(f"{path} is truncated or not a .npy array ({err}); delete it and generate or "
-                        "download it again") from None
+    except Exception as err:  # noqa: BLE001 - whatever a damaged file raises, one line
+        raise DataError(f"{path} is truncated or not a .npy array ({type(err).__name__}); delete it and generate "
+                        "or download it again") from None
+    if not isinstance(arr, np.ndarray):
+        raise DataError(f"{path} is not a .npy array (an .npz archive?); delete it and generate or download it "
+                        "again")
     ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape, strict=True))
     if not ok or (dtype is not None and arr.dtype != dtype):
         want = "x".join("?" if s is None else str(s) for s in shape)

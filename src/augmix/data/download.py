@@ -113,6 +113,9 @@ def ensure(key: str, root: Path | None = None, download_ok: bool = True) -> Path
     """The unpacked folder of dataset ``key`` (see ``ARCHIVES``), fetching it if needed."""
     archive = ARCHIVES[key]
     root = Path(root) if root is not None else default_root()
+    if root.exists() and not root.is_dir():
+        raise DataError(f"the data root {root} is a file, not a folder; give --data-dir a folder (or set "
+                        f"${ENV_ROOT})")
     target = root / archive.folder
     if target.is_dir():
         return target

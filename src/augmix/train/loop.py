@@ -50,6 +50,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
     if ckpt_path.exists() and not resume:
         raise ValueError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
     saved = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
+    if resume and saved is None and dist.main:
+        print(f"no checkpoint in {out} yet: starting from epoch 1")
     if saved is not None:
         _check_same_settings(saved["config"], cfg.to_dict())
     if cfg.tensorboard:

@@ -104,13 +104,6 @@ def _point_lut(code, arg, img, hist, lut, eq_divisor):  # pragma: no cover - com
 
 
 @numba.njit(cache=True)
-def _floor(v):  # pragma: no cover - compiled
-    """Pillow's ``FLOOR`` for v >= -1: truncation, minus one below zero."""
-    i = int(v)
-    return i - 1 if v < 0.0 and i != v else i
-
-
-@numba.njit(cache=True)
 def _shift(src, dst, ox, oy):  # pragma: no cover - compiled
     """Whole-pixel translation: output (x, y) = input (x + ox, y + oy), black outside."""
     c, h, w = src.shape
@@ -140,54 +133,65 @@ def _affine(src, dst, m, idx, frac):  # pragma: no cover - compiled
     rows_only = a3 == 0.0 and a4 == 1.0 and a5 == 0.0  # yin = y + .5: one source row, dy = 0
     cols_only = a0 == 1.0 and a1 == 0.0 and a2 == 0.0  # xin = x + .5: one source column, dx = 0
     n = h * w
-    k = 0
-    for y in range(h):
+    for y in range(h):  # branch-free, so the compiler vectorises it; same doubles as Pillow's formula
         yc = y + 0.5
+        b1 = a1 * yc
+        b4 = a4 * yc
         for x in range(w):
+            k = y * w + x
             xc = x + 0.5
-            xin = a0 * xc + a1 * yc + a2
-            yin = a3 * xc + a4 * yc + a5
-            if not (xin >= 0.0 and xin < w and yin >= 0.0 and yin < h):
-                idx[0, k] = -1
-                k += 1
-                continue
-            xin -= 0.5
-            yin -= 0.5
-            xi = _floor(xin)
-            yi = _floor(yin)
-            frac[0, k] = xin - xi
-            frac[1, k] = yin - yi
+            xin = a0 * xc + b1 + a2  # = (a0 * xc + a1 * yc) + a2, Pillow's order of operations
+            yin = a3 * xc + b4 + a5
+            inside = (xin >= 0.0) & (xin < w) & (yin >= 0.0) & (yin < h)
+            xs = xin - 0.5
+            ys = yin - 0.5
+            xf = np.floor(xs)  # Pillow's FLOOR
+            yf = np.floor(ys)
+            frac[0, k] = xs - xf
+            frac[1, k] = ys - yf
+            xi = np.int64(xf)
+            yi = np.int64(yf)
             x0 = min(max(xi, 0), w - 1)
             x1 = min(max(xi + 1, 0), w - 1)
             y0 = min(max(yi, 0), h - 1)
             y1 = min(max(yi + 1, 0), h - 1)
-            idx[0, k] = y0 * w + x0
+            idx[0, k] = y0 * w + x0 if inside else -1
             idx[1, k] = y0 * w + x1
             idx[2, k] = y1 * w + x0
             idx[3, k] = y1 * w + x1
-            k += 1
     s = src.reshape(c, n)
     d = dst.reshape(c, n)
-    for ch in range(c):
+    for ch in range(c):  # one loop per case, so the inner loops carry no case test
         sc = s[ch]
         dc = d[ch]
-        for k in range(n):
-            j = idx[0, k]
-            if j < 0:
-                dc[k] = 0
-            elif rows_only:
-                p = np.float64(sc[j])
-                dc[k] = np.uint8(p + (np.float64(sc[idx[1, k]]) - p) * frac[0, k])
-            elif cols_only:
-                p = np.float64(sc[j])
-                dc[k] = np.uint8(p + (np.float64(sc[idx[2, k]]) - p) * frac[1, k])
-            else:
-                p = np.float64(sc[j])
-                dx = frac[0, k]
-                v1 = p + (np.float64(sc[idx[1, k]]) - p) * dx
-                q = np.float64(sc[idx[2, k]])
-                v2 = q + (np.float64(sc[idx[3, k]]) - q) * dx
-                dc[k] = np.uint8(v1 + (v2 - v1) * frac[1, k])
+        if rows_only:
+            for k in range(n):
+                j = idx[0, k]
+                if j < 0:
+                    dc[k] = 0
+                else:
+                    p = np.float64(sc[j])
+                    dc[k] = np.uint8(p + (np.float64(sc[idx[1, k]]) - p) * frac[0, k])
+        elif cols_only:
+            for k in range(n):
+                j = idx[0, k]
+                if j < 0:
+                    dc[k] = 0
+                else:
+                    p = np.float64(sc[j])
+                    dc[k] = np.uint8(p + (np.float64(sc[idx[2, k]]) - p) * frac[1, k])
+        else:
+            for k in range(n):
+                j = idx[0, k]
+                if j < 0:
+                    dc[k] = 0
+                else:
+                    p = np.float64(sc[j])
+                    dx = frac[0, k]
+                    v1 = p + (np.float64(sc[idx[1, k]]) - p) * dx
+                    q = np.float64(sc[idx[2, k]])
+                    v2 = q + (np.float64(sc[idx[3, k]]) - q) * dx
+                    dc[k] = np.uint8(v1 + (v2 - v1) * frac[1, k])
 
 
 @numba.njit(cache=True)

@@ -54,10 +54,28 @@ def cifar_test_images(n: int) -> tuple[np.ndarray, str]:
     return data.images[:n], note + f", first {n} test images"
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform reports."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+    return {"python": platform.python_version(), "torch": torch.__version__, "numba": _version("numba"),
+            "pillow": _version("PIL"), "cpu": cpu_model(), "cores": os.cpu_count(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def _version(module: str) -> str | None:
+    try:
+        return __import__(module).__version__
+    except (ImportError, AttributeError):
+        return None
 
 
 def timed(fn, repeat: int = 3) -> float:

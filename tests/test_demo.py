@@ -8,13 +8,19 @@ from augmix.demo import run_demo
 
 
 def test_demo_runs_offline_and_writes_the_report(tmp_path):
-    out = run_demo(tmp_path / "demo", epochs=1, test_images=60, workers=1, progress=False)
+    out = run_demo(tmp_path / "demo", seeds=(0, 1), epochs=1, test_images=60, workers=1, progress=False)
     report = (out / "report.md").read_text()
     assert "| mean corruption error (%) |" in report and "scikit-learn handwritten digits" in report
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary) >= {"standard", "augmix_jsd", "timings"}
     for name in ("augmix_samples.png", "corruption_samples.png", "compare/compare.png",
-                 "standard/eval/severity.png", "augmix_jsd/eval/error_per_corruption.png"):
+                 "standard_seed0/eval/severity.png", "augmix_jsd_seed1/eval/error_per_corruption.png"):
         assert (out / name).stat().st_size > 1000, name
-    res = json.loads((out / "augmix_jsd" / "eval" / "results.json").read_text())
+    res = json.loads((out / "augmix_jsd_seed0" / "eval" / "results.json").read_text())
     assert res["corruptions_evaluated"] == 15 and res["clean"]["n"] == 60
+    # every figure is a mean and spread over the two seeds
+    errors = [json.loads((out / f"standard_seed{s}" / "eval" / "results.json").read_text())["clean"]["error"]
+              for s in (0, 1)]
+    assert summary["standard"]["runs"] == 2
+    assert abs(summary["standard"]["clean error"]["mean"] - sum(errors) / 2) < 1e-12
+    assert "±" in report and "calibration gap" in report

@@ -65,3 +65,45 @@ def test_alexnet_constants_are_the_published_ones():
     assert metrics.ALEXNET_ERR["gaussian_noise"] == 0.886428
     assert metrics.ALEXNET_ERR["jpeg_compression"] == 0.606500
     assert len(metrics.ALEXNET_ERR) == 15
+
+
+def test_calibration_gap_sign_and_temperature():
+    from augmix.metrics import calibration_gap, fit_temperature
+
+    conf = np.array([0.9, 0.9, 0.9, 0.9])
+    assert calibration_gap(conf, np.array([1, 0, 0, 1])) == pytest.approx(0.4)   # overconfident
+    assert calibration_gap(np.full(4, 0.3), np.array([1, 1, 0, 1])) == pytest.approx(-0.45)  # underconfident
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 4000)
+    true_logits = rng.normal(size=(4000, 5)) + 3.0 * np.eye(5)[labels]
+    # softmax(true_logits) is calibrated for labels drawn from it; draw them so
+    p = np.exp(true_logits) / np.exp(true_logits).sum(1, keepdims=True)
+    labels = np.array([rng.choice(5, p=row) for row in p])
+    assert fit_temperature(true_logits, labels) == pytest.approx(1.0, abs=0.1)
+    assert fit_temperature(true_logits * 3, labels) == pytest.approx(3.0, rel=0.1)   # overconfident: T > 1
+    assert fit_temperature(true_logits / 2, labels) == pytest.approx(0.5, rel=0.1)   # underconfident: T < 1
+
+
+def test_compare_groups_seeds_and_marks_differences_within_the_spread(tmp_path):
+    import json
+
+    from augmix.report import compare
+
+    def write(name, clean_err, gap):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "results.json").write_text(json.dumps(
+            {"name": name, "clean": {"error": clean_err, "rms_calib": 0.1, "ece": 0.05, "calib_gap": gap}}))
+        return d
+
+    runs = [write("a0", 0.10, 0.02), write("a1", 0.14, 0.04), write("b0", 0.11, -0.05), write("b1", 0.13, -0.07)]
+    out = compare(runs, tmp_path / "cmp", ["A", "A", "B", "B"])
+    summary = json.loads((out / "compare.json").read_text())
+    assert summary["methods"]["A"]["runs"] == 2
+    assert summary["methods"]["A"]["clean error"]["mean"] == pytest.approx(0.12)
+    assert summary["methods"]["A"]["clean error"]["std"] == pytest.approx(np.std([0.10, 0.14], ddof=1))
+    md = (out / "compare.md").read_text()
+    rows = {line.split("|")[2].strip(): line for line in md.splitlines() if line.startswith("| B |")}
+    assert "smaller than the spread" in rows["clean error"]          # +0.0 with a spread of 3.2 points
+    assert "smaller than the spread" not in rows["clean calib gap"]  # -9.0 with a spread of 2.0 points
+    assert "12.0 ± 2.8" in md and "+3.0 ± 1.4" in md

@@ -130,7 +130,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     from augmix.demo import run_demo
 
-    out = run_demo(args.out, args.dataset, args.data_dir, args.seed, args.workers, epochs=args.epochs,
+    out = run_demo(args.out, args.dataset, args.data_dir, tuple(args.seeds), args.workers, epochs=args.epochs,
                    model=args.model)
     print(f"report: {out / 'report.md'}")
 
@@ -252,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
     p.add_argument("--epochs", type=_positive(int), help="epochs per arm (default: the preset's)")
     p.add_argument("--model", choices=sorted(_model_names()), help="architecture (default: tiny)")
-    p.add_argument("--seed", type=int, default=0, help="seed of both arms (default 0)")
+    p.add_argument("--seeds", type=_ints, default=[0, 1, 2], help="comma-separated seeds, each training both "
+                   "arms (default 0,1,2)")
     p.add_argument("--workers", type=_positive(int), default=None, help="processes for corrupting (default: all)")
     p.set_defaults(func=cmd_demo)
 

@@ -56,12 +56,14 @@ def predict_folder(model: torch.nn.Module, folder, mean_std: tuple, device: torc
 
 
 def summarise(logits: np.ndarray, labels: np.ndarray) -> dict:
-    """Error, RMS calibration error (Hendrycks), ECE and reliability bins of one prediction set."""
+    """Error, RMS calibration error (Hendrycks), its direction (mean confidence minus
+    accuracy), ECE and the raw confidences of one prediction set."""
     probs = F.softmax(torch.from_numpy(logits), 1).numpy()
     conf = probs.max(1)
     correct = probs.argmax(1) == labels
     return {"error": float(1 - correct.mean()), "rms_calib": metrics.calib_err(conf, correct),
-            "ece": metrics.ece(conf, correct), "n": int(len(labels)), "_conf": conf, "_correct": correct}
+            "calib_gap": metrics.calibration_gap(conf, correct), "ece": metrics.ece(conf, correct),
+            "n": int(len(labels)), "_conf": conf, "_correct": correct}
 
 
 def _public(d: dict) -> dict:
@@ -113,7 +115,7 @@ def _assemble(clean: dict, names: list[str], severities: list[int], predict, pro
     per: dict[str, dict] = {}
     pooled_conf, pooled_correct = [], []
     for c in tqdm(names, desc="corruptions", disable=not progress):
-        rows: dict[str, list] = {"error": [], "rms_calib": [], "ece": []}
+        rows: dict[str, list] = {"error": [], "rms_calib": [], "calib_gap": [], "ece": []}
         for s in severities:
             r = summarise(*predict(c, s))
             for k in rows:
@@ -126,8 +128,9 @@ def _assemble(clean: dict, names: list[str], severities: list[int], predict, pro
             "mean_corruption_error": metrics.mean_corruption_error({c: v["error"] for c, v in per.items()}),
             "corruptions_evaluated": len(per),
             "per_severity": {key: [float(np.mean([per[c][key][k] for c in per])) for k in range(len(severities))]
-                             for key in ("error", "rms_calib")},
+                             for key in ("error", "rms_calib", "calib_gap", "ece")},
             "corrupted_rms_calib_mean": float(np.mean([np.mean(v["rms_calib"]) for v in per.values()])),
+            "corrupted_calib_gap_mean": float(np.mean([np.mean(v["calib_gap"]) for v in per.values()])),
             "corrupted_rms_calib_pooled": metrics.calib_err(conf, correct),
             "corrupted_reliability": metrics.reliability(conf, correct)}
 

@@ -78,6 +78,33 @@ def ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
     return float(total)
 
 
+def calibration_gap(confidence: np.ndarray, correct: np.ndarray) -> float:
+    """Mean confidence minus accuracy: > 0 overconfident, < 0 underconfident.
+
+    The RMS calibration error says how far confidence is from accuracy, not in which
+    direction; this signed gap says which.
+    """
+    return float(np.mean(np.asarray(confidence, np.float64)) - np.mean(np.asarray(correct, np.float64)))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T minimising the NLL of softmax(logits / T) (Guo et al., ICML 2017).
+
+    A diagnostic: T > 1 means the model was overconfident on these data, T < 1
+    underconfident. Fit it on held-out *training* data, never on the test set.
+    """
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
+
+    logits = np.asarray(logits, np.float64)
+    labels = np.asarray(labels)
+
+    def nll(log_t: float) -> float:
+        return float(-np.mean(log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(labels)), labels]))
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-4.0, 4.0), method="bounded").x))
+
+
 def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> dict[str, list[float]]:
     """Per-bin mean confidence, accuracy and count (for reliability diagrams)."""
     edges = np.linspace(0, 1, bins + 1)

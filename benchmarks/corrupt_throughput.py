@@ -14,6 +14,7 @@ test images) with all cores, as ``augmix corrupt`` does.
 from __future__ import annotations
 
 import os
+import sys
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(var, "1")
@@ -71,24 +72,37 @@ def peer():
         return None
 
 
-def bench_size(images: np.ndarray, peer_images: int) -> dict:
+def bench_size(images: np.ndarray, peer_images: int, rounds: int) -> dict:
+    """Images/s per corruption, ours and the peer timed in turn, ``rounds`` times: medians and ranges."""
     ic = peer()
+    per: dict[str, dict[str, list[float]]] = {name: {"ours": [], "peer": []} for name in ALL}
+    errors: dict[str, str] = {}
+    for r in range(rounds):
+        for name in ALL:
+            per[name]["ours"].append(rate(lambda name=name: corrupt(images, name, 3, seed=0), len(images), 0.5))
+            if ic is not None and name not in errors:
+                sub = images[:peer_images]
+                try:
+                    per[name]["peer"].append(rate(
+                        lambda name=name, sub=sub: [ic(im, corruption_name=name, severity=3) for im in sub],
+                        len(sub), min_time=0.3))
+                except Exception as err:  # report, do not hide, a peer that fails
+                    errors[name] = f"{type(err).__name__}: {err}"[:200]
+            print(f"round {r + 1} {images.shape[1]:4d}px {name:18s} ours {per[name]['ours'][-1]:9.1f}/s  "
+                  f"peer {per[name]['peer'][-1] if per[name]['peer'] else '-'}")
     out = {}
     for name in ALL:
-        ours = rate(lambda name=name: corrupt(images, name, 3, seed=0), len(images))
-        row = {"ours_img_per_s": round(ours, 1)}
-        if ic is not None:
-            sub = images[:peer_images]
-            try:
-                theirs = rate(lambda name=name, sub=sub: [ic(im, corruption_name=name, severity=3) for im in sub],
-                              len(sub), min_time=0.5)
-                row["imagecorruptions_img_per_s"] = round(theirs, 1)
-                row["speedup"] = round(ours / theirs, 1)
-            except Exception as err:  # report, do not hide, a peer that fails
-                row["imagecorruptions_error"] = f"{type(err).__name__}: {err}"[:200]
+        ours = per[name]["ours"]
+        row = {"ours_img_per_s": round(float(np.median(ours)), 1), "ours_range": [round(min(ours), 1),
+                                                                                   round(max(ours), 1)]}
+        theirs = per[name]["peer"]
+        if theirs:
+            row["imagecorruptions_img_per_s"] = round(float(np.median(theirs)), 1)
+            row["speedup_per_round"] = [round(a / b, 1) for a, b in zip(ours, theirs, strict=False)]
+            row["speedup"] = round(float(np.median(row["speedup_per_round"])), 1)
+        if name in errors:
+            row["imagecorruptions_error"] = errors[name]
         out[name] = row
-        print(f"{images.shape[1]:4d}px {name:18s} ours {ours:9.1f}/s  " +
-              (f"imagecorruptions {row.get('imagecorruptions_img_per_s', '-')}/s" if ic else ""))
     return out
 
 
@@ -98,15 +112,17 @@ def main() -> None:
     ap.add_argument("--n224", type=int, default=48)
     ap.add_argument("--peer32", type=int, default=200)
     ap.add_argument("--peer224", type=int, default=8)
-    ap.add_argument("--full", action="store_true", help="also time a full CIFAR-10-C generation")
+    ap.add_argument("--full", action="store_true", help="also time full CIFAR-10-C generations")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of every timing: medians and ranges reported")
     args = ap.parse_args()
     x32, note32 = cifar_test_images(args.n32)
     x224, note224 = imagenet_images(args.n224)
-    result = {"machine": machine(), "threads": 1,
+    result = {"command": "python benchmarks/corrupt_throughput.py " + " ".join(sys.argv[1:]),
+              "machine": machine(), "threads": 1, "rounds": args.rounds,
               "data": {"32": note32, "224": note224},
               "severity": 3,
-              "32": bench_size(x32, args.peer32),
-              "224": bench_size(x224, args.peer224)}
+              "32": bench_size(x32, args.peer32, args.rounds),
+              "224": bench_size(x224, args.peer224, args.rounds)}
     worst = min(result["32"].items(), key=lambda kv: kv[1]["ours_img_per_s"])
     result["slowest_at_32"] = {"corruption": worst[0], "img_per_s": worst[1]["ours_img_per_s"]}
     print("slowest at 32 px:", result["slowest_at_32"])
@@ -121,14 +137,16 @@ def main() -> None:
             result["full_cifar10c"] = {"skipped": "no CIFAR-10 available"}
         else:
             test = load_cifar("cifar10", root, train=False, download=False)
-            with tempfile.TemporaryDirectory() as tmp:
-                t0 = time.perf_counter()
-                generate_cifar_c(test.images, test.labels, tmp, BENCHMARK, workers=os.cpu_count(),
-                                 source=test.source)
-                wall = time.perf_counter() - t0
+            walls = []
+            for _ in range(args.rounds):
+                with tempfile.TemporaryDirectory() as tmp:
+                    t0 = time.perf_counter()
+                    generate_cifar_c(test.images, test.labels, tmp, BENCHMARK, workers=os.cpu_count(),
+                                     source=test.source, progress=False)
+                    walls.append(round(time.perf_counter() - t0, 1))
+                print(f"full CIFAR-10-C: {walls[-1]:.1f} s with {os.cpu_count()} processes")
             result["full_cifar10c"] = {"data": note, "images": 15 * 5 * len(test), "workers": os.cpu_count(),
-                                       "wall_s": round(wall, 1)}
-            print(f"full CIFAR-10-C: {wall:.1f} s with {os.cpu_count()} processes")
+                                       "wall_s": float(np.median(walls)), "wall_s_per_round": walls}
     save("corrupt_throughput", result)
 
 

@@ -59,7 +59,7 @@ def child(model: str, channels_last: bool, keep_memory: bool, rounds: int) -> di
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="tiny,small,wrn40_2")
-    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--child", nargs=3, metavar=("MODEL", "LAYOUT", "ALLOCATOR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

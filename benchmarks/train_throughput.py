@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 
 import torch
@@ -37,7 +38,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=2560)
     ap.add_argument("--models", default="tiny,small,wrn40_2")
     ap.add_argument("--wrn-images", type=int, default=1024, help="images per WRN-40-2 epoch (slow on a CPU)")
-    ap.add_argument("--rounds", type=int, default=3, help="runs of each method, interleaved; medians reported")
+    ap.add_argument("--rounds", type=int, default=5, help="runs of each method, interleaved; medians reported")
     args = ap.parse_args()
     root, note = cifar_root()
     if root is None:
@@ -64,7 +65,8 @@ def main() -> None:
         results[model] = row
         print(f"{model}: AugMix+JSD epoch = {row['augmix_jsd']['vs_standard']}x Standard (medians; per round "
               f"{row['augmix_jsd']['vs_standard_per_round']})")
-    save("train_throughput", {"data": note, "machine": machine(), "threads": torch.get_num_threads(),
+    save("train_throughput", {"command": "python benchmarks/train_throughput.py " + " ".join(sys.argv[1:]),
+                              "data": note, "machine": machine(), "threads": torch.get_num_threads(),
                               "batch_size": 128, "rounds": args.rounds, "results": results})
 
 

@@ -292,3 +292,19 @@ def test_fuzz_npy_and_results_and_image_readers(tmp_path_factory, prefix, body):
     (root / "img.png").write_bytes(b"\x89PNG\r\n\x1a\n" + body)
     with pytest.raises(ValueError):
         open_image(root / "img.png")
+
+
+def test_bad_image_inside_an_evaluation_folder_is_one_line(tmp_path, capsys):
+    from augmix.checkpoint import ModelSpec, build_model, save_checkpoint
+
+    for split in ("train", "val"):
+        folder = tmp_path / "inet" / split / "n01440764"
+        folder.mkdir(parents=True)
+        Image.fromarray(smooth_images(1, 64)[0]).save(folder / "good.JPEG")
+    (tmp_path / "inet" / "val" / "n01440764" / "broken.JPEG").write_text("not a picture")
+    spec = ModelSpec("tiny", 1, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), "imagenet")
+    save_checkpoint(tmp_path / "m.pt", spec, build_model(spec).state_dict(), epoch=1)
+    assert main(["evaluate", str(tmp_path / "m.pt"), "--dataset", "imagenet", "--data-dir", str(tmp_path / "inet"),
+                 "--workers", "1", "--out", str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert "broken.JPEG as an image" in err and "Traceback" not in err and err.strip().count("\n") == 0, err

@@ -271,6 +271,16 @@ def _model_names() -> list[str]:
     return list(MODELS)
 
 
+def _one_line(err: BaseException) -> str:
+    """The message of ``err``; for an error re-raised from a DataLoader worker (whose message
+    embeds the worker's traceback), the original error's own last line."""
+    text = str(err)
+    if "Original Traceback" in text:
+        last = text.strip().splitlines()[-1]
+        return last.split(": ", 1)[1] if ": " in last else last
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from augmix.checkpoint import CheckpointError
     from augmix.data import DataError
@@ -286,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("augmix: interrupted", file=sys.stderr)
         return 130
     except (DataError, CheckpointError, ValueError, TrainingDiverged) as err:
-        print(f"augmix {args.command}: error: {err}", file=sys.stderr)
+        print(f"augmix {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except OSError as err:  # disk full, permissions, a missing file: the system's reason, one line
         where = f" ({err.filename})" if err.filename else ""

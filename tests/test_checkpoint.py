@@ -122,3 +122,23 @@ def test_checkpoint_without_format_is_not_ours(tmp_path):
     assert load_model(tmp_path / "y.pt").spec == spec
     with pytest.raises(CheckpointError, match="10 output classes but cifar100 has 100"):
         load_model(tmp_path / "y.pt", dataset="cifar100", num_classes=100)
+
+
+@pytest.mark.parametrize("arch", ["wrn40_2", "densenet", "resnext29", "allconv"])
+def test_reference_cifar_checkpoints_load_as_saved(arch, tmp_path):
+    """The reference definitions' key/shape lists (data, see models/reference_keys.json) against ours."""
+    from augmix.models import create_model
+    from augmix.models.reference import reference_keys
+
+    ref = reference_keys()[arch]
+    ours = [(k, tuple(v.shape)) for k, v in create_model(arch, 10).state_dict().items()]
+    assert [s for _, s in ref] == [s for _, s in ours]  # same tensors, in the same order
+    # a checkpoint as cifar.py saves it: DataParallel names, plus epoch, best_acc and the optimizer state
+    gen = torch.Generator().manual_seed(0)
+    values = [torch.randn(s, generator=gen) if len(s) else torch.tensor(7) for _, s in ref]
+    saved = {"epoch": 100, "best_acc": 0.95, "optimizer": {"state": {}, "param_groups": []},
+             "state_dict": {f"module.{name}": v for (name, _), v in zip(ref, values, strict=True)}}
+    torch.save(saved, tmp_path / "checkpoint.pth.tar")
+    lm = load_external(arch, tmp_path / "checkpoint.pth.tar", 10, ((0.5,) * 3, (0.5,) * 3), "cifar10")
+    for (name, _), v, (mine, t) in zip(ref, values, lm.model.state_dict().items(), strict=True):
+        assert torch.equal(t, v.to(t.dtype)), (name, mine)

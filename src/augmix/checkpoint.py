@@ -171,11 +171,15 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 def load_external(arch: str, weights: str | os.PathLike, num_classes: int, mean_std: tuple,
                   dataset: str | None = None) -> LoadedModel:
-    """An architecture by name (ours, torchvision's or timm's) with weights from a file."""
+    """An architecture by name (ours, torchvision's or timm's) with weights from a file.
+
+    Checkpoints saved by the reference ``cifar.py`` load as they are (``models.reference``).
+    """
     from augmix.models import MODELS, create_model
+    from augmix.models.reference import from_reference
 
     model = create_model(arch, num_classes) if arch in MODELS else _external_arch(arch, num_classes)
-    load_state_checked(model, read_weights(weights), weights)
+    load_state_checked(model, from_reference(arch, read_weights(weights), model), weights)
     spec = ModelSpec(arch, num_classes, tuple(mean_std[0]), tuple(mean_std[1]), dataset)
     return LoadedModel(model, spec, f"{arch} weights {weights}")
 

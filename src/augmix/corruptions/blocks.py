@@ -76,7 +76,8 @@ def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarra
         for i in range(width):
             top, left = pad + dy[j, i], pad + dx[j, i]
             acc += kernel[i] * padded[top:top + h, left:left + w]
-        out[j] = np.clip(np.rint(acc), 0, 255)
+        # ImageMagick (Q16) rounds to 16 bits; the 8-bit PNG it writes truncates that
+        out[j] = np.clip(np.floor(np.rint(acc * 257) / 257), 0, 255)
     return out
 
 
@@ -158,10 +159,8 @@ def _shuffle(x, deltas, max_delta, iterations):  # pragma: no cover - compiled
                     k += 1
                     hp = hh + dy
                     wp = ww + dx
-                    for ch in range(c):
-                        tmp = x[img, hh, ww, ch]
+                    for ch in range(c):  # the source's "swap": (hh, ww) takes the neighbour's value
                         x[img, hh, ww, ch] = x[img, hp, wp, ch]
-                        x[img, hp, wp, ch] = tmp
     return x
 
 

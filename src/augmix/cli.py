@@ -88,7 +88,7 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
 
     out = generate(args.out, dataset=args.dataset, data_dir=args.data_dir, images=args.images, layout=args.layout,
                    size=args.size, corruptions=args.corruptions, extra=args.extra, severities=args.severities,
-                   seed=args.seed, workers=args.workers)
+                   seed=args.seed, workers=args.workers, reference_stream=args.reference_stream)
     print(f"wrote {out}")
 
 
@@ -218,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--images: ImageNet (224, default) or Tiny-ImageNet (64) preprocessing and table")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--workers", type=_positive(int), default=None, help="processes (default: all cores)")
+    p.add_argument("--reference-stream", action="store_true",
+                   help="byte-identical to the published make_*_c.py scripts run after np.random.seed(SEED) before "
+                        "each corruption (one process per corruption, one image at a time: slower)")
     p.set_defaults(func=cmd_corrupt)
 
     p = sub.add_parser("train", help="train Standard / AugMix / AugMix+JSD (torchrun for DDP)",

@@ -93,13 +93,19 @@ def motion_blur(x, c, rng):
     return blocks.motion_blur(x, radius, sigma, angles).astype(np.float64)
 
 
+def _clipped_zoom(rng) -> Callable[[np.ndarray, float], np.ndarray]:
+    """The fast zoom (matrix products), or scipy's own in reference-stream mode."""
+    return blocks.clipped_zoom_exact if isinstance(rng, ReferenceStream) else blocks.clipped_zoom
+
+
 def zoom_blur(x, c, rng):
     start, stop, step = c
     x = _unit(x).astype(np.float32)
     out = np.zeros_like(x)
     factors = np.arange(start, stop, step)
+    zoom = _clipped_zoom(rng)
     for zoom_factor in factors:
-        out += blocks.clipped_zoom(x, zoom_factor)
+        out += zoom(x, zoom_factor)
     x = (x + out) / (len(factors) + 1)
     return np.clip(x, 0, 1) * 255
 
@@ -111,11 +117,12 @@ def snow(x, c, rng):
     n, h, w, _ = x.shape
     x = x.astype(np.float32) / 255.0
     layer = rng.normal(size=(n, h, w, 1), loc=loc, scale=scale)
-    layer = blocks.clipped_zoom(layer, zoom)
+    layer = _clipped_zoom(rng)(layer, zoom)
     layer[layer < threshold] = 0
     layer = (np.clip(layer, 0, 1) * 255).astype(np.uint8)
     layer = blocks.motion_blur(layer, radius, sigma, rng.uniform(-135, -45, size=n)) / 255.0
-    grey = (x @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]  # cv2 RGB2GRAY
+    # the source's cv2.cvtColor(RGB2GRAY) itself (a float32 dot product rounds differently in rare cases)
+    grey = cv2.cvtColor(np.ascontiguousarray(x.reshape(n * h, w, 3)), cv2.COLOR_RGB2GRAY).reshape(n, h, w, 1)
     x = keep * x + (1 - keep) * np.maximum(x, grey * 1.5 + 0.5)
     return np.clip(x + layer + np.rot90(layer, k=2, axes=(1, 2)), 0, 1) * 255
 
@@ -266,12 +273,42 @@ CORRUPTIONS: dict[str, Corruption] = {
 assert tuple(sorted(CORRUPTIONS)) == tuple(sorted(ALL))
 
 
+class ReferenceStream:
+    """A ``numpy.random.RandomState`` seen through the ``Generator`` methods the corruptions call.
+
+    Fed one image at a time, every corruption then draws the same numbers, in the same
+    order, as the published generator's function does after ``np.random.seed``.
+    """
+
+    def __init__(self, state: np.random.RandomState) -> None:
+        self.state = state
+
+    def integers(self, low, high=None, size=None):
+        return self.state.randint(low, high, size=size)
+
+    def random(self, size=None):
+        return self.state.random_sample(size)
+
+    def __getattr__(self, name: str):  # normal, uniform, poisson: the same calls on both
+        return getattr(self.state, name)
+
+
 def corrupt(images: np.ndarray, name: str, severity: int,
-            seed: int | np.random.Generator | None = 0, size: int | None = None) -> np.ndarray:
+            seed: int | np.random.Generator | np.random.RandomState | None = 0,
+            size: int | None = None) -> np.ndarray:
     """Corrupt uint8 images ``[N, H, W, 3]`` (or one ``[H, W, 3]``) at ``severity`` 1-5.
 
     The parameter table is the published one for the image size (32, 64 or 224 px), or
-    that of ``size`` if given. Deterministic given ``seed`` (an int or a Generator).
+    that of ``size`` if given.
+
+    ``seed``: an int or a ``numpy.random.Generator`` gives the fast batched mode,
+    deterministic and equal in distribution to the published generators. A
+    ``numpy.random.RandomState`` gives the *reference-stream* mode: images are processed
+    one by one, in order, drawing from that state exactly as the published
+    ``make_*_c.py`` functions do from numpy's global state, so that after
+    ``rs = RandomState(S)`` the output equals, byte for byte, the published script's after
+    ``np.random.seed(S)`` (impulse noise excepted: the published code draws it from
+    scikit-image's own unseeded generator). See docs/PARITY.md.
     """
     if name not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {name!r}; choose from {', '.join(ALL)}")
@@ -286,7 +323,12 @@ def corrupt(images: np.ndarray, name: str, severity: int,
     if x.shape[1] != x.shape[2]:
         raise ValueError(f"the corruptions are defined on square images, got {x.shape[1]}x{x.shape[2]}")
     table = table_for(size or x.shape[1])
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     params = table[name][severity - 1]
-    out = np.uint8(CORRUPTIONS[name](np.ascontiguousarray(x), params, rng))
+    fn = CORRUPTIONS[name]
+    if isinstance(seed, np.random.RandomState):
+        stream = ReferenceStream(seed)
+        out = np.stack([np.uint8(fn(np.ascontiguousarray(img[None]), params, stream))[0] for img in x])
+    else:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        out = np.uint8(fn(np.ascontiguousarray(x), params, rng))
     return out[0] if single else out

@@ -10,6 +10,11 @@
 Every unit of work (a chunk of images for one corruption and severity) has its own seed,
 ``SeedSequence([seed, corruption, severity, chunk])``, so results do not depend on the number
 of processes. Finished units are files written atomically; a rerun skips them.
+
+``reference_stream=True`` writes instead what the published ``make_*_c.py`` scripts write
+after ``np.random.seed(seed)`` before each corruption: one ``RandomState(seed)`` per
+corruption, drawn through its severities and then its images in order, one image at a time
+(``corrupt`` with a ``RandomState``). A corruption is then the unit of work.
 """
 
 from __future__ import annotations
@@ -101,6 +106,14 @@ def _cifar_unit(args: tuple[str, int, int, int, str]) -> int:
     return len(x)
 
 
+def _cifar_reference_unit(args: tuple[str, list[int], int, str]) -> int:
+    corruption, severities, seed, path = args
+    assert _IMAGES is not None
+    stream = np.random.RandomState(seed)
+    _save_npy(Path(path), np.concatenate([corrupt(_IMAGES, corruption, s, seed=stream) for s in severities]))
+    return len(_IMAGES) * len(severities)
+
+
 def _valid_npy(path: Path, shape: tuple[int, ...]) -> bool:
     try:
         arr = np.load(path, mmap_mode="r")
@@ -112,8 +125,11 @@ def _valid_npy(path: Path, shape: tuple[int, ...]) -> bool:
 def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
                      corruptions: Sequence[str] = BENCHMARK, severities: Sequence[int] = (1, 2, 3, 4, 5),
                      seed: int = 0, workers: int | None = None, progress: bool = True,
-                     source: str = "") -> Path:
-    """Write a CIFAR-C style dataset of ``images`` (uint8 [N, H, W, 3]) to ``out``."""
+                     source: str = "", reference_stream: bool = False) -> Path:
+    """Write a CIFAR-C style dataset of ``images`` (uint8 [N, H, W, 3]) to ``out``.
+
+    ``reference_stream``: the published generator's random stream (see the module's notes).
+    """
     _check_request(corruptions, severities)
     images = np.ascontiguousarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
@@ -124,7 +140,8 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
     remove_stale_temps(out)
     n = len(images)
     sevs = list(severities)
-    meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed,
+    mode = "reference-stream" if reference_stream else "batched"
+    meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed, "mode": mode,
             "image_size": list(images.shape[1:3]), "source": source, "chunk": CHUNK}
     meta_path = out / "meta.json"
     if meta_path.exists():
@@ -132,7 +149,8 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
             old = json.loads(meta_path.read_text())
         except ValueError:
             raise ValueError(f"{meta_path} is damaged; delete {out} and generate it again") from None
-        same = {k: old.get(k) for k in ("severities", "n_per_severity", "seed", "image_size")}
+        same = {k: old.get(k, "batched" if k == "mode" else None)
+                for k in ("severities", "n_per_severity", "seed", "image_size", "mode")}
         if same != {k: meta[k] for k in same}:
             raise ValueError(f"{out} already holds a -C set made with other settings ({same}); "
                              "choose another --out or delete it")
@@ -145,6 +163,21 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
     _save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
 
     shape = (len(sevs) * n, *images.shape[1:])
+    workers = workers or os.cpu_count() or 1
+    if reference_stream:
+        todo = [(c, sevs, seed, str(out / f"{c}.npy")) for c in corruptions
+                if not _valid_npy(out / f"{c}.npy", shape)]
+        with tqdm(total=len(todo) * n * len(sevs), unit="img", desc=f"corrupting {n} images (reference stream)",
+                  disable=not progress) as bar:
+            if workers == 1 or len(todo) == 1:
+                _init_worker(images)
+                for task in todo:
+                    bar.update(_cifar_reference_unit(task))
+            elif todo:
+                with _pool(min(workers, len(todo)), images) as pool:
+                    for k in pool.map(_cifar_reference_unit, todo, chunksize=1):
+                        bar.update(k)
+        return out
     units = (n + CHUNK - 1) // CHUNK
     todo, pending = [], []
     for corruption in corruptions:
@@ -158,7 +191,6 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
                 part = parts / f"s{severity}_{unit:05d}.npy"
                 if not part.exists():
                     todo.append((corruption, severity, unit, seed, str(part)))
-    workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(todo), unit="chunk", desc=f"corrupting {n} images", disable=not progress)
     if todo:
         if workers == 1:
@@ -250,14 +282,30 @@ def _folder_unit(args) -> int:
     return len(items)
 
 
+def _folder_reference_unit(args) -> int:
+    items, corruption, severities, seed, size, out = args
+    stream = np.random.RandomState(seed)
+    for severity in severities:  # the stream runs through every image, so nothing is skipped
+        for _, path, cls in items:
+            arr = corrupt(np.asarray(preprocess(open_image(path), size)), corruption, severity, seed=stream)
+            with atomic_path(Path(out) / corruption / str(severity) / cls / _jpeg_name(path)) as tmp:
+                Image.fromarray(arr).save(tmp, format="JPEG", **IMAGENET_JPEG)
+    return len(items) * len(severities)
+
+
 def _jpeg_name(path: Path) -> str:
     return path.name if path.suffix.lower() in (".jpg", ".jpeg") else path.stem + ".JPEG"
 
 
 def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[str] = BENCHMARK,
                       severities: Sequence[int] = (1, 2, 3, 4, 5), size: int = 224, seed: int = 0,
-                      workers: int | None = None, progress: bool = True) -> Path:
-    """Write an ImageNet-C style tree of the ImageFolder ``src`` to ``out``."""
+                      workers: int | None = None, progress: bool = True, reference_stream: bool = False) -> Path:
+    """Write an ImageNet-C style tree of the ImageFolder ``src`` to ``out``.
+
+    ``reference_stream``: the published generator's random stream, one process per
+    corruption and images in the published loader's order (the published ImageNet script
+    ran 4 DataLoader workers, each with its own copy of numpy's state; see docs/PARITY.md).
+    """
     _check_request(corruptions, severities)
     items = [(i, p, c) for i, (p, c) in enumerate(list_image_folder(src))]
     preprocess(Image.new("RGB", (8, 8)), size)  # validate size early
@@ -265,21 +313,26 @@ def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[st
     out = ensure_writable_dir(out)
     remove_stale_temps(out)
     per_task = 16
-    tasks = [(items[i:i + per_task], c, s, seed, size, str(out))
-             for c in corruptions for s in severities for i in range(0, len(items), per_task)]
-    workers = workers or os.cpu_count() or 1
+    if reference_stream:
+        unit, tasks = _folder_reference_unit, [(items, c, list(severities), seed, size, str(out)) for c in corruptions]
+    else:
+        unit = _folder_unit
+        tasks = [(items[i:i + per_task], c, s, seed, size, str(out))
+                 for c in corruptions for s in severities for i in range(0, len(items), per_task)]
+    workers = min(workers or os.cpu_count() or 1, len(tasks))
     total = len(items) * len(corruptions) * len(severities)
     with tqdm(total=total, unit="img", desc="corrupting", disable=not progress) as bar:
         if workers == 1:
             for t in tasks:
-                bar.update(_folder_unit(t))
+                bar.update(unit(t))
         else:
             with _pool(workers) as pool:
-                for k in pool.map(_folder_unit, tasks):
+                for k in pool.map(unit, tasks):
                     bar.update(k)
     with atomic_path(out / "meta.json") as tmp:
         tmp.write_text(json.dumps({"layout": "imagenet-c", "corruptions": list(corruptions),
                                    "severities": list(severities), "size": size, "seed": seed,
+                                   "mode": "reference-stream" if reference_stream else "batched",
                                    "source": str(src), "images": len(items)}, indent=2))
     return out
 
@@ -290,7 +343,7 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
              images: str | Path | None = None, layout: str = "imagenet", size: int = 224,
              corruptions: Sequence[str] | None = None, extra: bool = False,
              severities: Sequence[int] = (1, 2, 3, 4, 5), seed: int = 0, workers: int | None = None,
-             progress: bool = True) -> Path:
+             progress: bool = True, reference_stream: bool = False) -> Path:
     """Write a -C set from one of three sources, in the layout its benchmark was released in.
 
     * ``images`` with ``layout="imagenet"``: an ImageFolder tree -> ImageNet-C folders
@@ -299,6 +352,8 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
     * otherwise ``dataset``'s test split (cifar10, cifar100) -> CIFAR-C arrays.
 
     ``corruptions``: default the 15 benchmark ones, plus the 4 extra with ``extra``.
+    ``reference_stream``: byte-identical to the published scripts after ``np.random.seed(seed)``
+    per corruption (slower: one process per corruption, one image at a time).
     """
     if layout not in ("imagenet", "cifar"):
         raise ValueError(f"unknown layout {layout!r}; choose imagenet or cifar")
@@ -307,7 +362,7 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
     names = list(corruptions) if corruptions else list(ALL if extra else BENCHMARK)
     if images is not None and layout == "imagenet":
         return generate_folder_c(images, out, names, severities, size=size, seed=seed, workers=workers,
-                                 progress=progress)
+                                 progress=progress, reference_stream=reference_stream)
     if images is not None:
         x, y, source = read_image_folder(images)
     else:
@@ -316,4 +371,4 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
         test = load_cifar(dataset, data_dir, train=False)
         x, y, source = test.images, test.labels, test.source
     return generate_cifar_c(x, y, out, names, severities, seed=seed, workers=workers, progress=progress,
-                            source=source)
+                            source=source, reference_stream=reference_stream)

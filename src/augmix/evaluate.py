@@ -26,7 +26,7 @@ def _normalise(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch.
 
 @torch.no_grad()
 def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, device: torch.device,
-                   batch_size: int = 500, progress: bool = True, desc: str = "predict") -> np.ndarray:
+                   batch_size: int = 500, *, progress: bool = True, desc: str = "predict") -> np.ndarray:
     """Logits [N, K] (float32) for uint8 images [N, H, W, 3]."""
     model.eval().to(device)
     out = []
@@ -38,7 +38,7 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
 
 @torch.no_grad()
 def predict_folder(model: torch.nn.Module, folder, mean_std: tuple, device: torch.device, batch_size: int = 250,
-                   workers: int = 2, resize: bool = True, progress: bool = True, desc: str = "predict"):
+                   workers: int = 2, *, resize: bool = True, progress: bool = True, desc: str = "predict"):
     """(logits, labels) for an ImageFolder root (Resize(256)+CenterCrop(224) when ``resize``)."""
     from torchvision.datasets import ImageFolder
 
@@ -76,12 +76,13 @@ def evaluate_cifar(lm: LoadedModel, test_x: np.ndarray, test_y: np.ndarray, cifa
     """Clean and CIFAR-C results: per corruption x severity error and calibration, and means."""
     if int(test_y.max()) >= lm.spec.num_classes:
         raise ValueError(f"the model has {lm.spec.num_classes} classes but the labels go up to {int(test_y.max())}")
-    clean = summarise(predict_arrays(lm.model, test_x, lm.spec.mean_std, device, batch_size, progress, "clean"), test_y)
+    clean = summarise(predict_arrays(lm.model, test_x, lm.spec.mean_std, device, batch_size, progress=progress,
+                                     desc="clean"), test_y)
     if cifar_c is None:
         return _assemble(clean, [], [], None, progress)
 
     def predict(c: str, s: int):
-        logits = predict_arrays(lm.model, cifar_c.images(c, s), lm.spec.mean_std, device, batch_size, False)
+        logits = predict_arrays(lm.model, cifar_c.images(c, s), lm.spec.mean_std, device, batch_size, progress=False)
         return logits, cifar_c.labels(s)
 
     names = [c for c in corruptions if c in cifar_c.corruptions]
@@ -91,13 +92,13 @@ def evaluate_cifar(lm: LoadedModel, test_x: np.ndarray, test_y: np.ndarray, cifa
 def evaluate_imagenet(lm: LoadedModel, val_dir, folder_c, device: torch.device, corruptions=BENCHMARK,
                       batch_size: int = 100, workers: int = 2, progress: bool = True) -> dict:
     """Clean (Resize 256, CenterCrop 224) and ImageNet-C (as stored) results, with mCE."""
-    logits, labels = predict_folder(lm.model, val_dir, lm.spec.mean_std, device, batch_size, workers, True,
-                                    progress, "clean")
+    logits, labels = predict_folder(lm.model, val_dir, lm.spec.mean_std, device, batch_size, workers, resize=True,
+                                    progress=progress, desc="clean")
     clean = summarise(logits, labels)
 
     def predict(c: str, s: int):
         return predict_folder(lm.model, folder_c.folder(c, s), lm.spec.mean_std, device, batch_size, workers,
-                              False, False)
+                              resize=False, progress=False)
 
     names = [c for c in corruptions if c in folder_c.corruptions] if folder_c is not None else []
     result = _assemble(clean, names, [1, 2, 3, 4, 5], predict, progress)

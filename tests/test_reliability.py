@@ -125,6 +125,11 @@ CASES = [
     (lambda w, b: ["preview", str(w["photos"] / "cls" / "p0.png"), "--samples", "0", "--out",
                    str(w["base"] / "p.png")], "must be >= 1"),
     (lambda w, b: ["demo", "--epochs", "-1", "--out", str(w["base"] / "d")], "must be >= 1"),
+    (lambda w, b: ["demo", "--seeds", "-3", "--out", str(w["base"] / "d2")], "seeds >= 0"),
+    (lambda w, b: ["corrupt", "--data-dir", str(w["cifar"]), "--seed", "-1", "--out", str(w["base"] / "c8")],
+     "seed must be >= 0"),
+    (lambda w, b: ["train", "--data-dir", str(w["cifar"]), "--model", "tiny", "--seed", "-2",
+                   "--out", str(w["base"] / "t9")], "seed must be >= 0"),
 ]
 
 

@@ -359,6 +359,8 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
         raise ValueError(f"unknown layout {layout!r}; choose imagenet or cifar")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     names = list(corruptions) if corruptions else list(ALL if extra else BENCHMARK)
     if images is not None and layout == "imagenet":
         return generate_folder_c(images, out, names, severities, size=size, seed=seed, workers=workers,

@@ -161,37 +161,26 @@ def _affine(src, dst, m, idx, frac):  # pragma: no cover - compiled
             idx[3, k] = y1 * w + x1
     s = src.reshape(c, n)
     d = dst.reshape(c, n)
-    for ch in range(c):  # one loop per case, so the inner loops carry no case test
+    for ch in range(c):
         sc = s[ch]
         dc = d[ch]
-        if rows_only:
-            for k in range(n):
-                j = idx[0, k]
-                if j < 0:
-                    dc[k] = 0
-                else:
-                    p = np.float64(sc[j])
-                    dc[k] = np.uint8(p + (np.float64(sc[idx[1, k]]) - p) * frac[0, k])
-        elif cols_only:
-            for k in range(n):
-                j = idx[0, k]
-                if j < 0:
-                    dc[k] = 0
-                else:
-                    p = np.float64(sc[j])
-                    dc[k] = np.uint8(p + (np.float64(sc[idx[2, k]]) - p) * frac[1, k])
-        else:
-            for k in range(n):
-                j = idx[0, k]
-                if j < 0:
-                    dc[k] = 0
-                else:
-                    p = np.float64(sc[j])
-                    dx = frac[0, k]
-                    v1 = p + (np.float64(sc[idx[1, k]]) - p) * dx
-                    q = np.float64(sc[idx[2, k]])
-                    v2 = q + (np.float64(sc[idx[3, k]]) - q) * dx
-                    dc[k] = np.uint8(v1 + (v2 - v1) * frac[1, k])
+        for k in range(n):
+            j = idx[0, k]
+            if j < 0:
+                dc[k] = 0
+            elif rows_only:
+                p = np.float64(sc[j])
+                dc[k] = np.uint8(p + (np.float64(sc[idx[1, k]]) - p) * frac[0, k])
+            elif cols_only:
+                p = np.float64(sc[j])
+                dc[k] = np.uint8(p + (np.float64(sc[idx[2, k]]) - p) * frac[1, k])
+            else:
+                p = np.float64(sc[j])
+                dx = frac[0, k]
+                v1 = p + (np.float64(sc[idx[1, k]]) - p) * dx
+                q = np.float64(sc[idx[2, k]])
+                v2 = q + (np.float64(sc[idx[3, k]]) - q) * dx
+                dc[k] = np.uint8(v1 + (v2 - v1) * frac[1, k])
 
 
 @numba.njit(cache=True)

@@ -25,9 +25,6 @@ class TrainData:
     train_folder: object | None = None
     val_folder: object | None = None
 
-    def __len__(self) -> int:
-        return len(self.train_y) if self.train_y is not None else len(self.train_folder)
-
 
 def load_train_data(cfg: TrainConfig) -> TrainData:
     """Read the dataset ``cfg`` names (downloading CIFAR if needed and allowed)."""

@@ -53,11 +53,15 @@ def motion_kernel(radius: float, sigma: float) -> np.ndarray:
 
 def motion_offsets(width: int, angle_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Tap offsets (dx, dy) [N, width] of ImageMagick's MotionBlurImage for each angle."""
-    a = np.deg2rad(np.asarray(angle_deg, dtype=np.float64))[:, None]
+    a = np.pi * np.asarray(angle_deg, dtype=np.float64)[:, None] / 180.0  # DegreesToRadians: MagickPI*x/180
     i = np.arange(width, dtype=np.float64)[None, :]
-    # point = (width sin a, width cos a); offset.x = ceil(i * point.y / hypot - 0.5), etc.
-    dx = np.ceil(i * np.cos(a) - 0.5).astype(np.int64)
-    dy = np.ceil(i * np.sin(a) - 0.5).astype(np.int64)
+    # ImageMagick's own arithmetic: point = (width sin a, width cos a), offset.x = ceil(i * point.y /
+    # hypot(point) - 0.5), offset.y = ceil(i * point.x / hypot(point) - 0.5). Spelt out this way (not
+    # i * cos a) it rounds as ImageMagick does where the value is a half integer, e.g. at -150 degrees.
+    px, py = width * np.sin(a), width * np.cos(a)
+    hyp = np.hypot(px, py)
+    dx = np.ceil(i * py / hyp - 0.5).astype(np.int64)
+    dy = np.ceil(i * px / hyp - 0.5).astype(np.int64)
     return dx, dy
 
 

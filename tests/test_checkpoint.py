@@ -49,7 +49,8 @@ def test_split_bn_checkpoint_records_its_spec_and_evaluates(cifar, tmp_path, cap
     run = train(_cfg(cifar, tmp_path / "run", split_bn=True), progress=False)
     state = load_checkpoint(run / "checkpoint.pt")
     spec = ModelSpec.from_dict(state["spec"])
-    assert spec == ModelSpec("tiny", 10, (0.5,) * 3, (0.5,) * 3, "cifar10", split_bn_views=3)
+    assert spec == ModelSpec("tiny", 10, (0.5,) * 3, (0.5,) * 3, "cifar10", split_bn_views=3,
+                             classes=tuple(f"class{k}" for k in range(10)))  # the batches.meta label names
     assert any(".aux_bn." in k for k in state["model"])
     lm = load_model(run / "checkpoint.pt")
     assert not any(".aux_bn." in k for k in lm.model.state_dict())

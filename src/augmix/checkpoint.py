@@ -41,6 +41,7 @@ class ModelSpec:
     std: tuple[float, ...]
     dataset: str | None = None  # what it was trained on: cifar10, cifar100, digits, imagenet; None: unknown
     split_bn_views: int = 0  # > 0: trained with split BN over this many views (aux BNs dropped for evaluation)
+    classes: tuple[str, ...] | None = None  # class names in output order (ImageNet: wnids); None: unknown
 
     @property
     def mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -48,8 +49,9 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelSpec:
+        classes = d.get("classes")
         return cls(d["arch"], int(d["num_classes"]), tuple(d["mean"]), tuple(d["std"]), d.get("dataset"),
-                   int(d.get("split_bn_views", 0)))
+                   int(d.get("split_bn_views", 0)), tuple(classes) if classes is not None else None)
 
 
 @dataclass

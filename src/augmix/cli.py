@@ -1,10 +1,12 @@
 """Command line: parses arguments and calls the library; nothing else.
 
     augmix preview IMAGE... --out grid.png [--ops] [--corruptions]
-    augmix corrupt --dataset cifar10 --out DIR      (CIFAR-10-C layout)
+    augmix corrupt --dataset cifar10 --out DIR      (CIFAR-10-C layout; --benchmark c-bar: CIFAR-10-C-bar)
     augmix corrupt --images FOLDER --out DIR        (ImageNet-C layout)
+    augmix perturb --dataset cifar10 --out DIR      (CIFAR-10-P layout; --images FOLDER: ImageNet-P videos)
     augmix train --recipe cifar-wrn --out runs/wrn [--method standard|augmix|augmix_jsd] [--resume]
     augmix evaluate runs/wrn/checkpoint.pt --corrupted DIR|released --out runs/wrn/eval
+    augmix evaluate runs/wrn/checkpoint.pt --suite-dir DATASETS --out runs/wrn/eval  (-C, -C-bar, -P, shifts)
     augmix compare RUN... --out DIR
     augmix demo --out runs/demo                     (offline, ~3 minutes on 2 cores)
 """
@@ -38,6 +40,13 @@ def _ints(value: str) -> list[int]:
         return [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {value!r}") from None
+
+
+def _named_path(value: str) -> tuple[str, str]:
+    name, sep, path = value.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=FOLDER (e.g. imagenet-r=/data/imagenet-r), got {value!r}")
+    return name.strip(), path
 
 
 def _augmix_config(value: str):
@@ -88,7 +97,17 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
 
     out = generate(args.out, dataset=args.dataset, data_dir=args.data_dir, images=args.images, layout=args.layout,
                    size=args.size, corruptions=args.corruptions, extra=args.extra, severities=args.severities,
-                   seed=args.seed, workers=args.workers, reference_stream=args.reference_stream)
+                   seed=args.seed, workers=args.workers, reference_stream=args.reference_stream,
+                   benchmark=args.benchmark)
+    print(f"wrote {out}")
+
+
+def cmd_perturb(args: argparse.Namespace) -> None:
+    from augmix.perturbations.generate import generate
+
+    out = generate(args.out, dataset=args.dataset, data_dir=args.data_dir, images=args.images, layout=args.layout,
+                   size=args.size, perturbations=args.perturbations, seed=args.seed, workers=args.workers,
+                   reference_stream=args.reference_stream)
     print(f"wrote {out}")
 
 
@@ -106,18 +125,20 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from augmix.evaluate import run_evaluation
+    from augmix.suite import run_evaluation, summary_line
 
     corrupted = args.corrupted if args.corrupted in (None, "released") else Path(args.corrupted)
+    natural = {}
+    for name, path in args.natural or []:
+        if name in natural:
+            raise ValueError(f"--natural {name} is given twice")
+        natural[name] = path if path == "released" else Path(path)
     res = run_evaluation(args.out, args.checkpoint, args.arch, args.weights, args.dataset, args.data_dir,
                          corrupted, batch_size=args.batch_size, workers=args.workers, device=args.device,
-                         name=args.name, allow_other_dataset=args.allow_other_dataset)
-    line = f"clean error {100 * res['clean']['error']:.2f}%"
-    if "mean_corruption_error" in res:
-        line += f", mean corruption error {100 * res['mean_corruption_error']:.2f}%"
-    if "mce" in res:
-        line += f", mCE {100 * res['mce']:.1f}%"
-    print(f"{line}; report in {args.out}")
+                         name=args.name, allow_other_dataset=args.allow_other_dataset, perturbed=args.perturbed,
+                         c_bar=args.c_bar, natural=natural, suite_dir=args.suite_dir, suite=args.suite,
+                         p_baseline=args.p_baseline, difficulty=args.difficulty)
+    print(f"{summary_line(res)}; report in {args.out}")
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -182,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     from augmix import __version__
     from augmix.augment import AugMixConfig
     from augmix.corruptions import ALL
+    from augmix.perturbations.tables import ALL as P_ALL
     from augmix.recipes import RECIPES
     from augmix.train import TrainConfig
 
@@ -221,7 +243,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference-stream", action="store_true",
                    help="byte-identical to the published make_*_c.py scripts run after np.random.seed(SEED) before "
                         "each corruption (one process per corruption, one image at a time: slower)")
+    p.add_argument("--benchmark", choices=["c", "c-bar"], default="c",
+                   help="-C (default) or -C-bar (Mintun et al. 2021: CIFAR-10-C-bar at 32 px, ImageNet-C-bar at 224)")
     p.set_defaults(func=cmd_corrupt)
+
+    p = sub.add_parser("perturb", help="generate a -P dataset (CIFAR-P .npy or ImageNet-P .mp4 videos)")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--dataset", choices=["cifar10", "cifar100"], default="cifar10",
+                     help="perturb this dataset's test split into the CIFAR-P layout (default cifar10)")
+    src.add_argument("--images", type=Path, help="an ImageFolder tree (ROOT/<class>/<image>) to perturb")
+    p.add_argument("--data-dir", type=Path, default=None, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--perturbations", type=_names, default=None,
+                   help=f"comma-separated subset of: {', '.join(P_ALL)} (default all)")
+    p.add_argument("--layout", choices=["imagenet", "cifar"], default="imagenet",
+                   help="--images: ImageNet-P videos (default) or CIFAR-P arrays (same-size square images)")
+    p.add_argument("--size", type=int, default=224, choices=[224, 64],
+                   help="--images: ImageNet-P (224, default) or Tiny-ImageNet-P (64) preprocessing and table")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--workers", type=_positive(int), default=None, help="processes (default: all cores)")
+    p.add_argument("--reference-stream", action="store_true",
+                   help="byte-identical to the published make_*_p.py scripts run after np.random.seed(SEED) and "
+                        "torch.manual_seed(SEED) (one process per perturbation, one image at a time)")
+    p.set_defaults(func=cmd_perturb)
 
     p = sub.add_parser("train", help="train Standard / AugMix / AugMix+JSD (torchrun for DDP)",
                        description="Options left out take the recipe's value, else TrainConfig's default "
@@ -239,6 +283,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clean test data (default cifar10; imagenet: --data-dir holds val/)")
     p.add_argument("--data-dir", type=Path, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
     p.add_argument("--corrupted", help="-C folder, or 'released' to download CIFAR-10-C/100-C")
+    p.add_argument("--perturbed", type=Path, help="-P folder (CIFAR-10-P arrays or ImageNet-P videos)")
+    p.add_argument("--c-bar", type=Path, help="-C-bar folder (CIFAR-10-C-bar arrays or an ImageNet-C-bar tree)")
+    p.add_argument("--natural", type=_named_path, action="append", metavar="NAME=FOLDER",
+                   help="a natural shift: cifar10.1, imagenet-r, imagenet-a, imagenet-sketch or imagenet-v2 = its "
+                        "folder, or =released to download and verify it (repeatable)")
+    p.add_argument("--suite-dir", type=Path,
+                   help="a folder holding benchmarks under their release names (CIFAR-10-C, CIFAR-10-P, "
+                        "CIFAR-10-C-Bar, CIFAR-10.1, ImageNet-C, ImageNet-P, imagenet-r, ...): evaluate all found")
+    p.add_argument("--suite", type=_names, metavar="SET,...",
+                   help="only (and all of) these sets: c, c-bar, p, cifar10.1, imagenet-r, imagenet-a, "
+                        "imagenet-sketch, imagenet-v2")
+    p.add_argument("--p-baseline", type=Path, help="results.json of the baseline (AlexNet) on the same -P set: "
+                   "normalises ImageNet-P into mFR and mT5D")
+    p.add_argument("--difficulty", type=_positive(int), default=1,
+                   help="-P frame step for the non-noise perturbations (default 1, as published)")
     p.add_argument("--out", type=Path, required=True, help="report folder")
     p.add_argument("--name", help="label for reports (default: the --out folder name)")
     p.add_argument("--batch-size", type=_positive(int), default=500, help="images per batch (default 500)")

@@ -39,13 +39,17 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
 @torch.no_grad()
 def predict_folder(model: torch.nn.Module, folder, mean_std: tuple, device: torch.device, batch_size: int = 250,
                    workers: int = 2, *, resize: bool = True, progress: bool = True, desc: str = "predict"):
-    """(logits, labels) for an ImageFolder root (Resize(256)+CenterCrop(224) when ``resize``)."""
+    """(logits, labels) for an ImageFolder root, or a list of (file, label) samples
+    (Resize(256)+CenterCrop(224) when ``resize``)."""
     from torchvision.datasets import ImageFolder
 
-    from augmix.data.folders import EvalFolder
+    from augmix.data.folders import EvalImages, folder_samples
 
-    root = folder.root if isinstance(folder, ImageFolder) else folder  # (a Path's .root is "/")
-    ds = EvalFolder(root, resize)
+    if isinstance(folder, list):
+        samples = folder
+    else:
+        samples = folder_samples(folder.root if isinstance(folder, ImageFolder) else folder)  # (a Path's .root is "/")
+    ds = EvalImages(samples, resize)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers)
     model.eval().to(device)
     logits, labels = [], []
@@ -74,19 +78,31 @@ def evaluate_cifar(lm: LoadedModel, test_x: np.ndarray, test_y: np.ndarray, cifa
                    device: torch.device, corruptions=BENCHMARK, batch_size: int = 500,
                    progress: bool = True) -> dict:
     """Clean and CIFAR-C results: per corruption x severity error and calibration, and means."""
-    if int(test_y.max()) >= lm.spec.num_classes:
-        raise ValueError(f"the model has {lm.spec.num_classes} classes but the labels go up to {int(test_y.max())}")
-    clean = summarise(predict_arrays(lm.model, test_x, lm.spec.mean_std, device, batch_size, progress=progress,
-                                     desc="clean"), test_y)
-    if cifar_c is None:
-        return _assemble(clean, [], [], None, progress)
+    clean = evaluate_clean_arrays(lm, test_x, test_y, device, batch_size, progress)
+    result = {"clean": _public(clean), "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
+    if cifar_c is not None:
+        result.update(corrupted_arrays(lm, cifar_c, device, corruptions, batch_size, progress))
+    return result
 
+
+def evaluate_clean_arrays(lm: LoadedModel, x: np.ndarray, y: np.ndarray, device: torch.device,
+                          batch_size: int = 500, progress: bool = True, desc: str = "clean") -> dict:
+    """``summarise`` of a labelled array set (with the raw confidences, for reliability)."""
+    if len(y) and int(y.max()) >= lm.spec.num_classes:
+        raise ValueError(f"the model has {lm.spec.num_classes} classes but the labels go up to {int(y.max())}")
+    return summarise(predict_arrays(lm.model, x, lm.spec.mean_std, device, batch_size, progress=progress,
+                                    desc=desc), y)
+
+
+def corrupted_arrays(lm: LoadedModel, cifar_c, device: torch.device, corruptions=BENCHMARK, batch_size: int = 500,
+                     progress: bool = True) -> dict:
+    """Error and calibration per corruption and severity of a CIFAR-C style folder (-C or -C-bar)."""
     def predict(c: str, s: int):
         logits = predict_arrays(lm.model, cifar_c.images(c, s), lm.spec.mean_std, device, batch_size, progress=False)
         return logits, cifar_c.labels(s)
 
     names = [c for c in corruptions if c in cifar_c.corruptions]
-    return _assemble(clean, names, list(cifar_c.severities), predict, progress)
+    return corruption_results(names, list(cifar_c.severities), predict, progress)
 
 
 def evaluate_imagenet(lm: LoadedModel, val_dir, folder_c, device: torch.device, corruptions=BENCHMARK,
@@ -95,24 +111,30 @@ def evaluate_imagenet(lm: LoadedModel, val_dir, folder_c, device: torch.device, 
     logits, labels = predict_folder(lm.model, val_dir, lm.spec.mean_std, device, batch_size, workers, resize=True,
                                     progress=progress, desc="clean")
     clean = summarise(logits, labels)
+    result = {"clean": _public(clean), "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
+    if folder_c is not None:
+        result.update(corrupted_folders(lm, folder_c, device, corruptions, batch_size, workers, progress))
+        if all(c in result.get("corruptions", {}) for c in BENCHMARK):
+            result.update(metrics.imagenet_ce({c: result["corruptions"][c]["error"] for c in BENCHMARK},
+                                              clean["error"]))
+    return result
 
+
+def corrupted_folders(lm: LoadedModel, folder_c, device: torch.device, corruptions=BENCHMARK,
+                      batch_size: int = 100, workers: int = 2, progress: bool = True) -> dict:
+    """Error and calibration per corruption and severity of an ImageNet-C style tree (-C or -C-bar)."""
     def predict(c: str, s: int):
         return predict_folder(lm.model, folder_c.folder(c, s), lm.spec.mean_std, device, batch_size, workers,
                               resize=False, progress=False)
 
-    names = [c for c in corruptions if c in folder_c.corruptions] if folder_c is not None else []
-    result = _assemble(clean, names, [1, 2, 3, 4, 5], predict, progress)
-    if all(c in result.get("corruptions", {}) for c in BENCHMARK):
-        result.update(metrics.imagenet_ce({c: result["corruptions"][c]["error"] for c in BENCHMARK},
-                                          clean["error"]))
-    return result
+    names = [c for c in corruptions if c in folder_c.corruptions]
+    return corruption_results(names, [1, 2, 3, 4, 5], predict, progress)
 
 
-def _assemble(clean: dict, names: list[str], severities: list[int], predict, progress: bool) -> dict:
-    """Clean results plus, for each corruption and severity, ``summarise(*predict(c, s))`` and the means."""
-    result = {"clean": _public(clean), "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
+def corruption_results(names: list[str], severities: list[int], predict, progress: bool = True) -> dict:
+    """For each corruption and severity, ``summarise(*predict(c, s))``; then the means."""
     if not names:
-        return result
+        return {}
     per: dict[str, dict] = {}
     pooled_conf, pooled_correct = [], []
     for c in tqdm(names, desc="corruptions", disable=not progress):
@@ -125,7 +147,7 @@ def _assemble(clean: dict, names: list[str], severities: list[int], predict, pro
             pooled_correct.append(r["_correct"])
         per[c] = rows
     conf, correct = np.concatenate(pooled_conf), np.concatenate(pooled_correct)
-    return {**result, "corruptions": per, "severities": severities,
+    return {"corruptions": per, "severities": severities,
             "mean_corruption_error": metrics.mean_corruption_error({c: v["error"] for c, v in per.items()}),
             "corruptions_evaluated": len(per),
             "per_severity": {key: [float(np.mean([per[c][key][k] for c in per])) for k in range(len(severities))]
@@ -134,6 +156,20 @@ def _assemble(clean: dict, names: list[str], severities: list[int], predict, pro
             "corrupted_calib_gap_mean": float(np.mean([np.mean(v["calib_gap"]) for v in per.values()])),
             "corrupted_rms_calib_pooled": metrics.calib_err(conf, correct),
             "corrupted_reliability": metrics.reliability(conf, correct)}
+
+
+def evaluate_imagenet_shift(lm: LoadedModel, shift, device: torch.device, batch_size: int = 100, workers: int = 2,
+                            progress: bool = True) -> dict:
+    """Error and calibration on a natural ImageNet shift (``data.natural.ShiftFolder``), on the
+    classes the model and the set share, with the logits of those classes only (for a
+    1000-class model on ImageNet-R/-A: the published 200-logit evaluation)."""
+    from augmix.data.natural import class_subset, model_classes
+
+    samples, keep, shared = class_subset(model_classes(lm.spec.num_classes, lm.spec.classes), shift)
+    logits, labels = predict_folder(lm.model, samples, lm.spec.mean_std, device, batch_size, workers, resize=True,
+                                    progress=progress, desc=shift.name)
+    r = _public(summarise(logits[:, keep], labels))
+    return {**r, "classes": len(shared), "classes_of_set": len(shift.wnids), "images_of_set": len(shift.samples)}
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -171,62 +207,3 @@ def open_model(checkpoint: str | Path | None, arch: str | None, weights: str | P
     if lm.spec.num_classes != num_classes:
         raise ValueError(f"the model has {lm.spec.num_classes} output classes but {dataset} has {num_classes}")
     return lm
-
-
-def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: str | None = None,
-                   weights: str | Path | None = None, dataset: str = "cifar10", data_dir: str | Path | None = None,
-                   corrupted: str | Path | None = None, corruptions=BENCHMARK, batch_size: int = 500,
-                   workers: int = 2, device: str | None = None, name: str | None = None,
-                   progress: bool = True, allow_other_dataset: bool = False) -> dict:
-    """Evaluate a model and write results.json, report.md and plots to ``out``.
-
-    ``dataset``: cifar10, cifar100, digits (their test splits) or imagenet (``data_dir/val``).
-    ``corrupted``: a -C folder (CIFAR-C layout for CIFAR, ImageNet-C tree for ImageNet),
-    ``"released"`` to download/verify the released CIFAR-10-C / CIFAR-100-C, or None.
-    The output folder is checked for writing before any work.
-    """
-    from augmix.data import NUM_CLASSES, load_cifar
-    from augmix.data.corrupted import load_released_cifar_c, open_cifar_c, open_folder_c
-    from augmix.io import ensure_writable_dir
-    from augmix.report import write_results
-
-    if batch_size < 1 or workers < 0:
-        raise ValueError(f"--batch-size must be >= 1 and --workers >= 0, got {batch_size} and {workers}")
-    dev = resolve_device(device)
-    ensure_writable_dir(out)
-    if dataset in NUM_CLASSES or dataset == "digits":
-        lm = open_model(checkpoint, arch, weights, NUM_CLASSES.get(dataset, 10), dataset,
-                        allow_other_dataset=allow_other_dataset)
-        if dataset == "digits":
-            from augmix.data.digits import load_digits_rgb
-
-            test = load_digits_rgb()[1]
-        else:
-            test = load_cifar(dataset, data_dir, train=False)
-        cc = None
-        if corrupted == "released":
-            cc = load_released_cifar_c(dataset, data_dir)
-        elif corrupted is not None:
-            cc = open_cifar_c(corrupted, expected_n=len(test))
-        res = evaluate_cifar(lm, test.images, test.labels, cc, dev, corruptions, batch_size, progress)
-        data = {"clean": test.source, "corrupted": cc.provenance if cc else None}
-    elif dataset == "imagenet":
-        if data_dir is None or not (Path(data_dir) / "val").is_dir():
-            raise ValueError("ImageNet evaluation needs --data-dir with a val/ ImageFolder tree")
-        from torchvision.datasets import ImageFolder
-
-        from augmix.data.folders import is_image_file
-
-        k = len(ImageFolder(str(Path(data_dir) / "val"), is_valid_file=is_image_file).classes)
-        lm = open_model(checkpoint, arch, weights, k, dataset, allow_other_dataset=allow_other_dataset)
-        fc = open_folder_c(corrupted) if corrupted else None
-        res = evaluate_imagenet(lm, Path(data_dir) / "val", fc, dev, corruptions, min(batch_size, 250), workers,
-                                progress)
-        data = {"clean": f"ImageFolder {Path(data_dir) / 'val'} (Resize 256, CenterCrop 224)",
-                "corrupted": f"ImageNet-C tree {corrupted} (read as stored, no resize)" if fc else None}
-    else:
-        raise ValueError(f"unknown dataset {dataset!r}; choose cifar10, cifar100, digits or imagenet")
-    res = {"name": name or Path(out).name, "model": {"name": lm.spec.arch, "source": lm.source,
-                                                     "num_classes": lm.spec.num_classes}, "data": data, **res}
-    write_results(res, out)
-    return res

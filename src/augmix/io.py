@@ -89,6 +89,25 @@ def _rgb8(img, path: Path):
     return img.convert("RGB")
 
 
+def save_npy(path: str | os.PathLike, array) -> None:
+    """``np.save`` atomically (a temporary file renamed into place)."""
+    import numpy as np
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def is_valid_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype="uint8") -> bool:
+    """Whether ``path`` is a readable .npy array of this shape and dtype (else: make it again)."""
+    import numpy as np
+
+    try:
+        arr = np.load(path, mmap_mode="r")
+    except Exception:  # noqa: BLE001 - any damage means: make it again
+        return False
+    return isinstance(arr, np.ndarray) and arr.shape == tuple(shape) and arr.dtype == np.dtype(dtype)
+
+
 class OutputError(OSError):
     """An output location that cannot be written; raised before any work is done."""
 

@@ -141,3 +141,73 @@ def imagenet_ce(errors: dict[str, list[float]], clean_error: float | None = None
         out["relative_ce"] = rel
         out["relative_mce"] = float(np.mean(list(rel.values())))
     return out
+
+
+# ----------------------------------------------------------------- perturbation stability (-P)
+#
+# As ``flip_prob`` and ``ranking_dist(mode='top5')`` of hendrycks/robustness ``ImageNet-P/test.py``
+# (and ``cifar-p-eval.py``): for the noise perturbations every frame is compared with the
+# first; for the others each frame with the previous one, at a step of ``difficulty`` frames
+# (the published default, 1, compares neighbours). Each video's comparisons are averaged,
+# then the videos.
+
+def _frame_pairs(frames: int, noise: bool, difficulty: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(reference, compared) frame indices of the published loops."""
+    if difficulty < 1:
+        raise ValueError(f"difficulty must be >= 1, got {difficulty}")
+    if noise:
+        return np.zeros(frames - 1, dtype=np.int64), np.arange(1, frames)
+    ref, cur = [], []
+    for start in range(difficulty):
+        idx = list(range(start, frames, difficulty))
+        ref += idx[:-1]
+        cur += idx[1:]
+    return np.asarray(ref, dtype=np.int64), np.asarray(cur, dtype=np.int64)
+
+
+def flip_rates(predictions: np.ndarray, noise: bool, difficulty: int = 1) -> np.ndarray:
+    """Per-video flip probability from top-1 predictions [V, T]: the share of compared frame
+    pairs whose predictions differ."""
+    pred = np.asarray(predictions)
+    if pred.ndim != 2 or pred.shape[1] < 2:
+        raise ValueError(f"predictions must be [videos, frames >= 2], got shape {pred.shape}")
+    ref, cur = _frame_pairs(pred.shape[1], noise, difficulty)
+    return (pred[:, ref] != pred[:, cur]).mean(axis=1)
+
+
+def top5_distances(logits: np.ndarray, noise: bool, difficulty: int = 1) -> np.ndarray:
+    """Per-video top-5 distance from scores [V, T, K] (K >= 5).
+
+    For a compared pair, the published ``dist(sigma, 'top5')``: with sigma the ranks in the
+    later frame of the earlier frame's five best classes (ordinal ranks, ties broken by
+    class index as ``rankdata(method='ordinal')`` does), the sum over i < 5 of
+    ``|c(i) - c(sigma_i - 1)|`` where ``c(j) = min(j, 5)``.
+    """
+    scores = np.asarray(logits)
+    if scores.ndim != 3 or scores.shape[1] < 2 or scores.shape[2] < 5:
+        raise ValueError(f"scores must be [videos, frames >= 2, classes >= 5], got shape {scores.shape}")
+    v, t, k = scores.shape
+    order = np.argsort(-scores, axis=-1, kind="stable")  # classes, best first
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(1, k + 1)[None, None, :], axis=-1)
+    ref, cur = _frame_pairs(t, noise, difficulty)
+    top = order[:, ref, :5]                                        # [V, P, 5]
+    sigma = np.take_along_axis(ranks[:, cur], top, axis=-1)        # their ranks in the compared frame
+    cum = np.cumsum(np.asarray([0] + [1] * 5 + [0] * max(k - 1 - 5, 0)))
+    dist = np.abs(cum[:5][None, None, :] - cum[sigma - 1]).sum(axis=-1)
+    return dist.mean(axis=1)
+
+
+def normalised_by_baseline(values: dict[str, float], baseline: dict[str, float],
+                           names: tuple[str, ...]) -> dict:
+    """``value_p / baseline_p`` for each of ``names`` and their mean (ImageNet-P's mFR and mT5D,
+    which divide by AlexNet's flip rates and top-5 distances)."""
+    missing = [p for p in names if p not in values or p not in baseline]
+    if missing:
+        raise ValueError(f"normalising needs {', '.join(names)}; missing {', '.join(missing)} in the model's or the "
+                         "baseline's results")
+    zero = [p for p in names if baseline[p] == 0]
+    if zero:
+        raise ValueError(f"the baseline's value for {', '.join(zero)} is 0; it cannot normalise")
+    per = {p: float(values[p] / baseline[p]) for p in names}
+    return {"per": per, "mean": float(np.mean(list(per.values())))}

@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure  # the object API: no pyplot state, no backend switched on import
 
 from augmix.corruptions.tables import BENCHMARK
+from augmix.data.natural import NAMES as NATURAL
 from augmix.io import atomic_path
 
 
@@ -59,28 +60,38 @@ def markdown(results: dict, plots: list[str] | None = None) -> str:
     if "mce" in r:
         lines += [f"| mCE (AlexNet-normalised) | {_pct(r['mce'])} |",
                   f"| relative mCE | {_pct(r['relative_mce'])} |"]
+    if "mean_corruption_error" in r.get("c_bar", {}):
+        lines.append(f"| -C-bar mean error | {_pct(r['c_bar']['mean_corruption_error'])} |")
+    p = r.get("perturbations", {})
+    if "mean_flip_probability" in p:
+        lines.append(f"| -P mean flip probability ({len(p['test_set'])} test perturbations) | "
+                     f"{100 * p['mean_flip_probability']:.2f} |")
+    if "mfr" in p:
+        lines.append(f"| -P mFR (baseline-normalised) | {_pct(p['mfr'])} |")
+    if "mt5d" in p:
+        lines.append(f"| -P mT5D (baseline-normalised) | {_pct(p['mt5d'])} |")
+    for k, v in r.get("natural", {}).items():
+        lines.append(f"| {k} error | {_pct(v['error'])} |")
     if "corruptions" in r:
-        sev = r["severities"]
-        lines += ["", "## Error (%) per corruption and severity", "",
-                  "| corruption | " + " | ".join(f"s{s}" for s in sev) + " | mean | RMS calib | calib gap |",
-                  "|---|" + "---:|" * (len(sev) + 3)]
-        for c, v in r["corruptions"].items():
-            gap = f"{100 * float(np.mean(v['calib_gap'])):+.1f}" if "calib_gap" in v else "n/a"
-            lines.append(f"| {c} | " + " | ".join(_pct(e) for e in v["error"]) +
-                         f" | {_pct(float(np.mean(v['error'])))} | {_pct(float(np.mean(v['rms_calib'])))} | {gap} |")
-        ps = r["per_severity"]
-        mean_gap = r.get("corrupted_calib_gap_mean")
-        lines.append("| **mean** | " + " | ".join(_pct(e) for e in ps["error"]) +
-                     f" | **{_pct(r['mean_corruption_error'])}** | {_pct(r['corrupted_rms_calib_mean'])} | "
-                     f"{'n/a' if mean_gap is None else f'{100 * mean_gap:+.1f}'} |")
-        if "calib_gap" in ps:
-            lines += ["", "## Calibration (%) per severity (mean over corruptions)", "",
-                      "| | clean | " + " | ".join(f"s{s}" for s in sev) + " |", "|---|" + "---:|" * (len(sev) + 1),
-                      f"| RMS calibration error | {_pct(clean['rms_calib'])} | " +
-                      " | ".join(_pct(e) for e in ps["rms_calib"]) + " |",
-                      f"| calibration gap | {100 * clean.get('calib_gap', float('nan')):+.1f} | " +
-                      " | ".join(f"{100 * e:+.1f}" for e in ps["calib_gap"]) + " |",
-                      f"| ECE | {_pct(clean['ece'])} | " + " | ".join(_pct(e) for e in ps["ece"]) + " |"]
+        lines += _corruption_tables(r, "Error (%) per corruption and severity", clean=clean)
+    if "corruptions" in r.get("c_bar", {}):
+        cb = r["c_bar"]
+        lines += ["", "## -C-bar", "", f"Data: {cb.get('data', '?')}. Mean error over {cb['corruptions_evaluated']} "
+                  f"corruptions x {len(cb['severities'])} severities: **{_pct(cb['mean_corruption_error'])} %**."]
+        lines += _corruption_tables(cb, "-C-bar error (%) per corruption and severity", level="###")
+    if "per" in r.get("perturbations", {}):
+        lines += _perturbation_table(r["perturbations"])
+    if r.get("natural"):
+        lines += ["", "## Natural distribution shifts", "",
+                  "| set | error (%) | RMS calib (%) | calib gap (%) | images | classes evaluated |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for k, v in r["natural"].items():
+            classes = f"{v['classes']} of {v['classes_of_set']}" if "classes_of_set" in v else "all"
+            lines.append(f"| {k} | {_pct(v['error'])} | {_pct(v['rms_calib'])} | {_signed(v.get('calib_gap'))} | "
+                         f"{v['n']} | {classes} |")
+        lines += ["", "ImageNet shifts are scored on the classes the model and the set share, with those "
+                  "classes' logits only (for a 1000-class model on ImageNet-R/-A: the published 200-logit "
+                  "evaluation)."]
     lines += ["", "Calibration: RMS calibration error with adaptive bins of 100 predictions, as "
               "`calib_err` in hendrycks/imagenet-r, which leaves the last bin (the 100-199 most "
               "confident predictions) out of the sum; the calibration gap is mean confidence minus "
@@ -89,6 +100,59 @@ def markdown(results: dict, plots: list[str] | None = None) -> str:
     for p in plots or []:
         lines += ["", f"![{p}]({p})"]
     return "\n".join(lines) + "\n"
+
+
+def _corruption_tables(r: dict, title: str, level: str = "##", clean: dict | None = None) -> list[str]:
+    """The per-corruption x severity table and the per-severity calibration table of a -C style section."""
+    sev = r["severities"]
+    lines = ["", f"{level} {title}", "",
+             "| corruption | " + " | ".join(f"s{s}" for s in sev) + " | mean | RMS calib | calib gap |",
+             "|---|" + "---:|" * (len(sev) + 3)]
+    for c, v in r["corruptions"].items():
+        gap = f"{100 * float(np.mean(v['calib_gap'])):+.1f}" if "calib_gap" in v else "n/a"
+        lines.append(f"| {c} | " + " | ".join(_pct(e) for e in v["error"]) +
+                     f" | {_pct(float(np.mean(v['error'])))} | {_pct(float(np.mean(v['rms_calib'])))} | {gap} |")
+    ps = r["per_severity"]
+    mean_gap = r.get("corrupted_calib_gap_mean")
+    lines.append("| **mean** | " + " | ".join(_pct(e) for e in ps["error"]) +
+                 f" | **{_pct(r['mean_corruption_error'])}** | {_pct(r['corrupted_rms_calib_mean'])} | "
+                 f"{'n/a' if mean_gap is None else f'{100 * mean_gap:+.1f}'} |")
+    if "calib_gap" in ps:
+        rows = {"RMS calibration error": [_pct(e) for e in ps["rms_calib"]],
+                "calibration gap": [f"{100 * e:+.1f}" for e in ps["calib_gap"]],
+                "ECE": [_pct(e) for e in ps["ece"]]}
+        head = [f"s{s}" for s in sev]
+        if clean is not None:
+            head = ["clean", *head]
+            rows["RMS calibration error"].insert(0, _pct(clean["rms_calib"]))
+            rows["calibration gap"].insert(0, f"{100 * clean.get('calib_gap', float('nan')):+.1f}")
+            rows["ECE"].insert(0, _pct(clean["ece"]))
+        lines += ["", f"{level} Calibration (%) per severity (mean over corruptions)", "",
+                  "| | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
+        lines += [f"| {k} | " + " | ".join(v) + " |" for k, v in rows.items()]
+    return lines
+
+
+def _perturbation_table(p: dict) -> list[str]:
+    lines = ["", "## Perturbation stability (-P)", "", f"Data: {p.get('data', '?')}.", "",
+             "| perturbation | flip probability (%) | top-5 distance | compared with | videos x frames |",
+             "|---|---:|---:|---|---:|"]
+    for name, v in p["per"].items():
+        test = " (test)" if name in p.get("test_set", ()) else ""
+        t5 = "n/a" if v["top5_distance"] is None else f"{v['top5_distance']:.3f}"
+        lines.append(f"| {name}{test} | {100 * v['flip_probability']:.2f} | {t5} | "
+                     f"{v['compared_with']} | {v['videos']} x {v['frames']} |")
+    if "mean_flip_probability" in p:
+        t5 = (f", top-5 distance **{p['mean_top5_distance']:.3f}**" if "mean_top5_distance" in p else
+              " (no top-5 distance: the model has fewer than 5 classes)")
+        lines += ["", f"Mean over the {len(p['test_set'])} test perturbations ({', '.join(p['test_set'])}): "
+                  f"flip probability **{100 * p['mean_flip_probability']:.2f} %**{t5} (unnormalised)."]
+    else:
+        lines += ["", f"No means: the test set lacks {', '.join(p.get('missing_for_means', []))}."]
+    if "mfr" in p:
+        t5 = f", mT5D **{100 * p['mt5d']:.1f} %**" if "mt5d" in p else ""
+        lines += [f"Normalised by the baseline {p.get('baseline', '')}: mFR **{100 * p['mfr']:.1f} %**{t5}."]
+    return lines
 
 
 def plot_results(results: dict, out: Path) -> list[str]:
@@ -124,6 +188,25 @@ def plot_results(results: dict, out: Path) -> list[str]:
                   title="Direction: > 0 overconfident")
         _save(fig, out / "severity.png")
         made.append("severity.png")
+    p, nat = results.get("perturbations", {}).get("per"), results.get("natural")
+    if p or nat:
+        fig = Figure(figsize=(11, 3.8))
+        axes = fig.subplots(1, int(bool(p)) + int(bool(nat)), squeeze=False)[0]
+        k = 0
+        if p:
+            names = list(p)
+            axes[k].bar(range(len(names)), [100 * p[n]["flip_probability"] for n in names], color="#55a868")
+            axes[k].set_xticks(range(len(names)), names, rotation=60, ha="right")
+            axes[k].set(ylabel="flip probability (%)", title="-P: flip probability per perturbation")
+            k += 1
+        if nat:
+            names = ["clean", *nat]
+            axes[k].bar(range(len(names)), [100 * clean["error"]] + [100 * v["error"] for v in nat.values()],
+                        color=["#999999"] + ["#dd8452"] * len(nat))
+            axes[k].set_xticks(range(len(names)), names, rotation=30, ha="right")
+            axes[k].set(ylabel="error (%)", title="Natural distribution shifts")
+        _save(fig, out / "suite.png")
+        made.append("suite.png")
     rel = results.get("corrupted_reliability") or results.get("clean_reliability")
     if rel:
         fig = Figure(figsize=(4, 5.2))
@@ -171,23 +254,44 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _corruption_problem(res: dict, what: str) -> str | None:
+    per, sev = res["corruptions"], res.get("severities")
+    if not isinstance(per, dict) or not isinstance(sev, list):
+        return f"{what} without severities"
+    for name, v in per.items():
+        errs = v.get("error") if isinstance(v, dict) else None
+        if not isinstance(errs, list) or len(errs) != len(sev) or not all(_is_number(e) for e in errs):
+            return f"{what} {name!r} lacks one error per severity"
+    for key in ("mean_corruption_error", "corrupted_rms_calib_mean"):
+        if not _is_number(res.get(key)):
+            return f"no {key} for {what}"
+    return None
+
+
 def _results_problem(res) -> str | None:
     if not isinstance(res, dict):
         return "not a JSON object"
     clean = res.get("clean")
     if not isinstance(clean, dict) or not all(_is_number(clean.get(k)) for k in ("error", "rms_calib", "ece")):
         return "no clean error, RMS calibration error and ECE"
-    if "corruptions" in res:
-        per, sev = res["corruptions"], res.get("severities")
-        if not isinstance(per, dict) or not isinstance(sev, list):
-            return "corruptions without severities"
-        for name, v in per.items():
-            errs = v.get("error") if isinstance(v, dict) else None
-            if not isinstance(errs, list) or len(errs) != len(sev) or not all(_is_number(e) for e in errs):
-                return f"corruption {name!r} lacks one error per severity"
-        for key in ("mean_corruption_error", "corrupted_rms_calib_mean"):
-            if not _is_number(res.get(key)):
-                return f"no {key}"
+    if "corruptions" in res and (problem := _corruption_problem(res, "corruption")):
+        return problem
+    if "c_bar" in res:
+        if not isinstance(res["c_bar"], dict) or "corruptions" not in res["c_bar"]:
+            return "a c_bar section without corruptions"
+        if problem := _corruption_problem(res["c_bar"], "-C-bar corruption"):
+            return problem
+    if "perturbations" in res:
+        per = res["perturbations"].get("per") if isinstance(res["perturbations"], dict) else None
+        if not isinstance(per, dict) or not all(
+                isinstance(v, dict) and _is_number(v.get("flip_probability")) and
+                (v.get("top5_distance") is None or _is_number(v.get("top5_distance"))) for v in per.values()):
+            return "perturbations without a flip probability and top-5 distance each"
+    if "natural" in res:
+        nat = res["natural"]
+        if not isinstance(nat, dict) or not all(isinstance(v, dict) and _is_number(v.get("error")) and
+                                                _is_number(v.get("rms_calib")) for v in nat.values()):
+            return "natural shifts without an error and RMS calibration error each"
     return None
 
 
@@ -200,6 +304,12 @@ SUMMARY = (
     ("corrupted RMS calib", lambda r: r.get("corrupted_rms_calib_mean"), False),
     ("corrupted calib gap", lambda r: r.get("corrupted_calib_gap_mean"), True),
     ("mCE", lambda r: r.get("mce"), False),
+    ("-C-bar error", lambda r: r.get("c_bar", {}).get("mean_corruption_error"), False),
+    ("-P mean flip prob.", lambda r: r.get("perturbations", {}).get("mean_flip_probability"), False),
+    ("-P mFR", lambda r: r.get("perturbations", {}).get("mfr"), False),
+    ("-P mT5D", lambda r: r.get("perturbations", {}).get("mt5d"), False),
+    *((f"{name} error", (lambda n: lambda r: r.get("natural", {}).get(n, {}).get("error"))(name), False)
+      for name in NATURAL),
 )
 
 

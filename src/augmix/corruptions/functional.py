@@ -20,7 +20,7 @@ from scipy import ndimage
 from skimage import color as skcolor
 
 from augmix.corruptions import blocks
-from augmix.corruptions.tables import ALL, FOG_MAPSIZE, FROST_SCALE, table_for
+from augmix.corruptions.tables import ALL, CBAR_ALL, FOG_MAPSIZE, FROST_SCALE, table_for
 
 Corruption = Callable[[np.ndarray, object, np.random.Generator], np.ndarray]
 
@@ -309,9 +309,18 @@ def corrupt(images: np.ndarray, name: str, severity: int,
     ``rs = RandomState(S)`` the output equals, byte for byte, the published script's after
     ``np.random.seed(S)`` (impulse noise excepted: the published code draws it from
     scikit-image's own unseeded generator). See docs/PARITY.md.
+
+    The -C-bar corruptions (``tables.CBAR_ALL``) are served by ``cbar.corrupt_cbar`` with
+    the same seeding.
     """
+    if name in CBAR_ALL:  # the -C-bar corruptions (32 and 224 px)
+        from augmix.corruptions.cbar import corrupt_cbar
+
+        x = np.asarray(images)
+        return corrupt_cbar(x[None], name, severity, seed)[0] if x.ndim == 3 else corrupt_cbar(x, name, severity, seed)
     if name not in CORRUPTIONS:
-        raise ValueError(f"unknown corruption {name!r}; choose from {', '.join(ALL)}")
+        raise ValueError(f"unknown corruption {name!r}; choose from {', '.join(ALL)} (-C) or "
+                         f"{', '.join(CBAR_ALL)} (-C-bar)")
     if isinstance(severity, bool) or severity not in (1, 2, 3, 4, 5):
         raise ValueError(f"severity must be 1..5, got {severity!r}")
     x = np.asarray(images)

@@ -19,12 +19,10 @@ corruption, drawn through its severities and then its images in order, one image
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,94 +30,55 @@ from PIL import Image
 from tqdm import tqdm
 
 from augmix.corruptions.functional import corrupt
-from augmix.corruptions.tables import ALL, BENCHMARK, IMAGENET_JPEG, IMAGENET_PREPROCESS, TINYIMAGENET_PREPROCESS
-from augmix.io import atomic_path, ensure_writable_dir, open_image, remove_stale_temps
+from augmix.corruptions.tables import (
+    ALL,
+    BENCHMARK,
+    CBAR_ALL,
+    IMAGENET_JPEG,
+    IMAGENET_PREPROCESS,
+    TINYIMAGENET_PREPROCESS,
+    cbar_table_for,
+)
+from augmix.io import atomic_path, ensure_writable_dir, is_valid_npy, open_image, remove_stale_temps, save_npy
+from augmix.workers import init_worker, pool, shared
 
 CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".webp")
 
-_IMAGES: np.ndarray | None = None  # the clean images, shared with worker processes
+
+NAMES = ALL + CBAR_ALL  # -C, then -C-bar
 
 
 def _seed(seed: int, corruption: str, severity: int, unit: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, ALL.index(corruption), severity, unit]))
+    return np.random.default_rng(np.random.SeedSequence([seed, NAMES.index(corruption), severity, unit]))
 
 
 def _check_request(corruptions: Sequence[str], severities: Sequence[int]) -> None:
-    unknown = [c for c in corruptions if c not in ALL]
+    unknown = [c for c in corruptions if c not in NAMES]
     if unknown:
-        raise ValueError(f"unknown corruption(s) {', '.join(unknown)}; choose from {', '.join(ALL)}")
+        raise ValueError(f"unknown corruption(s) {', '.join(unknown)}; choose from {', '.join(ALL)} (-C) or "
+                         f"{', '.join(CBAR_ALL)} (-C-bar)")
     bad = [s for s in severities if s not in (1, 2, 3, 4, 5)]
     if bad or not severities:
         raise ValueError(f"severities must be among 1..5, got {list(severities)}")
 
 
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, array)
-
-
 # ------------------------------------------------------------------------ CIFAR layout
-
-def _die_with_parent() -> None:
-    """Worker processes end when the generating process dies, even by ``kill -9`` (Linux)."""
-    import ctypes
-    import signal
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the call
-        os._exit(1)
-
-
-def _init_worker(images: np.ndarray | None = None) -> None:
-    global _IMAGES
-    _die_with_parent()
-    _IMAGES = images
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-@contextlib.contextmanager
-def _pool(workers: int, images: np.ndarray | None = None) -> Iterator[ProcessPoolExecutor]:
-    """Worker processes that die with this one; on an error the queued work is dropped, not run."""
-    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(images,))
-    try:
-        yield pool
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
 
 def _cifar_unit(args: tuple[str, int, int, int, str]) -> int:
     corruption, severity, unit, seed, part = args
-    assert _IMAGES is not None
-    x = _IMAGES[unit * CHUNK:(unit + 1) * CHUNK]
+    x = shared()[unit * CHUNK:(unit + 1) * CHUNK]
     out = corrupt(x, corruption, severity, seed=_seed(seed, corruption, severity, unit))
-    _save_npy(Path(part), out)
+    save_npy(Path(part), out)
     return len(x)
 
 
 def _cifar_reference_unit(args: tuple[str, list[int], int, str]) -> int:
     corruption, severities, seed, path = args
-    assert _IMAGES is not None
+    images = shared()
     stream = np.random.RandomState(seed)
-    _save_npy(Path(path), np.concatenate([corrupt(_IMAGES, corruption, s, seed=stream) for s in severities]))
-    return len(_IMAGES) * len(severities)
-
-
-def _valid_npy(path: Path, shape: tuple[int, ...]) -> bool:
-    try:
-        arr = np.load(path, mmap_mode="r")
-    except Exception:  # noqa: BLE001 - any damage means: make it again
-        return False
-    return isinstance(arr, np.ndarray) and arr.shape == shape and arr.dtype == np.uint8
+    save_npy(Path(path), np.concatenate([corrupt(images, corruption, s, seed=stream) for s in severities]))
+    return len(images) * len(severities)
 
 
 def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
@@ -160,28 +119,28 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
     with atomic_path(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2))
     label_dtype = np.uint8 if labels.max() < 256 else np.int64
-    _save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
+    save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
 
     shape = (len(sevs) * n, *images.shape[1:])
     workers = workers or os.cpu_count() or 1
     if reference_stream:
         todo = [(c, sevs, seed, str(out / f"{c}.npy")) for c in corruptions
-                if not _valid_npy(out / f"{c}.npy", shape)]
+                if not is_valid_npy(out / f"{c}.npy", shape)]
         with tqdm(total=len(todo) * n * len(sevs), unit="img", desc=f"corrupting {n} images (reference stream)",
                   disable=not progress) as bar:
             if workers == 1 or len(todo) == 1:
-                _init_worker(images)
+                init_worker(images)
                 for task in todo:
                     bar.update(_cifar_reference_unit(task))
             elif todo:
-                with _pool(min(workers, len(todo)), images) as pool:
-                    for k in pool.map(_cifar_reference_unit, todo, chunksize=1):
+                with pool(min(workers, len(todo)), images) as executor:
+                    for k in executor.map(_cifar_reference_unit, todo, chunksize=1):
                         bar.update(k)
         return out
     units = (n + CHUNK - 1) // CHUNK
     todo, pending = [], []
     for corruption in corruptions:
-        if (out / f"{corruption}.npy").exists() and _valid_npy(out / f"{corruption}.npy", shape):
+        if (out / f"{corruption}.npy").exists() and is_valid_npy(out / f"{corruption}.npy", shape):
             continue
         pending.append(corruption)
         parts = out / ".parts" / corruption
@@ -194,19 +153,19 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
     bar = tqdm(total=len(todo), unit="chunk", desc=f"corrupting {n} images", disable=not progress)
     if todo:
         if workers == 1:
-            _init_worker(images)
+            init_worker(images)
             for task in todo:
                 _cifar_unit(task)
                 bar.update()
         else:
-            with _pool(workers, images) as pool:
-                for _ in pool.map(_cifar_unit, todo, chunksize=1):
+            with pool(workers, images) as executor:
+                for _ in executor.map(_cifar_unit, todo, chunksize=1):
                     bar.update()
     bar.close()
     for corruption in pending:  # assemble severity-major, then drop the parts
         parts = out / ".parts" / corruption
         blocks = [np.load(parts / f"s{s}_{u:05d}.npy") for s in sevs for u in range(units)]
-        _save_npy(out / f"{corruption}.npy", np.concatenate(blocks))
+        save_npy(out / f"{corruption}.npy", np.concatenate(blocks))
         shutil.rmtree(parts)
     shutil.rmtree(out / ".parts", ignore_errors=True)
     return out
@@ -243,7 +202,7 @@ def read_image_folder(root: str | Path) -> tuple[np.ndarray, np.ndarray, str]:
     return np.stack(arrays), labels, f"ImageFolder {root} ({len(items)} images, {len(classes)} classes)"
 
 
-def _check_headers(paths: list[Path], progress: bool) -> None:
+def check_headers(paths: list[Path], progress: bool) -> None:
     """Refuse a folder holding a file that is not an image before any output is written
     (reading headers only: a fraction of a millisecond per file)."""
     from PIL import UnidentifiedImageError
@@ -309,7 +268,7 @@ def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[st
     _check_request(corruptions, severities)
     items = [(i, p, c) for i, (p, c) in enumerate(list_image_folder(src))]
     preprocess(Image.new("RGB", (8, 8)), size)  # validate size early
-    _check_headers([p for _, p, _ in items], progress)
+    check_headers([p for _, p, _ in items], progress)
     out = ensure_writable_dir(out)
     remove_stale_temps(out)
     per_task = 16
@@ -326,8 +285,8 @@ def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[st
             for t in tasks:
                 bar.update(unit(t))
         else:
-            with _pool(workers) as pool:
-                for k in pool.map(unit, tasks):
+            with pool(workers) as executor:
+                for k in executor.map(unit, tasks):
                     bar.update(k)
     with atomic_path(out / "meta.json") as tmp:
         tmp.write_text(json.dumps({"layout": "imagenet-c", "corruptions": list(corruptions),
@@ -343,7 +302,7 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
              images: str | Path | None = None, layout: str = "imagenet", size: int = 224,
              corruptions: Sequence[str] | None = None, extra: bool = False,
              severities: Sequence[int] = (1, 2, 3, 4, 5), seed: int = 0, workers: int | None = None,
-             progress: bool = True, reference_stream: bool = False) -> Path:
+             progress: bool = True, reference_stream: bool = False, benchmark: str = "c") -> Path:
     """Write a -C set from one of three sources, in the layout its benchmark was released in.
 
     * ``images`` with ``layout="imagenet"``: an ImageFolder tree -> ImageNet-C folders
@@ -351,18 +310,28 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
     * ``images`` with ``layout="cifar"``: a folder of same-size images -> CIFAR-C arrays;
     * otherwise ``dataset``'s test split (cifar10, cifar100) -> CIFAR-C arrays.
 
-    ``corruptions``: default the 15 benchmark ones, plus the 4 extra with ``extra``.
+    ``corruptions``: default the 15 benchmark ones, plus the 4 extra with ``extra``; with
+    ``benchmark="c-bar"``, the 10 of CIFAR-10-C-bar (32 px) or ImageNet-C-bar (224 px).
     ``reference_stream``: byte-identical to the published scripts after ``np.random.seed(seed)``
     per corruption (slower: one process per corruption, one image at a time).
     """
     if layout not in ("imagenet", "cifar"):
         raise ValueError(f"unknown layout {layout!r}; choose imagenet or cifar")
+    if benchmark not in ("c", "c-bar"):
+        raise ValueError(f"unknown benchmark {benchmark!r}; choose c or c-bar")
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    names = list(corruptions) if corruptions else list(ALL if extra else BENCHMARK)
+    if benchmark == "c-bar" and extra:
+        raise ValueError("--extra adds the held-out -C corruptions; it does not apply to -C-bar")
+    if benchmark == "c-bar" and images is not None and layout == "imagenet" and size != 224:
+        raise ValueError("ImageNet-C-bar is published for 224 px images; use --size 224")
+    names = list(corruptions) if corruptions else None
+    if names is None and benchmark == "c":
+        names = list(ALL if extra else BENCHMARK)
     if images is not None and layout == "imagenet":
+        names = names or list(cbar_table_for(224))
         return generate_folder_c(images, out, names, severities, size=size, seed=seed, workers=workers,
                                  progress=progress, reference_stream=reference_stream)
     if images is not None:
@@ -372,5 +341,6 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
 
         test = load_cifar(dataset, data_dir, train=False)
         x, y, source = test.images, test.labels, test.source
+    names = names or list(cbar_table_for(x.shape[1]))
     return generate_cifar_c(x, y, out, names, severities, seed=seed, workers=workers, progress=progress,
                             source=source, reference_stream=reference_stream)

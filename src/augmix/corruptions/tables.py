@@ -154,3 +154,44 @@ def table_for(size: int) -> dict[str, list]:
         raise ValueError(f"no published corruption table for {size}x{size} images; the tables exist for "
                          f"32 (CIFAR), 64 (Tiny-ImageNet) and 224 (ImageNet): resize to one of those")
     return TABLES[size]
+
+
+# -C-bar (Mintun, Kirillov & Xie, NeurIPS 2021): the 10 corruptions of each set and the five
+# severity parameters each uses, in the order of facebookresearch/augmentation-corruption
+# ``imagenet_c_bar/cifar10_c_bar.csv`` (CIFAR-10-C-bar, 32 px) and ``imagenet_c_bar.csv``
+# (ImageNet-C-bar, 224 px). Severity k of the benchmark is the k-th value.
+CBAR_TABLES: dict[int, dict[str, tuple[float, ...]]] = {
+    32: {
+        "blue_noise_sample": (0.7, 1.4, 2.1, 3.5, 4.2),
+        "checkerboard_cutout": (1.0, 2.0, 3.0, 4.0, 5.0),
+        "inverse_sparkles": (1.0, 1.5, 2.5, 4.5, 5.0),
+        "pinch_and_twirl": (5.5, 6.0, 6.5, 8.5, 10.0),
+        "ripple": (5.5, 6.0, 6.5, 7.5, 8.0),
+        "brownish_noise": (2.5, 4.0, 5.5, 6.5, 7.0),
+        "circular_motion_blur": (2.8, 3.6, 4.4, 5.2, 6.0),
+        "lines": (0.5, 1.0, 1.5, 2.0, 2.5),
+        "sparkles": (0.7, 3.5, 5.6, 6.3, 7.0),
+        "transverse_chromatic_abberation": (1.0, 2.0, 5.0, 9.0, 10.0),
+    },
+    224: {
+        "caustic_refraction": (2.35, 3.2, 4.9, 6.6, 9.15),
+        "inverse_sparkles": (1.0, 2.0, 4.0, 9.0, 10.0),
+        "sparkles": (1.0, 2.0, 3.0, 5.0, 6.0),
+        "perlin_noise": (4.6, 5.2, 5.8, 7.6, 8.8),
+        "blue_noise_sample": (0.8, 1.6, 2.4, 4.0, 5.6),
+        "plasma_noise": (4.75, 7.0, 8.5, 9.25, 10.0),
+        "checkerboard_cutout": (2.0, 3.0, 4.0, 5.0, 6.0),
+        "cocentric_sine_waves": (3.0, 5.0, 8.0, 9.0, 10.0),
+        "single_frequency_greyscale": (1.0, 1.5, 2.0, 4.5, 5.0),
+        "brownish_noise": (1.0, 2.0, 3.0, 4.0, 5.0),
+    },
+}
+CBAR_ALL = tuple(dict.fromkeys(list(CBAR_TABLES[32]) + list(CBAR_TABLES[224])))
+
+
+def cbar_table_for(size: int) -> dict[str, tuple[float, ...]]:
+    """The -C-bar set for ``size`` (32: CIFAR-10-C-bar; 224: ImageNet-C-bar)."""
+    if size not in CBAR_TABLES:
+        raise ValueError(f"-C-bar is published for 32 px (CIFAR-10-C-bar) and 224 px (ImageNet-C-bar) images, "
+                         f"not {size} px")
+    return CBAR_TABLES[size]

@@ -1,4 +1,5 @@
-"""Reading -C datasets: released CIFAR-10-C / CIFAR-100-C (or ours), and ImageNet-C trees.
+"""Reading -C and -C-bar datasets: released CIFAR-10-C / CIFAR-100-C (or ours), CIFAR-10-C-bar
+arrays, and ImageNet-C / ImageNet-C-bar trees.
 
 CIFAR-C arrays are memory-mapped, so one corruption and severity is read without loading
 the 150 MB file; every file is checked for shape and dtype with a one-line error.
@@ -14,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from augmix.corruptions.tables import ALL, BENCHMARK
+from augmix.corruptions.tables import ALL, CBAR_ALL, CBAR_TABLES
 from augmix.data.download import DataError, ensure
+
+NAMES = ALL + CBAR_ALL  # -C and -C-bar
 
 
 @dataclass
@@ -29,7 +32,7 @@ class CifarC:
 
     @property
     def corruptions(self) -> list[str]:
-        return [c for c in ALL if (self.root / f"{c}.npy").exists()]
+        return [c for c in NAMES if (self.root / f"{c}.npy").exists()]
 
     def labels(self, severity: int | None = None) -> np.ndarray:
         y = _load(self.root / "labels.npy", (len(self.severities) * self.n,), None)
@@ -44,7 +47,7 @@ class CifarC:
     def images(self, corruption: str, severity: int) -> np.ndarray:
         """Memory-mapped uint8 [N, H, W, 3] of one corruption at one severity."""
         path = self.root / f"{corruption}.npy"
-        if corruption not in ALL:
+        if corruption not in NAMES:
             raise ValueError(f"unknown corruption {corruption!r}")
         if not path.exists():
             raise DataError(f"{path} is missing; generate it with `augmix corrupt` or re-download the set")
@@ -126,18 +129,23 @@ class FolderC:
 
     @property
     def corruptions(self) -> list[str]:
-        return [c for c in ALL if (self.root / c).is_dir()]
+        return [c for c in NAMES if (self.root / c).is_dir()]
 
     def folder(self, corruption: str, severity: int) -> Path:
         path = self.root / corruption / str(severity)
+        if not path.is_dir() and corruption in CBAR_TABLES[224]:
+            # make_imagenet_c_bar.py names severity folders by their parameter ("{:.2f}"); the released
+            # copy by 1-5
+            named = self.root / corruption / f"{CBAR_TABLES[224][corruption][severity - 1]:.2f}"
+            path = named if named.is_dir() else path
         if not path.is_dir():
-            raise DataError(f"{path} is missing from the ImageNet-C tree at {self.root}")
+            raise DataError(f"{path} is missing from the -C tree at {self.root}")
         return path
 
 
 def open_folder_c(root: str | Path) -> FolderC:
     root = Path(root)
-    if not any((root / c).is_dir() for c in BENCHMARK):
+    if not any((root / c).is_dir() for c in NAMES):
         raise DataError(f"{root} holds none of the corruption folders (e.g. {root / 'gaussian_noise'}); "
                         "expected ROOT/<corruption>/<severity>/<class>/<image>")
     return FolderC(root)

@@ -1,9 +1,10 @@
 """Downloading and unpacking the official archives: resumable, verified, atomic.
 
 A download goes to ``<file>.part`` (resumed with an HTTP Range request after a
-failure, retried with back-off), is checked against the published md5, and only then
-renamed to its final name. Extraction unpacks into a temporary folder beside the target
-and renames it into place, so an interrupted run never leaves a half-extracted dataset.
+failure, retried with back-off), is checked against the published md5 (or SHA-256), and
+only then renamed to its final name. Extraction (tar or zip) unpacks into a temporary folder
+beside the target and renames it into place, so an interrupted run never leaves a
+half-extracted dataset; a plain file is moved into its folder once verified.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def default_root() -> Path:
     return Path(os.environ.get(ENV_ROOT) or Path.home() / ".cache" / "augmix")
 
 
-def md5sum(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.md5()
+def md5sum(path: Path, chunk: int = 1 << 20, algorithm: str = "md5") -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while block := f.read(chunk):
             digest.update(block)
@@ -43,7 +44,11 @@ def md5sum(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def _where_to_put(archive: Archive, root: Path) -> str:
-    return (f"download {archive.url} yourself ({archive.size_hint}, md5 {archive.md5}) and put it at "
+    algo, digest = archive.checksum
+    if archive.kind == "file":
+        return (f"download {archive.url} yourself ({archive.size_hint}, {algo} {digest}) and put it at "
+                f"{root / archive.folder / archive.filename}; --data-dir or ${ENV_ROOT} choose another root")
+    return (f"download {archive.url} yourself ({archive.size_hint}, {algo} {digest}) and put it at "
             f"{root / archive.filename}, or put the unpacked folder at {root / archive.folder}; "
             f"--data-dir or ${ENV_ROOT} choose another root")
 
@@ -78,10 +83,11 @@ def download(archive: Archive, root: Path, retries: int = 4, timeout: float = 30
                 time.sleep(min(2**attempt, 30))
     else:
         raise DataError(f"cannot download {archive.name} ({last_error}); {_where_to_put(archive, root)}")
-    digest = md5sum(part)
-    if digest != archive.md5:
+    algo, published = archive.checksum
+    digest = md5sum(part, algorithm=algo)
+    if digest != published:
         part.unlink()
-        raise DataError(f"{archive.filename}: md5 {digest} does not match the published {archive.md5}; "
+        raise DataError(f"{archive.filename}: {algo} {digest} does not match the published {published}; "
                         f"the partial file was removed, run again to re-download")
     os.replace(part, final)
     return final
@@ -90,16 +96,26 @@ def download(archive: Archive, root: Path, retries: int = 4, timeout: float = 30
 def extract(archive_path: Path, archive: Archive, root: Path) -> Path:
     """Unpack into ``root/archive.folder`` atomically (temporary folder, then rename)."""
     target = root / archive.folder
+    if archive.kind == "file":
+        target = target / archive.filename
     if target.exists():
         return target
-    digest = md5sum(archive_path)
-    if digest != archive.md5:
-        raise DataError(f"{archive_path}: md5 {digest} is not the published {archive.md5} for "
+    algo, published = archive.checksum
+    digest = md5sum(archive_path, algorithm=algo)
+    if digest != published:
+        raise DataError(f"{archive_path}: {algo} {digest} is not the published {published} for "
                         f"{archive.name}; delete it (or replace it with the official file) and run again")
+    if archive.kind == "file":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(archive_path, target)
+        return target
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{archive.folder}."))
     try:
-        with tarfile.open(archive_path) as tar:
-            tar.extractall(tmp, filter="data")
+        if archive.kind == "zip":
+            _unzip(archive_path, tmp)
+        else:
+            with tarfile.open(archive_path) as tar:
+                tar.extractall(tmp, filter="data")
         inner = tmp / archive.folder
         if not inner.is_dir():
             raise DataError(f"{archive_path} does not contain the folder {archive.folder}/")
@@ -107,6 +123,18 @@ def extract(archive_path: Path, archive: Archive, root: Path) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _unzip(path: Path, dest: Path) -> None:
+    """Extract a zip archive, refusing members that would land outside ``dest``."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        for member in zf.namelist():
+            resolved = (dest / member).resolve()
+            if not resolved.is_relative_to(dest.resolve()):
+                raise DataError(f"{path} holds a member outside its folder ({member}); it is not the official file")
+        zf.extractall(dest)
 
 
 def ensure(key: str, root: Path | None = None, download_ok: bool = True) -> Path:
@@ -117,7 +145,10 @@ def ensure(key: str, root: Path | None = None, download_ok: bool = True) -> Path
         raise DataError(f"the data root {root} is a file, not a folder; give --data-dir a folder (or set "
                         f"${ENV_ROOT})")
     target = root / archive.folder
-    if target.is_dir():
+    if archive.kind == "file":
+        if (target / archive.filename).is_file():
+            return target / archive.filename
+    elif target.is_dir():
         return target
     path = root / archive.filename
     if not path.exists():

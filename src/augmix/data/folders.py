@@ -47,22 +47,27 @@ def is_image_file(path: str) -> bool:
     return not Path(path).name.startswith(".") and path.lower().endswith(IMG_EXTENSIONS)
 
 
-class EvalFolder(torch.utils.data.Dataset):
-    """Images of an ImageFolder as uint8 CHW tensors; ``resize`` applies Resize(256)+CenterCrop(224).
+class EvalImages(torch.utils.data.Dataset):
+    """(file, label) samples as uint8 CHW tensors; ``resize`` applies Resize(256)+CenterCrop(224).
 
     ImageNet-C folders are already 224 px and are read with ``resize=False``.
     """
 
-    def __init__(self, root: str | Path, resize: bool) -> None:
-        self.folder = ImageFolder(str(root), is_valid_file=is_image_file)
+    def __init__(self, samples: list[tuple[str | Path, int]], resize: bool) -> None:
+        self.samples = [(str(p), int(y)) for p, y in samples]
         self.tf = T.Compose([T.Resize(256), T.CenterCrop(224)]) if resize else None
 
     def __len__(self) -> int:
-        return len(self.folder)
+        return len(self.samples)
 
     def __getitem__(self, i: int):
-        path, y = self.folder.samples[i]
+        path, y = self.samples[i]
         img = open_image(path)
         if self.tf is not None:
             img = self.tf(img)
         return torch.from_numpy(np.array(img)).permute(2, 0, 1), y
+
+
+def folder_samples(root: str | Path) -> list[tuple[str, int]]:
+    """(file, class index) of an ImageFolder tree, classes in sorted order (torchvision's)."""
+    return ImageFolder(str(root), is_valid_file=is_image_file).samples

@@ -24,6 +24,7 @@ class TrainData:
     test_y: np.ndarray | None = None
     train_folder: object | None = None
     val_folder: object | None = None
+    classes: tuple[str, ...] | None = None  # class names in output order (the wnids of an ImageFolder)
 
 
 def load_train_data(cfg: TrainConfig) -> TrainData:
@@ -36,7 +37,7 @@ def load_train_data(cfg: TrainConfig) -> TrainData:
 
         train_ds, val_ds = image_folder_pair(cfg.data_dir, cfg.stylized_dir)
         return TrainData(len(train_ds.classes), mean_std, {"train": str(train_ds.root), "test": str(val_ds.root)},
-                         train_folder=train_ds, val_folder=val_ds)
+                         train_folder=train_ds, val_folder=val_ds, classes=tuple(train_ds.classes))
     if cfg.dataset == "digits":
         from augmix.data.digits import load_digits_rgb
 
@@ -51,7 +52,7 @@ def load_train_data(cfg: TrainConfig) -> TrainData:
         len(train.classes), mean_std,
         {"train": train.source + (f" (first {len(y)})" if cfg.train_subset else ""), "test": test.source},
         train_x=torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))),
-        train_y=torch.from_numpy(y), test_x=test.images, test_y=test.labels)
+        train_y=torch.from_numpy(y), test_x=test.images, test_y=test.labels, classes=tuple(train.classes))
 
 
 @torch.no_grad()

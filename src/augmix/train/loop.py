@@ -63,7 +63,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
     seed_everything(cfg.seed)
     data = load_train_data(cfg)
     spec = ModelSpec(cfg.model, data.num_classes, *data.mean_std, dataset=cfg.dataset,
-                     split_bn_views=cfg.views if cfg.split_bn else 0)
+                     split_bn_views=cfg.views if cfg.split_bn else 0, classes=data.classes)
     # channels_last: tensor-core layouts on GPUs, and oneDNN's blocked convolutions on CPUs
     model = build_model(spec, for_training=True).to(dist.device, memory_format=torch.channels_last)
     batches = make_batches(data, cfg, dist)

@@ -1,0 +1,262 @@
+"""Writing -P datasets in the released on-disk layouts: parallel, deterministic, resumable.
+
+* CIFAR-P layout (CIFAR-10-P, CIFAR-100-P): ``OUT/<perturbation>.npy`` uint8
+  ``[N, T, 32, 32, 3]``, one sequence of ``T`` frames per test image in the split's order
+  (the released files hold no labels; ``meta.json`` records what was generated).
+* ImageNet-P layout: ``OUT/<perturbation>/<wnid>/<name>.mp4`` from an ImageFolder tree, the
+  frames encoded as the published scripts encode them (H.264 through ffmpeg at one frame
+  per second, ``-tune grain`` for noise, ``-crf 20`` otherwise, preset veryslow). ffmpeg
+  comes from the ``imageio-ffmpeg`` package.
+
+Every unit of work has its own seed, ``SeedSequence([seed, perturbation, unit])``, so results do
+not depend on the number of processes; finished units are files written atomically and a
+rerun skips them. ``reference_stream=True`` writes what the published scripts write after
+``np.random.seed(seed)`` and ``torch.manual_seed(seed)`` (one run per release file): one
+stream per perturbation, drawn image by image in order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from augmix.corruptions.generate import check_headers, list_image_folder
+from augmix.io import atomic_path, ensure_writable_dir, is_valid_npy, open_image, remove_stale_temps, save_npy
+from augmix.perturbations.functional import Streams, perturb, sequence
+from augmix.perturbations.tables import ALL, FFMPEG_ARGS, frames, is_noise, split_name, table_for
+from augmix.workers import init_worker, pool, shared
+
+CHUNK = 500  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
+
+
+def _rng(seed: int, name: str, unit: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, ALL.index(name), unit]))
+
+
+def _check_names(names: Sequence[str]) -> list[str]:
+    names = list(names)
+    unknown = [n for n in names if n not in ALL]
+    if unknown or not names:
+        raise ValueError(f"unknown perturbation(s) {', '.join(unknown) or '(none given)'}; choose from "
+                         f"{', '.join(ALL)}")
+    return names
+
+
+# ------------------------------------------------------------------------ CIFAR layout
+
+def _cifar_unit(args: tuple[str, int, int, int, str]) -> int:
+    name, unit, seed, size, part = args
+    x = shared()[unit * CHUNK:(unit + 1) * CHUNK]
+    save_npy(part, perturb(x, name, seed=_rng(seed, name, unit), size=size))
+    return len(x)
+
+
+def _cifar_reference_unit(args: tuple[str, int, int, str]) -> int:
+    name, seed, size, path = args
+    images = shared()
+    save_npy(path, perturb(images, name, seed=Streams.reference(seed), size=size))
+    return len(images)
+
+
+def _assemble(parts: list[Path], path: Path, shape: tuple[int, ...]) -> None:
+    """Concatenate the parts into ``path`` through a memory map (no second copy in memory)."""
+    with atomic_path(path) as tmp:
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+        row = 0
+        for part in parts:
+            block = np.load(part, mmap_mode="r")
+            arr[row:row + len(block)] = block
+            row += len(block)
+        arr.flush()
+        del arr
+
+
+def generate_cifar_p(images: np.ndarray, out: str | Path, names: Sequence[str] = ALL, seed: int = 0,
+                     workers: int | None = None, progress: bool = True, source: str = "",
+                     reference_stream: bool = False) -> Path:
+    """Write CIFAR-P style sequences of ``images`` (uint8 [N, S, S, 3], S in 32/64/224) to ``out``."""
+    names = _check_names(names)
+    images = np.ascontiguousarray(images)
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
+        raise ValueError(f"expected square uint8 images [N, S, S, 3], got {images.dtype} {images.shape}")
+    size = images.shape[1]
+    table_for(size)
+    if size == 64 and any(split_name(n)[0] == "motion_blur" for n in names):
+        raise ValueError("the 64 px motion blur blurs the image before its Resize(64); write that set from the "
+                         "original images with --images (the ImageNet-P layout)")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    out = ensure_writable_dir(out)
+    remove_stale_temps(out)
+    n = len(images)
+    mode = "reference-stream" if reference_stream else "batched"
+    meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "image_size": size, "source": source,
+            "chunk": CHUNK}
+    meta_path = out / "meta.json"
+    if meta_path.exists():
+        try:
+            old = json.loads(meta_path.read_text())
+        except ValueError:
+            raise ValueError(f"{meta_path} is damaged; delete {out} and generate it again") from None
+        same = {k: old.get(k) for k in ("n", "seed", "mode", "image_size")}
+        if old.get("layout") != "cifar-p" or same != {k: meta[k] for k in same}:
+            raise ValueError(f"{out} already holds a -P set made with other settings ({same}); choose another "
+                             "--out or delete it")
+        meta["perturbations"] = sorted(set(old.get("perturbations", [])) | set(names))
+    else:
+        meta["perturbations"] = names
+    meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
+    with atomic_path(meta_path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2))
+
+    workers = workers or os.cpu_count() or 1
+    shapes = {p: (n, frames(p, size), size, size, 3) for p in names}
+    pending = [p for p in names if not is_valid_npy(out / f"{p}.npy", shapes[p])]
+    if reference_stream:
+        tasks = [(p, seed, size, str(out / f"{p}.npy")) for p in pending]
+        unit_fn, total = _cifar_reference_unit, len(tasks) * n
+    else:
+        units = (n + CHUNK - 1) // CHUNK
+        tasks = []
+        for p in pending:
+            (out / ".parts" / p).mkdir(parents=True, exist_ok=True)
+            tasks += [(p, u, seed, size, str(out / ".parts" / p / f"c{u:05d}.npy")) for u in range(units)
+                      if not Path(out / ".parts" / p / f"c{u:05d}.npy").exists()]
+        unit_fn, total = _cifar_unit, sum(min(CHUNK, n - t[1] * CHUNK) for t in tasks)
+    with tqdm(total=total, unit="seq", desc=f"perturbing {n} images", disable=not progress) as bar:
+        if workers == 1 or len(tasks) <= 1:
+            init_worker(images)
+            for task in tasks:
+                bar.update(unit_fn(task))
+        elif tasks:
+            with pool(min(workers, len(tasks)), images) as executor:
+                for k in executor.map(unit_fn, tasks, chunksize=1):
+                    bar.update(k)
+    if not reference_stream:
+        units = (n + CHUNK - 1) // CHUNK
+        for p in pending:
+            parts = [out / ".parts" / p / f"c{u:05d}.npy" for u in range(units)]
+            _assemble(parts, out / f"{p}.npy", shapes[p])
+            shutil.rmtree(out / ".parts" / p)
+        shutil.rmtree(out / ".parts", ignore_errors=True)
+    return out
+
+
+# --------------------------------------------------------------------- ImageNet layout
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary shipped by ``imageio-ffmpeg`` (or $AUGMIX_FFMPEG)."""
+    exe = os.environ.get("AUGMIX_FFMPEG")
+    if exe:
+        return exe
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise RuntimeError("writing ImageNet-P videos needs ffmpeg: pip install imageio-ffmpeg (or set "
+                           "AUGMIX_FFMPEG to an ffmpeg with libx264)") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def encode_mp4(frames_rgb: np.ndarray, path: str | Path, noise: bool) -> None:
+    """Encode frames [T, H, W, 3] as make_imagenet_p.py does (libx264, 1 fps), atomically."""
+    t, h, w, _ = frames_rgb.shape
+    args = FFMPEG_ARGS["noise" if noise else "other"]
+    with atomic_path(path) as tmp:
+        cmd = [ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+               "-framerate", "1", "-i", "-", "-vcodec", "libx264", *args, "-preset", "veryslow", "-f", "mp4",
+               str(tmp)]
+        done = subprocess.run(cmd, input=np.ascontiguousarray(frames_rgb, np.uint8).tobytes(), capture_output=True)
+        if done.returncode != 0:
+            reason = (done.stderr.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
+            raise RuntimeError(f"ffmpeg could not encode {path}: {reason}")
+
+
+def _video_name(path: Path) -> str:
+    return path.stem + ".mp4"
+
+
+def _folder_unit(args) -> int:
+    items, name, seed, size, out, reference = args
+    streams = Streams.reference(seed) if reference else None
+    for index, path, cls in items:
+        target = Path(out) / name / cls / _video_name(path)
+        if target.exists() and not reference:
+            continue
+        st = streams or Streams(_rng(seed, name, index))
+        encode_mp4(sequence(open_image(path), name, size, st), target, is_noise(name))
+    return len(items)
+
+
+def generate_folder_p(src: str | Path, out: str | Path, names: Sequence[str] = ALL, size: int = 224,
+                      seed: int = 0, workers: int | None = None, progress: bool = True,
+                      reference_stream: bool = False) -> Path:
+    """Write ImageNet-P style videos of the ImageFolder ``src`` (``size`` 224: ImageNet-P; 64: Tiny)."""
+    names = _check_names(names)
+    table_for(size)
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    items = [(i, p, c) for i, (p, c) in enumerate(list_image_folder(src))]
+    check_headers([p for _, p, _ in items], progress)
+    ffmpeg_exe()
+    out = ensure_writable_dir(out)
+    remove_stale_temps(out)
+    if reference_stream:  # one stream per perturbation, through the images in the loader's order
+        tasks = [(items, p, seed, size, str(out), True) for p in names]
+    else:
+        tasks = [(items[i:i + 8], p, seed, size, str(out), False) for p in names for i in range(0, len(items), 8)]
+    workers = min(workers or os.cpu_count() or 1, len(tasks))
+    with tqdm(total=len(items) * len(names), unit="video", desc="perturbing", disable=not progress) as bar:
+        if workers == 1:
+            for t in tasks:
+                bar.update(_folder_unit(t))
+        else:
+            with pool(workers) as executor:
+                for k in executor.map(_folder_unit, tasks):
+                    bar.update(k)
+    with atomic_path(out / "meta.json") as tmp:
+        tmp.write_text(json.dumps({"layout": "imagenet-p", "perturbations": names, "size": size, "seed": seed,
+                                   "mode": "reference-stream" if reference_stream else "batched",
+                                   "frames": {p: frames(p, size) for p in names}, "source": str(src),
+                                   "images": len(items)}, indent=2))
+    return out
+
+
+def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path | None = None,
+             images: str | Path | None = None, layout: str = "imagenet", size: int = 224,
+             perturbations: Sequence[str] | None = None, seed: int = 0, workers: int | None = None,
+             progress: bool = True, reference_stream: bool = False) -> Path:
+    """Write a -P set, in the layout its benchmark was released in.
+
+    * ``images`` with ``layout="imagenet"``: an ImageFolder tree -> ImageNet-P videos;
+    * ``images`` with ``layout="cifar"``: same-size square images -> CIFAR-P arrays;
+    * otherwise ``dataset``'s test split (cifar10, cifar100) -> CIFAR-P arrays.
+    """
+    from augmix.corruptions.generate import read_image_folder
+
+    if layout not in ("imagenet", "cifar"):
+        raise ValueError(f"unknown layout {layout!r}; choose imagenet or cifar")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    names = list(perturbations) if perturbations else list(ALL)
+    if images is not None and layout == "imagenet":
+        return generate_folder_p(images, out, names, size=size, seed=seed, workers=workers, progress=progress,
+                                 reference_stream=reference_stream)
+    if images is not None:
+        x, _, source = read_image_folder(images)
+    else:
+        from augmix.data import load_cifar
+
+        test = load_cifar(dataset, data_dir, train=False)
+        x, source = test.images, test.source
+    return generate_cifar_p(x, out, names, seed=seed, workers=workers, progress=progress, source=source,
+                            reference_stream=reference_stream)
+
+
+__all__ = ["encode_mp4", "ffmpeg_exe", "generate", "generate_cifar_p", "generate_folder_p"]

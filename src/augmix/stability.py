@@ -1,0 +1,136 @@
+"""Perturbation stability on the -P benchmarks: flip probability and top-5 distance per
+perturbation, and their means (Hendrycks & Dietterich, ICLR 2019).
+
+Frames are classified as stored (CIFAR-P arrays, or ImageNet-P videos decoded as the
+published ``VideoFolder`` does); the metrics are ``metrics.flip_rates`` and
+``metrics.top5_distances``. The summary follows the published scripts: CIFAR's mean flip
+probability averages ``CIFAR_TEST`` (cifar-p-eval.py); ImageNet-P's mFR and mT5D average
+``IMAGENET_TEST``, each perturbation divided by AlexNet's - whose per-perturbation values
+the papers do not print, so they come from a baseline results.json (e.g. torchvision's
+AlexNet evaluated by ``augmix evaluate`` on the same set).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from augmix import metrics
+from augmix.checkpoint import LoadedModel
+from augmix.evaluate import _normalise
+from augmix.perturbations.tables import CIFAR_TEST, IMAGENET_TEST, is_noise
+
+
+@torch.no_grad()
+def _video_scores(model: torch.nn.Module, videos: np.ndarray, mean_std: tuple, device: torch.device) -> np.ndarray:
+    """Logits [V, T, K] of uint8 videos [V, T, H, W, 3]."""
+    v, t = videos.shape[:2]
+    x = torch.from_numpy(np.array(videos)).reshape(v * t, *videos.shape[2:]).permute(0, 3, 1, 2)
+    return model(_normalise(x, mean_std, device)).float().cpu().numpy().reshape(v, t, -1)
+
+
+def _stability(scores_iter, noise: bool, difficulty: int) -> tuple[float, float | None, int, int]:
+    """(flip probability, top-5 distance, videos, frames) over batches of video scores; the top-5
+    distance is None for a model of fewer than 5 classes."""
+    fp, t5, n, frames = [], [], 0, 0
+    for scores in scores_iter:
+        fp.append(metrics.flip_rates(scores.argmax(-1), noise, difficulty))
+        if scores.shape[-1] >= 5:
+            t5.append(metrics.top5_distances(scores, noise, difficulty))
+        n += len(scores)
+        frames = scores.shape[1]
+    return float(np.concatenate(fp).mean()), float(np.concatenate(t5).mean()) if t5 else None, n, frames
+
+
+def evaluate_cifar_p(lm: LoadedModel, cifar_p, device: torch.device, names=None, difficulty: int = 1,
+                     batch_size: int = 500, progress: bool = True) -> dict:
+    """Flip probability and top-5 distance of every perturbation in a CIFAR-P folder."""
+    model = lm.model.eval().to(device)
+    names = [p for p in (names or cifar_p.perturbations) if p in cifar_p.perturbations]
+    per = {}
+    for p in tqdm(names, desc="perturbations", disable=not progress):
+        videos = cifar_p.videos(p)
+        step = max(1, batch_size // videos.shape[1])
+        chunks = (_video_scores(model, videos[i:i + step], lm.spec.mean_std, device)
+                  for i in range(0, len(videos), step))
+        per[p] = _entry(*_stability(chunks, is_noise(p), difficulty), is_noise(p), difficulty)
+    return summarise_stability(per, "cifar")
+
+
+class _Videos(torch.utils.data.Dataset):
+    def __init__(self, items):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int):
+        from augmix.data.perturbed import read_video
+
+        return torch.from_numpy(read_video(self.items[i][0]))
+
+
+def evaluate_folder_p(lm: LoadedModel, folder_p, device: torch.device, names=None, difficulty: int = 1,
+                      batch_size: int = 100, workers: int = 2, progress: bool = True) -> dict:
+    """Flip probability and top-5 distance of every perturbation in an ImageNet-P tree."""
+    model = lm.model.eval().to(device)
+    names = [p for p in (names or folder_p.perturbations) if p in folder_p.perturbations]
+    per = {}
+    for p in tqdm(names, desc="perturbations", disable=not progress):
+        items = folder_p.videos(p)
+        first = _Videos(items)[0]
+        per_batch = max(1, batch_size // len(first))
+        loader = torch.utils.data.DataLoader(_Videos(items), batch_size=per_batch, num_workers=workers,
+                                             collate_fn=_stack_same_length)
+        chunks = (_video_scores(model, batch.numpy(), lm.spec.mean_std, device) for batch in loader)
+        per[p] = _entry(*_stability(chunks, is_noise(p), difficulty), is_noise(p), difficulty)
+    return summarise_stability(per, "imagenet")
+
+
+def _stack_same_length(batch: list[torch.Tensor]) -> torch.Tensor:
+    lengths = {len(v) for v in batch}
+    if len(lengths) != 1:
+        raise ValueError(f"videos of one perturbation have different lengths ({sorted(lengths)} frames); the set is "
+                         "damaged - replace the odd files")
+    return torch.stack(batch)
+
+
+def _entry(fp: float, t5d: float | None, videos: int, frames: int, noise: bool, difficulty: int) -> dict:
+    return {"flip_probability": fp, "top5_distance": t5d, "videos": videos, "frames": frames,
+            "compared_with": "first frame" if noise else "previous frame", "difficulty": difficulty}
+
+
+def summarise_stability(per: dict[str, dict], kind: str, baseline: dict | None = None) -> dict:
+    """Per-perturbation results and the published means.
+
+    ``kind`` cifar: mean flip probability and top-5 distance over ``CIFAR_TEST``; imagenet:
+    over ``IMAGENET_TEST``, plus mFR and mT5D when ``baseline`` (another results' per-perturbation
+    entries, e.g. AlexNet's) is given. A mean is left out unless all its perturbations are present.
+    """
+    test = CIFAR_TEST if kind == "cifar" else IMAGENET_TEST
+    out: dict = {"per": per, "test_set": list(test)}
+    if all(p in per for p in test):
+        out["mean_flip_probability"] = float(np.mean([per[p]["flip_probability"] for p in test]))
+        if all(per[p]["top5_distance"] is not None for p in test):
+            out["mean_top5_distance"] = float(np.mean([per[p]["top5_distance"] for p in test]))
+    else:
+        out["missing_for_means"] = [p for p in test if p not in per]
+    if baseline is not None:
+        out.update(normalise_by(out, baseline))
+    return out
+
+
+def normalise_by(results: dict, baseline: dict) -> dict:
+    """mFR and mT5D of ``results`` against ``baseline`` (both ``perturbations`` sections); mT5D
+    only where both have top-5 distances (models of 5 classes or more)."""
+    base = baseline["per"]
+    fr = metrics.normalised_by_baseline({p: v["flip_probability"] for p, v in results["per"].items()},
+                                        {p: v["flip_probability"] for p, v in base.items()}, IMAGENET_TEST)
+    out = {"mfr": fr["mean"], "flip_rate": fr["per"]}
+    ours = {p: v["top5_distance"] for p, v in results["per"].items() if v["top5_distance"] is not None}
+    theirs = {p: v["top5_distance"] for p, v in base.items() if v.get("top5_distance") is not None}
+    if all(p in ours and p in theirs for p in IMAGENET_TEST):
+        t5 = metrics.normalised_by_baseline(ours, theirs, IMAGENET_TEST)
+        out.update(mt5d=t5["mean"], top5_distance_rate=t5["per"])
+    return out

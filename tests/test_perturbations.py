@@ -188,3 +188,20 @@ def test_perturb_cli_writes_the_cifar_layout_and_refuses_bad_input(tmp_path, cap
                  "wobble"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "unknown perturbation(s) wobble" in err[0] and not (tmp_path / "q").exists()
+
+
+def test_workers_do_not_hang_after_the_parent_used_torch_threads(tmp_path):
+    """A forked worker inherits the parent's OpenMP team; one torch thread per worker avoids the
+    deadlock that a multi-threaded torch op in the parent would otherwise cause."""
+    import subprocess
+    import sys
+
+    code = ("from augmix.perturbations import perturb; from tests.conftest import smooth_images; "
+            "from augmix.perturbations.generate import generate_cifar_p; "
+            "perturb(smooth_images(300, 32, seed=22), 'gaussian_noise_3', seed=0); "  # torch's threads, in the parent
+            "x = smooth_images(12, 32, seed=2); names = ['gaussian_noise', 'rotate', 'spatter']; "
+            f"generate_cifar_p(x, r'{tmp_path / 'a'}', names, workers=1, progress=False); "
+            f"generate_cifar_p(x, r'{tmp_path / 'b'}', names, workers=2, progress=False); print('done')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr[-800:]

@@ -41,6 +41,15 @@ def init_worker(images: np.ndarray | None = None) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+def _single_threaded() -> None:
+    """One torch thread in a forked worker: the workers already fill the cores, and an OpenMP
+    thread team inherited from a parent that used torch's thread pool deadlocks after fork."""
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
 def shared() -> np.ndarray:
     """The images given to ``init_worker``."""
     if _SHARED is None:
@@ -50,6 +59,7 @@ def shared() -> np.ndarray:
 
 def _start(images: np.ndarray | None) -> None:
     die_with_parent()
+    _single_threaded()
     init_worker(images)
 
 

@@ -1,7 +1,10 @@
-"""Evaluation: clean error, error per corruption and severity, mCE, calibration.
+"""Evaluation of classification error and calibration: clean, per corruption and severity
+(-C and -C-bar), mCE, and the natural distribution shifts.
 
 Works on our checkpoints and on external models (ours, torchvision's or timm's
 architectures by name with a weights file), both loaded by ``augmix.checkpoint``.
+Perturbation stability (-P) is ``augmix.stability``; the one-command run over every
+benchmark is ``augmix.suite``.
 """
 
 from __future__ import annotations

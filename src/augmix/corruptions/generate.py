@@ -33,6 +33,7 @@ from augmix.corruptions.functional import corrupt
 from augmix.corruptions.tables import (
     ALL,
     BENCHMARK,
+    C_AND_CBAR,
     CBAR_ALL,
     IMAGENET_JPEG,
     IMAGENET_PREPROCESS,
@@ -46,21 +47,33 @@ CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".webp")
 
 
-NAMES = ALL + CBAR_ALL  # -C, then -C-bar
-
-
 def _seed(seed: int, corruption: str, severity: int, unit: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, NAMES.index(corruption), severity, unit]))
+    return np.random.default_rng(np.random.SeedSequence([seed, C_AND_CBAR.index(corruption), severity, unit]))
 
 
 def _check_request(corruptions: Sequence[str], severities: Sequence[int]) -> None:
-    unknown = [c for c in corruptions if c not in NAMES]
+    unknown = [c for c in corruptions if c not in C_AND_CBAR]
     if unknown:
         raise ValueError(f"unknown corruption(s) {', '.join(unknown)}; choose from {', '.join(ALL)} (-C) or "
                          f"{', '.join(CBAR_ALL)} (-C-bar)")
     bad = [s for s in severities if s not in (1, 2, 3, 4, 5)]
     if bad or not severities:
         raise ValueError(f"severities must be among 1..5, got {list(severities)}")
+
+
+def _check_tables(names: Sequence[str], size: int) -> None:
+    """Refuse, before anything is written, a corruption that has no published table at ``size``."""
+    from augmix.corruptions.tables import table_for
+
+    _check_request(names, [1])
+    if any(n in ALL for n in names):
+        table_for(size)
+    cbar = [n for n in names if n in CBAR_ALL]
+    if cbar:
+        table = cbar_table_for(size)
+        other = [n for n in cbar if n not in table]
+        if other:
+            raise ValueError(f"{', '.join(other)} is not a {size} px -C-bar corruption; choose from {', '.join(table)}")
 
 
 # ------------------------------------------------------------------------ CIFAR layout
@@ -332,6 +345,7 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
         names = list(ALL if extra else BENCHMARK)
     if images is not None and layout == "imagenet":
         names = names or list(cbar_table_for(224))
+        _check_tables(names, size)
         return generate_folder_c(images, out, names, severities, size=size, seed=seed, workers=workers,
                                  progress=progress, reference_stream=reference_stream)
     if images is not None:
@@ -342,5 +356,6 @@ def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path 
         test = load_cifar(dataset, data_dir, train=False)
         x, y, source = test.images, test.labels, test.source
     names = names or list(cbar_table_for(x.shape[1]))
+    _check_tables(names, x.shape[1])
     return generate_cifar_c(x, y, out, names, severities, seed=seed, workers=workers, progress=progress,
                             source=source, reference_stream=reference_stream)

@@ -187,6 +187,8 @@ CBAR_TABLES: dict[int, dict[str, tuple[float, ...]]] = {
     },
 }
 CBAR_ALL = tuple(dict.fromkeys(list(CBAR_TABLES[32]) + list(CBAR_TABLES[224])))
+# every corruption name the generators and readers know: -C, then -C-bar (the two never share a name)
+C_AND_CBAR = ALL + CBAR_ALL
 
 
 def cbar_table_for(size: int) -> dict[str, tuple[float, ...]]:

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from augmix.corruptions.tables import ALL, CBAR_ALL, CBAR_TABLES
+from augmix.corruptions.tables import C_AND_CBAR, CBAR_TABLES
 from augmix.data.download import DataError, ensure
-
-NAMES = ALL + CBAR_ALL  # -C and -C-bar
 
 
 @dataclass
@@ -32,7 +30,7 @@ class CifarC:
 
     @property
     def corruptions(self) -> list[str]:
-        return [c for c in NAMES if (self.root / f"{c}.npy").exists()]
+        return [c for c in C_AND_CBAR if (self.root / f"{c}.npy").exists()]
 
     def labels(self, severity: int | None = None) -> np.ndarray:
         y = _load(self.root / "labels.npy", (len(self.severities) * self.n,), None)
@@ -47,7 +45,7 @@ class CifarC:
     def images(self, corruption: str, severity: int) -> np.ndarray:
         """Memory-mapped uint8 [N, H, W, 3] of one corruption at one severity."""
         path = self.root / f"{corruption}.npy"
-        if corruption not in NAMES:
+        if corruption not in C_AND_CBAR:
             raise ValueError(f"unknown corruption {corruption!r}")
         if not path.exists():
             raise DataError(f"{path} is missing; generate it with `augmix corrupt` or re-download the set")
@@ -129,7 +127,7 @@ class FolderC:
 
     @property
     def corruptions(self) -> list[str]:
-        return [c for c in NAMES if (self.root / c).is_dir()]
+        return [c for c in C_AND_CBAR if (self.root / c).is_dir()]
 
     def folder(self, corruption: str, severity: int) -> Path:
         path = self.root / corruption / str(severity)
@@ -145,7 +143,7 @@ class FolderC:
 
 def open_folder_c(root: str | Path) -> FolderC:
     root = Path(root)
-    if not any((root / c).is_dir() for c in NAMES):
+    if not any((root / c).is_dir() for c in C_AND_CBAR):
         raise DataError(f"{root} holds none of the corruption folders (e.g. {root / 'gaussian_noise'}); "
                         "expected ROOT/<corruption>/<severity>/<class>/<image>")
     return FolderC(root)

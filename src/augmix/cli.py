@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     from augmix import __version__
     from augmix.augment import AugMixConfig
     from augmix.corruptions import ALL
+    from augmix.corruptions.tables import CBAR_ALL
     from augmix.perturbations.tables import ALL as P_ALL
     from augmix.recipes import RECIPES
     from augmix.train import TrainConfig
@@ -222,24 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataclass_options(p.add_argument_group("AugMix"), AugMixConfig, defaults=True)
     p.set_defaults(func=cmd_preview)
 
-    p = sub.add_parser("corrupt", help="generate a -C dataset (CIFAR-C .npy or ImageNet-C folders)")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--dataset", choices=["cifar10", "cifar100"], default="cifar10",
-                     help="corrupt this dataset's test split into the CIFAR-C layout (default cifar10)")
-    src.add_argument("--images", type=Path, help="an ImageFolder tree (ROOT/<class>/<image>) to corrupt")
-    p.add_argument("--data-dir", type=Path, default=None, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--corruptions", type=_names, default=None, help=f"comma-separated subset of: {', '.join(ALL)}")
+    p = sub.add_parser("corrupt", help="generate a -C or -C-bar dataset (CIFAR-C .npy or ImageNet-C folders)")
+    _add_generator_options(p, "corrupt", "ImageNet-C folders", "CIFAR-C .npy arrays (same-size images)")
+    p.add_argument("--corruptions", type=_names, default=None,
+                   help=f"comma-separated subset of: {', '.join(ALL)}; with --benchmark c-bar: {', '.join(CBAR_ALL)}")
     p.add_argument("--extra", action="store_true", help="also the 4 held-out corruptions (speckle_noise, "
                    "gaussian_blur, spatter, saturate)")
     p.add_argument("--severities", type=_ints, default=[1, 2, 3, 4, 5], help="comma-separated, among 1-5 "
                    "(default 1,2,3,4,5)")
-    p.add_argument("--layout", choices=["imagenet", "cifar"], default="imagenet",
-                   help="--images: ImageNet-C folders (default) or CIFAR-C .npy arrays (same-size images)")
-    p.add_argument("--size", type=int, default=224, choices=[224, 64],
-                   help="--images: ImageNet (224, default) or Tiny-ImageNet (64) preprocessing and table")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    p.add_argument("--workers", type=_positive(int), default=None, help="processes (default: all cores)")
     p.add_argument("--reference-stream", action="store_true",
                    help="byte-identical to the published make_*_c.py scripts run after np.random.seed(SEED) before "
                         "each corruption (one process per corruption, one image at a time: slower)")
@@ -248,20 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_corrupt)
 
     p = sub.add_parser("perturb", help="generate a -P dataset (CIFAR-P .npy or ImageNet-P .mp4 videos)")
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--dataset", choices=["cifar10", "cifar100"], default="cifar10",
-                     help="perturb this dataset's test split into the CIFAR-P layout (default cifar10)")
-    src.add_argument("--images", type=Path, help="an ImageFolder tree (ROOT/<class>/<image>) to perturb")
-    p.add_argument("--data-dir", type=Path, default=None, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_generator_options(p, "perturb", "ImageNet-P videos", "CIFAR-P arrays (same-size square images)")
     p.add_argument("--perturbations", type=_names, default=None,
                    help=f"comma-separated subset of: {', '.join(P_ALL)} (default all)")
-    p.add_argument("--layout", choices=["imagenet", "cifar"], default="imagenet",
-                   help="--images: ImageNet-P videos (default) or CIFAR-P arrays (same-size square images)")
-    p.add_argument("--size", type=int, default=224, choices=[224, 64],
-                   help="--images: ImageNet-P (224, default) or Tiny-ImageNet-P (64) preprocessing and table")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    p.add_argument("--workers", type=_positive(int), default=None, help="processes (default: all cores)")
     p.add_argument("--reference-stream", action="store_true",
                    help="byte-identical to the published make_*_p.py scripts run after np.random.seed(SEED) and "
                         "torch.manual_seed(SEED) (one process per perturbation, one image at a time)")
@@ -325,6 +305,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(func=cmd_compare)
     return parser
+
+
+def _add_generator_options(p: argparse.ArgumentParser, verb: str, folders: str, arrays: str) -> None:
+    """The options ``corrupt`` and ``perturb`` share: where the images come from and go, and how."""
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--dataset", choices=["cifar10", "cifar100"], default="cifar10",
+                     help=f"{verb} this dataset's test split into the CIFAR layout (default cifar10)")
+    src.add_argument("--images", type=Path, help=f"an ImageFolder tree (ROOT/<class>/<image>) to {verb}")
+    p.add_argument("--data-dir", type=Path, default=None, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--layout", choices=["imagenet", "cifar"], default="imagenet",
+                   help=f"--images: {folders} (default) or {arrays}")
+    p.add_argument("--size", type=int, default=224, choices=[224, 64],
+                   help="--images: ImageNet (224, default) or Tiny-ImageNet (64) preprocessing and table")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    p.add_argument("--workers", type=_positive(int), default=None, help="processes (default: all cores)")
 
 
 def _model_names() -> list[str]:

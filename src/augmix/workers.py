@@ -1,5 +1,6 @@
 """Worker processes for the dataset generators: they die with their parent, and on an
-error the queued work is dropped rather than run.
+error the queued work is dropped rather than run; ``run`` executes a list of units of work
+here or in such a pool, with progress.
 
 The clean images are handed to each worker once (``initargs``) and read there with
 ``shared()``, so a unit of work sends only its indices.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -73,3 +74,19 @@ def pool(workers: int, images: np.ndarray | None = None) -> Iterator[ProcessPool
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
+
+
+def run(fn: Callable[[tuple], int], tasks: Sequence[tuple], workers: int, bar,
+        images: np.ndarray | None = None) -> None:
+    """``fn`` over ``tasks``: in this process for one worker or one task, else in a pool of at most
+    ``workers``; each result (how many items it made) is added to the progress ``bar``."""
+    if not tasks:
+        return
+    if workers <= 1 or len(tasks) == 1:
+        init_worker(images)
+        for task in tasks:
+            bar.update(fn(task))
+        return
+    with pool(min(workers, len(tasks)), images) as executor:
+        for done in executor.map(fn, tasks, chunksize=1):
+            bar.update(done)

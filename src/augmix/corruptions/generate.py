@@ -41,7 +41,7 @@ from augmix.corruptions.tables import (
     cbar_table_for,
 )
 from augmix.io import atomic_path, ensure_writable_dir, is_valid_npy, open_image, remove_stale_temps, save_npy
-from augmix.workers import init_worker, pool, shared
+from augmix.workers import run, shared
 
 CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".webp")
@@ -141,14 +141,7 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
                 if not is_valid_npy(out / f"{c}.npy", shape)]
         with tqdm(total=len(todo) * n * len(sevs), unit="img", desc=f"corrupting {n} images (reference stream)",
                   disable=not progress) as bar:
-            if workers == 1 or len(todo) == 1:
-                init_worker(images)
-                for task in todo:
-                    bar.update(_cifar_reference_unit(task))
-            elif todo:
-                with pool(min(workers, len(todo)), images) as executor:
-                    for k in executor.map(_cifar_reference_unit, todo, chunksize=1):
-                        bar.update(k)
+            run(_cifar_reference_unit, todo, workers, bar, images)
         return out
     units = (n + CHUNK - 1) // CHUNK
     todo, pending = [], []
@@ -163,18 +156,9 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
                 part = parts / f"s{severity}_{unit:05d}.npy"
                 if not part.exists():
                     todo.append((corruption, severity, unit, seed, str(part)))
-    bar = tqdm(total=len(todo), unit="chunk", desc=f"corrupting {n} images", disable=not progress)
-    if todo:
-        if workers == 1:
-            init_worker(images)
-            for task in todo:
-                _cifar_unit(task)
-                bar.update()
-        else:
-            with pool(workers, images) as executor:
-                for _ in executor.map(_cifar_unit, todo, chunksize=1):
-                    bar.update()
-    bar.close()
+    total = sum(min(CHUNK, n - task[2] * CHUNK) for task in todo)
+    with tqdm(total=total, unit="img", desc=f"corrupting {n} images", disable=not progress) as bar:
+        run(_cifar_unit, todo, workers, bar, images)
     for corruption in pending:  # assemble severity-major, then drop the parts
         parts = out / ".parts" / corruption
         blocks = [np.load(parts / f"s{s}_{u:05d}.npy") for s in sevs for u in range(units)]
@@ -291,16 +275,10 @@ def generate_folder_c(src: str | Path, out: str | Path, corruptions: Sequence[st
         unit = _folder_unit
         tasks = [(items[i:i + per_task], c, s, seed, size, str(out))
                  for c in corruptions for s in severities for i in range(0, len(items), per_task)]
-    workers = min(workers or os.cpu_count() or 1, len(tasks))
+    workers = workers or os.cpu_count() or 1
     total = len(items) * len(corruptions) * len(severities)
     with tqdm(total=total, unit="img", desc="corrupting", disable=not progress) as bar:
-        if workers == 1:
-            for t in tasks:
-                bar.update(unit(t))
-        else:
-            with pool(workers) as executor:
-                for k in executor.map(unit, tasks):
-                    bar.update(k)
+        run(unit, tasks, workers, bar)
     with atomic_path(out / "meta.json") as tmp:
         tmp.write_text(json.dumps({"layout": "imagenet-c", "corruptions": list(corruptions),
                                    "severities": list(severities), "size": size, "seed": seed,

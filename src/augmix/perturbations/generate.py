@@ -31,7 +31,7 @@ from augmix.corruptions.generate import check_headers, list_image_folder
 from augmix.io import atomic_path, ensure_writable_dir, is_valid_npy, open_image, remove_stale_temps, save_npy
 from augmix.perturbations.functional import Streams, perturb, sequence
 from augmix.perturbations.tables import ALL, FFMPEG_ARGS, frames, is_noise, split_name, table_for
-from augmix.workers import init_worker, pool, shared
+from augmix.workers import run, shared
 
 CHUNK = 500  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 
@@ -131,14 +131,7 @@ def generate_cifar_p(images: np.ndarray, out: str | Path, names: Sequence[str] =
                       if not Path(out / ".parts" / p / f"c{u:05d}.npy").exists()]
         unit_fn, total = _cifar_unit, sum(min(CHUNK, n - t[1] * CHUNK) for t in tasks)
     with tqdm(total=total, unit="seq", desc=f"perturbing {n} images", disable=not progress) as bar:
-        if workers == 1 or len(tasks) <= 1:
-            init_worker(images)
-            for task in tasks:
-                bar.update(unit_fn(task))
-        elif tasks:
-            with pool(min(workers, len(tasks)), images) as executor:
-                for k in executor.map(unit_fn, tasks, chunksize=1):
-                    bar.update(k)
+        run(unit_fn, tasks, workers, bar, images)
     if not reference_stream:
         units = (n + CHUNK - 1) // CHUNK
         for p in pending:
@@ -211,15 +204,8 @@ def generate_folder_p(src: str | Path, out: str | Path, names: Sequence[str] = A
         tasks = [(items, p, seed, size, str(out), True) for p in names]
     else:
         tasks = [(items[i:i + 8], p, seed, size, str(out), False) for p in names for i in range(0, len(items), 8)]
-    workers = min(workers or os.cpu_count() or 1, len(tasks))
     with tqdm(total=len(items) * len(names), unit="video", desc="perturbing", disable=not progress) as bar:
-        if workers == 1:
-            for t in tasks:
-                bar.update(_folder_unit(t))
-        else:
-            with pool(workers) as executor:
-                for k in executor.map(_folder_unit, tasks):
-                    bar.update(k)
+        run(_folder_unit, tasks, workers or os.cpu_count() or 1, bar)
     with atomic_path(out / "meta.json") as tmp:
         tmp.write_text(json.dumps({"layout": "imagenet-p", "perturbations": names, "size": size, "seed": seed,
                                    "mode": "reference-stream" if reference_stream else "batched",

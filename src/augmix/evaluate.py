@@ -21,7 +21,8 @@ from augmix.checkpoint import LoadedModel, load_external, load_model
 from augmix.corruptions.tables import BENCHMARK
 
 
-def _normalise(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch.Tensor:
+def model_input(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch.Tensor:
+    """uint8 images [N, 3, H, W] as the model's normalised float input on ``device``."""
     mean = torch.tensor(mean_std[0], device=device).view(1, -1, 1, 1)
     std = torch.tensor(mean_std[1], device=device).view(1, -1, 1, 1)
     return (x.to(device).float() / 255 - mean) / std
@@ -35,7 +36,7 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, leave=False):
         x = torch.from_numpy(np.array(images[i:i + batch_size])).permute(0, 3, 1, 2)
-        out.append(model(_normalise(x, mean_std, device)).float().cpu())
+        out.append(model(model_input(x, mean_std, device)).float().cpu())
     return torch.cat(out).numpy()
 
 
@@ -57,7 +58,7 @@ def predict_folder(model: torch.nn.Module, folder, mean_std: tuple, device: torc
     model.eval().to(device)
     logits, labels = [], []
     for x, y in tqdm(loader, desc=desc, disable=not progress, leave=False):
-        logits.append(model(_normalise(x, mean_std, device)).float().cpu())
+        logits.append(model(model_input(x, mean_std, device)).float().cpu())
         labels.append(y)
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 

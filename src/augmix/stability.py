@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from augmix import metrics
 from augmix.checkpoint import LoadedModel
-from augmix.evaluate import _normalise
+from augmix.evaluate import model_input
 from augmix.perturbations.tables import CIFAR_TEST, IMAGENET_TEST, is_noise
 
 
@@ -27,7 +27,7 @@ def _video_scores(model: torch.nn.Module, videos: np.ndarray, mean_std: tuple, d
     """Logits [V, T, K] of uint8 videos [V, T, H, W, 3]."""
     v, t = videos.shape[:2]
     x = torch.from_numpy(np.array(videos)).reshape(v * t, *videos.shape[2:]).permute(0, 3, 1, 2)
-    return model(_normalise(x, mean_std, device)).float().cpu().numpy().reshape(v, t, -1)
+    return model(model_input(x, mean_std, device)).float().cpu().numpy().reshape(v, t, -1)
 
 
 def _stability(scores_iter, noise: bool, difficulty: int) -> tuple[float, float | None, int, int]:

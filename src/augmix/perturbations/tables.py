@@ -29,7 +29,6 @@ IMAGENET_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "sn
 # in place of snow (the published list comments snow out with the validation ones).
 CIFAR_TEST = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "spatter", "brightness",
               "translate", "rotate", "tilt", "scale")
-VALIDATION = ("speckle_noise", "gaussian_blur", "spatter", "shear")  # make_imagenet_p.py's validation blocks
 BASE = ("gaussian_noise", "shot_noise", "motion_blur", "zoom_blur", "snow", "brightness", "translate",
         "rotate", "tilt", "scale", "speckle_noise", "gaussian_blur", "spatter", "shear")
 # Every release name: the base perturbations and the harder noise difficulties.

@@ -79,18 +79,8 @@ def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: 
     ``p_baseline``: a results.json whose -P results normalise ImageNet-P's mFR and mT5D.
     The output folder is checked for writing before any work.
     """
-    from augmix.data import NUM_CLASSES, load_cifar
-    from augmix.data.corrupted import load_released_cifar_c, open_cifar_c, open_folder_c
-    from augmix.evaluate import (
-        corrupted_arrays,
-        corrupted_folders,
-        evaluate_cifar,
-        evaluate_clean_arrays,
-        evaluate_imagenet,
-        evaluate_imagenet_shift,
-        open_model,
-        resolve_device,
-    )
+    from augmix.data import NUM_CLASSES
+    from augmix.evaluate import open_model, resolve_device
     from augmix.io import ensure_writable_dir
     from augmix.report import load_results, write_results
 
@@ -109,46 +99,16 @@ def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: 
         raise ValueError(f"{', '.join(wrong)} is a natural shift of another dataset than {dataset}")
     if p_baseline is not None and dataset != "imagenet":
         raise ValueError("--p-baseline normalises ImageNet-P (mFR); CIFAR-P reports the mean flip probability as is")
+    if p_baseline is not None and "p" not in sets:
+        raise ValueError("--p-baseline normalises -P results; give the ImageNet-P set too (--perturbed or --suite-dir)")
     baseline = load_results(p_baseline).get("perturbations") if p_baseline is not None else None
     if p_baseline is not None and not baseline:
         raise ValueError(f"{p_baseline} holds no -P results to normalise by; evaluate the baseline with --perturbed")
     ensure_writable_dir(out)
-    data: dict = {}
     if dataset in NUM_CLASSES or dataset == "digits":
         lm = open_model(checkpoint, arch, weights, NUM_CLASSES.get(dataset, 10), dataset,
                         allow_other_dataset=allow_other_dataset)
-        if dataset == "digits":
-            from augmix.data.digits import load_digits_rgb
-
-            test = load_digits_rgb()[1]
-        else:
-            test = load_cifar(dataset, data_dir, train=False)
-        cc = None
-        if sets.get("c") == "released":
-            cc = load_released_cifar_c(dataset, data_dir)
-        elif "c" in sets:
-            cc = open_cifar_c(sets["c"], expected_n=len(test))
-        res = evaluate_cifar(lm, test.images, test.labels, cc, dev, corruptions, batch_size, progress)
-        data = {"clean": test.source, "corrupted": cc.provenance if cc else None}
-        if "c-bar" in sets:
-            cb = open_cifar_c(sets["c-bar"], expected_n=len(test))
-            res["c_bar"] = {**corrupted_arrays(lm, cb, dev, tuple(CBAR_TABLES[32]), batch_size, progress),
-                            "data": cb.provenance}
-        if "p" in sets:
-            from augmix.data.perturbed import open_cifar_p
-            from augmix.stability import evaluate_cifar_p
-
-            cp = open_cifar_p(sets["p"], expected_n=len(test))
-            res["perturbations"] = {**evaluate_cifar_p(lm, cp, dev, difficulty=difficulty, batch_size=batch_size,
-                                                       progress=progress), "data": cp.provenance}
-        if "cifar10.1" in sets:
-            from augmix.data.natural import load_cifar10_1, read_cifar10_1
-
-            where = sets["cifar10.1"]
-            shift = load_cifar10_1(data_dir) if where == "released" else read_cifar10_1(where)
-            r = evaluate_clean_arrays(lm, shift.images, shift.labels, dev, batch_size, progress, desc="cifar10.1")
-            res.setdefault("natural", {})["cifar10.1"] = {**{k: v for k, v in r.items() if not k.startswith("_")},
-                                                          "data": shift.source}
+        res, data = _cifar_sets(lm, dataset, data_dir, sets, dev, corruptions, batch_size, progress, difficulty)
     elif dataset == "imagenet":
         if data_dir is None or not (Path(data_dir) / "val").is_dir():
             raise ValueError("ImageNet evaluation needs --data-dir with a val/ ImageFolder tree")
@@ -158,35 +118,10 @@ def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: 
 
         k = len(ImageFolder(str(Path(data_dir) / "val"), is_valid_file=is_image_file).classes)
         lm = open_model(checkpoint, arch, weights, k, dataset, allow_other_dataset=allow_other_dataset)
-        fc = open_folder_c(sets["c"]) if "c" in sets else None
-        bs = min(batch_size, 250)
-        res = evaluate_imagenet(lm, Path(data_dir) / "val", fc, dev, corruptions, bs, workers, progress)
-        data = {"clean": f"ImageFolder {Path(data_dir) / 'val'} (Resize 256, CenterCrop 224)",
-                "corrupted": f"ImageNet-C tree {sets['c']} (read as stored, no resize)" if fc else None}
-        if "c-bar" in sets:
-            fb = open_folder_c(sets["c-bar"])
-            res["c_bar"] = {**corrupted_folders(lm, fb, dev, tuple(CBAR_TABLES[224]), bs, workers, progress),
-                            "data": f"ImageNet-C-bar tree {sets['c-bar']} (read as stored)"}
-        if "p" in sets:
-            from augmix.data.perturbed import open_folder_p
-            from augmix.stability import evaluate_folder_p, normalise_by
-
-            fp = open_folder_p(sets["p"])
-            pres = evaluate_folder_p(lm, fp, dev, difficulty=difficulty, batch_size=bs, workers=workers,
-                                     progress=progress)
-            if baseline is not None:
-                pres.update(normalise_by(pres, baseline))
-            res["perturbations"] = {**pres, "data": f"ImageNet-P videos {sets['p']}",
-                                    **({"baseline": str(p_baseline)} if baseline is not None else {})}
-        for shift_name in ("imagenet-r", "imagenet-a", "imagenet-sketch", "imagenet-v2"):
-            if shift_name in sets:
-                from augmix.data.natural import open_imagenet_shift
-
-                where = sets[shift_name]
-                shift = open_imagenet_shift(shift_name, data_dir if where == "released" else where,
-                                            download=where == "released")
-                r = evaluate_imagenet_shift(lm, shift, dev, bs, workers, progress)
-                res.setdefault("natural", {})[shift_name] = {**r, "data": f"{shift_name} at {shift.root}"}
+        res, data = _imagenet_sets(lm, data_dir, sets, dev, corruptions, min(batch_size, 250), workers, progress,
+                                   difficulty, baseline)
+        if baseline is not None:  # (a -P set is present: checked above)
+            res["perturbations"]["baseline"] = str(p_baseline)
     else:
         raise ValueError(f"unknown dataset {dataset!r}; choose cifar10, cifar100, digits or imagenet")
     res = {"name": name or Path(out).name, "model": {"name": lm.spec.arch, "source": lm.source,
@@ -194,6 +129,77 @@ def run_evaluation(out: str | Path, checkpoint: str | Path | None = None, arch: 
            "data": data, "sets": sorted(sets), **res}
     write_results(res, out)
     return res
+
+
+def _cifar_sets(lm, dataset: str, data_dir, sets: dict, dev, corruptions, batch_size: int, progress: bool,
+                difficulty: int) -> tuple[dict, dict]:
+    """Every set opened (and downloaded) first, so a missing one stops the run before any work."""
+    from augmix.data import load_cifar
+    from augmix.data.corrupted import load_released_cifar_c, open_cifar_c
+    from augmix.data.natural import load_cifar10_1, read_cifar10_1
+    from augmix.data.perturbed import open_cifar_p
+    from augmix.evaluate import corrupted_arrays, evaluate_cifar, evaluate_clean_arrays
+    from augmix.stability import evaluate_cifar_p
+
+    if dataset == "digits":
+        from augmix.data.digits import load_digits_rgb
+
+        test = load_digits_rgb()[1]
+    else:
+        test = load_cifar(dataset, data_dir, train=False)
+    n = len(test)
+    cc = (load_released_cifar_c(dataset, data_dir) if sets.get("c") == "released" else
+          open_cifar_c(sets["c"], expected_n=n) if "c" in sets else None)
+    cb = open_cifar_c(sets["c-bar"], expected_n=n) if "c-bar" in sets else None
+    cp = open_cifar_p(sets["p"], expected_n=n) if "p" in sets else None
+    where = sets.get("cifar10.1")
+    shift = None if where is None else load_cifar10_1(data_dir) if where == "released" else read_cifar10_1(where)
+
+    res = evaluate_cifar(lm, test.images, test.labels, cc, dev, corruptions, batch_size, progress)
+    if cb is not None:
+        res["c_bar"] = {**corrupted_arrays(lm, cb, dev, tuple(CBAR_TABLES[32]), batch_size, progress),
+                        "data": cb.provenance}
+    if cp is not None:
+        res["perturbations"] = {**evaluate_cifar_p(lm, cp, dev, difficulty=difficulty, batch_size=batch_size,
+                                                   progress=progress), "data": cp.provenance}
+    if shift is not None:
+        r = evaluate_clean_arrays(lm, shift.images, shift.labels, dev, batch_size, progress, desc="cifar10.1")
+        res["natural"] = {"cifar10.1": {**{k: v for k, v in r.items() if not k.startswith("_")},
+                                        "data": shift.source}}
+    return res, {"clean": test.source, "corrupted": cc.provenance if cc else None}
+
+
+def _imagenet_sets(lm, data_dir, sets: dict, dev, corruptions, batch_size: int, workers: int, progress: bool,
+                   difficulty: int, baseline: dict | None) -> tuple[dict, dict]:
+    """Every set opened (and downloaded) first, then evaluated."""
+    from augmix.data.corrupted import open_folder_c
+    from augmix.data.natural import open_imagenet_shift
+    from augmix.data.perturbed import open_folder_p
+    from augmix.evaluate import corrupted_folders, evaluate_imagenet, evaluate_imagenet_shift
+    from augmix.stability import evaluate_folder_p, normalise_by
+
+    fc = open_folder_c(sets["c"]) if "c" in sets else None
+    fb = open_folder_c(sets["c-bar"]) if "c-bar" in sets else None
+    fp = open_folder_p(sets["p"]) if "p" in sets else None
+    shifts = [open_imagenet_shift(k, data_dir if sets[k] == "released" else sets[k], download=sets[k] == "released")
+              for k in ("imagenet-r", "imagenet-a", "imagenet-sketch", "imagenet-v2") if k in sets]
+
+    res = evaluate_imagenet(lm, Path(data_dir) / "val", fc, dev, corruptions, batch_size, workers, progress)
+    if fb is not None:
+        res["c_bar"] = {**corrupted_folders(lm, fb, dev, tuple(CBAR_TABLES[224]), batch_size, workers, progress),
+                        "data": f"ImageNet-C-bar tree {fb.root} (read as stored)"}
+    if fp is not None:
+        pres = evaluate_folder_p(lm, fp, dev, difficulty=difficulty, batch_size=batch_size, workers=workers,
+                                 progress=progress)
+        if baseline is not None:
+            pres.update(normalise_by(pres, baseline))
+        res["perturbations"] = {**pres, "data": f"ImageNet-P videos {fp.root}"}
+    for shift in shifts:
+        r = evaluate_imagenet_shift(lm, shift, dev, batch_size, workers, progress)
+        res.setdefault("natural", {})[shift.name] = {**r, "data": f"{shift.name} at {shift.root}"}
+    data = {"clean": f"ImageFolder {Path(data_dir) / 'val'} (Resize 256, CenterCrop 224)",
+            "corrupted": f"ImageNet-C tree {fc.root} (read as stored, no resize)" if fc else None}
+    return res, data
 
 
 def summary_line(res: dict) -> str:

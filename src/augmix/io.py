@@ -108,6 +108,27 @@ def is_valid_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype="uint8")
     return isinstance(arr, np.ndarray) and arr.shape == tuple(shape) and arr.dtype == np.dtype(dtype)
 
 
+def merge_meta(folder: Path, meta: dict, keys: tuple[str, ...], names_key: str, names, what: str,
+               defaults: dict | None = None) -> dict:
+    """``meta`` for a generator resuming into ``folder``: if ``folder/meta.json`` exists it must agree
+    on ``keys`` (a missing key reads as ``defaults[key]``), and ``names_key`` becomes the union of
+    its names and ``names``; a disagreement is refused with one line."""
+    import json
+
+    meta_path = Path(folder) / "meta.json"
+    if not meta_path.exists():
+        return {**meta, names_key: list(names)}
+    try:
+        old = json.loads(meta_path.read_text())
+    except ValueError:
+        raise ValueError(f"{meta_path} is damaged; delete {folder} and generate it again") from None
+    same = {k: old.get(k, (defaults or {}).get(k)) for k in keys}
+    if same != {k: meta[k] for k in keys}:
+        raise ValueError(f"{folder} already holds {what} made with other settings ({same}); choose another "
+                         "--out or delete it")
+    return {**meta, names_key: sorted(set(old.get(names_key, [])) | set(names))}
+
+
 class OutputError(OSError):
     """An output location that cannot be written; raised before any work is done."""
 

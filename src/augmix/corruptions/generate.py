@@ -40,7 +40,15 @@ from augmix.corruptions.tables import (
     TINYIMAGENET_PREPROCESS,
     cbar_table_for,
 )
-from augmix.io import atomic_path, ensure_writable_dir, is_valid_npy, open_image, remove_stale_temps, save_npy
+from augmix.io import (
+    atomic_path,
+    ensure_writable_dir,
+    is_valid_npy,
+    merge_meta,
+    open_image,
+    remove_stale_temps,
+    save_npy,
+)
 from augmix.workers import run, shared
 
 CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
@@ -115,20 +123,9 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path,
     mode = "reference-stream" if reference_stream else "batched"
     meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed, "mode": mode,
             "image_size": list(images.shape[1:3]), "source": source, "chunk": CHUNK}
+    meta = merge_meta(out, meta, ("severities", "n_per_severity", "seed", "image_size", "mode"), "corruptions",
+                      corruptions, "a -C set", defaults={"mode": "batched"})
     meta_path = out / "meta.json"
-    if meta_path.exists():
-        try:
-            old = json.loads(meta_path.read_text())
-        except ValueError:
-            raise ValueError(f"{meta_path} is damaged; delete {out} and generate it again") from None
-        same = {k: old.get(k, "batched" if k == "mode" else None)
-                for k in ("severities", "n_per_severity", "seed", "image_size", "mode")}
-        if same != {k: meta[k] for k in same}:
-            raise ValueError(f"{out} already holds a -C set made with other settings ({same}); "
-                             "choose another --out or delete it")
-        meta["corruptions"] = sorted(set(old.get("corruptions", [])) | set(corruptions))
-    else:
-        meta["corruptions"] = list(corruptions)
     with atomic_path(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2))
     label_dtype = np.uint8 if labels.max() < 256 else np.int64

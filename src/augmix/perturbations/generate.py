@@ -28,7 +28,15 @@ import numpy as np
 from tqdm import tqdm
 
 from augmix.corruptions.generate import check_headers, list_image_folder
-from augmix.io import atomic_path, ensure_writable_dir, is_valid_npy, open_image, remove_stale_temps, save_npy
+from augmix.io import (
+    atomic_path,
+    ensure_writable_dir,
+    is_valid_npy,
+    merge_meta,
+    open_image,
+    remove_stale_temps,
+    save_npy,
+)
 from augmix.perturbations.functional import Streams, perturb, sequence
 from augmix.perturbations.tables import ALL, FFMPEG_ARGS, frames, is_noise, split_name, table_for
 from augmix.workers import run, shared
@@ -99,19 +107,8 @@ def generate_cifar_p(images: np.ndarray, out: str | Path, names: Sequence[str] =
     mode = "reference-stream" if reference_stream else "batched"
     meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "image_size": size, "source": source,
             "chunk": CHUNK}
+    meta = merge_meta(out, meta, ("layout", "n", "seed", "mode", "image_size"), "perturbations", names, "a -P set")
     meta_path = out / "meta.json"
-    if meta_path.exists():
-        try:
-            old = json.loads(meta_path.read_text())
-        except ValueError:
-            raise ValueError(f"{meta_path} is damaged; delete {out} and generate it again") from None
-        same = {k: old.get(k) for k in ("n", "seed", "mode", "image_size")}
-        if old.get("layout") != "cifar-p" or same != {k: meta[k] for k in same}:
-            raise ValueError(f"{out} already holds a -P set made with other settings ({same}); choose another "
-                             "--out or delete it")
-        meta["perturbations"] = sorted(set(old.get("perturbations", [])) | set(names))
-    else:
-        meta["perturbations"] = names
     meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
     with atomic_path(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2))

@@ -27,7 +27,6 @@ from pathlib import Path  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from _common import SHARED, cifar_test_images, machine, save  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from augmix.corruptions import ALL, BENCHMARK, corrupt  # noqa: E402
 
@@ -36,7 +35,8 @@ cv2.setNumThreads(1)
 
 def imagenet_images(n: int) -> tuple[np.ndarray, str]:
     """``n`` Imagewoof validation photographs, Resize(256) + CenterCrop(224), or synthetic."""
-    from augmix.corruptions.generate import list_image_folder, preprocess
+    from augmix.corruptions.generate import preprocess
+    from augmix.data.images import walk_image_tree
 
     folder = Path(tempfile.gettempdir()) / "augmix-bench-data" / "imagewoof2-320-val500" / "val"
     if not folder.is_dir() and (SHARED / "prepare.py").exists():
@@ -46,8 +46,8 @@ def imagenet_images(n: int) -> tuple[np.ndarray, str]:
         subprocess.run([sys.executable, str(SHARED / "prepare.py"), "imagewoof", str(folder.parents[1])],
                        check=True, stdout=subprocess.DEVNULL)
     if folder.is_dir():
-        items = list_image_folder(folder)[:: max(1, 500 // n)][:n]
-        arr = np.stack([np.asarray(preprocess(Image.open(p).convert("RGB"), 224)) for p, _ in items])
+        items = walk_image_tree(folder).images[:: max(1, 500 // n)][:n]
+        arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items])
         return arr, f"Imagewoof2-320 validation (ImageNet photographs), {len(arr)} images, 256/224 crop"
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8), "synthetic noise (no Imagewoof found)"

@@ -20,17 +20,17 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 from _common import cifar_root, machine, save
 
-from augmix.checkpoint import load_checkpoint, load_model
+from augmix.checkpoint import load_checkpoint
 from augmix.corruptions.generate import generate_cifar_c
 from augmix.corruptions.tables import BENCHMARK
 from augmix.data import load_cifar
 from augmix.data.corrupted import open_cifar_c
-from augmix.evaluate import evaluate_cifar
 from augmix.recipes import RECIPES
-from augmix.report import compare, load_results, write_results
+from augmix.report import compare
+from augmix.results import Subset, load_results
+from augmix.suite import EvalConfig, run_evaluation
 from augmix.train import TrainConfig, train
 
 ARMS = (("standard", "Standard"), ("augmix", "AugMix (no JSD)"), ("augmix_jsd", "AugMix+JSD"))
@@ -58,7 +58,8 @@ def main() -> None:
         test_x, test_y = test_x[:args.test_images], test_y[:args.test_images]
     t0 = time.time()
     cc = open_cifar_c(generate_cifar_c(test_x, test_y, args.out / "CIFAR-10-C", BENCHMARK, seed=0,
-                                       source=test.source + f" (first {len(test_y)})"))
+                                       source=test.source + f" (first {len(test_y)})",
+                                       subset=Subset(limit=args.test_images) if args.test_images else None))
     timings["generate_cifar10c_s"] = round(time.time() - t0, 1)
     recipe = {k: v for k, v in RECIPES["cifar-wrn"].items() if k not in ("model", "epochs", "method")}
     runs, labels = [], []
@@ -74,15 +75,14 @@ def main() -> None:
                 train(cfg, resume=ckpt.exists())
             timings[f"train_{method}_seed{seed}_s"] = round(time.time() - t0, 1)
             if not (run / "eval" / "results.json").exists():
-                lm = load_model(ckpt)
-                res = evaluate_cifar(lm, test_x, test_y, cc, torch.device("cpu"))
-                write_results({"name": f"{label} (seed {seed})", "model": {"name": lm.spec.arch, "source": lm.source},
-                               "data": {"clean": test.source, "corrupted": cc.provenance}, **res}, run / "eval")
+                run_evaluation(EvalConfig(out=run / "eval", checkpoint=ckpt, data_dir=root, sets={"c": cc.root},
+                                          limit=args.test_images or None, device="cpu", workers=0,
+                                          name=f"{label} (seed {seed})"))
             runs.append(run / "eval")
             labels.append(label)
             res = load_results(run / "eval")
-            print(json.dumps({"seed": seed, "method": method, "clean_error": res["clean"]["error"],
-                              "mean_corruption_error": res["mean_corruption_error"]}))
+            print(json.dumps({"seed": seed, "method": method, "clean_error": res.clean.scores.error,
+                              "mean_corruption_error": res.benchmarks["c"].mean_error}))
     out = compare(runs, args.out / "compare", labels)
     timings["total_s"] = round(time.time() - started, 1)
     save(args.result_name, {

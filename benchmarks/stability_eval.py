@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from augmix.data.perturbed import open_cifar_p
 from augmix.metrics import flip_rates, top5_distances
 from augmix.perturbations import CIFAR_TEST, is_noise
 from augmix.recipes import RECIPES
+from augmix.results import load_results
 from augmix.stability import _video_scores
 from augmix.train import TrainConfig, train
 
@@ -92,7 +92,7 @@ def main() -> None:
             if method == "standard":
                 walls.append(wall)
                 print(f"round {r + 1}: full CIFAR-10-P evaluation (Standard tiny) {wall:.1f} s", flush=True)
-            evals[method] = json.loads((dest / "results.json").read_text())["perturbations"]
+            evals[method] = load_results(dest).benchmarks["p"]
 
     pub = published_metrics(args.published_eval, 10)
     from scipy.stats import rankdata
@@ -129,9 +129,9 @@ def main() -> None:
         "full_evaluation_wall_s": {"median": float(np.median(walls)), "range": [min(walls), max(walls)],
                                    "rounds": walls},
         "frames_per_s_median": round(frames / float(np.median(walls)), 1),
-        "mean_flip_probability": {m: e["mean_flip_probability"] for m, e in evals.items()},
-        "mean_top5_distance": {m: e["mean_top5_distance"] for m, e in evals.items()},
-        "per_perturbation_flip_probability": {m: {p: e["per"][p]["flip_probability"] for p in CIFAR_TEST}
+        "mean_flip_probability": {m: e.mean_flip_probability for m, e in evals.items()},
+        "mean_top5_distance": {m: e.mean_top5_distance for m, e in evals.items()},
+        "per_perturbation_flip_probability": {m: {p: e.per[p].flip_probability for p in CIFAR_TEST}
                                               for m, e in evals.items()},
         "metrics_vs_published": metric_rows})
 

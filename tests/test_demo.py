@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from augmix.demo import run_demo
+from augmix.results import load_results
 
 
 def test_demo_runs_offline_and_writes_the_report(tmp_path):
@@ -16,10 +17,10 @@ def test_demo_runs_offline_and_writes_the_report(tmp_path):
     for name in ("augmix_samples.png", "corruption_samples.png", "compare/compare.png",
                  "standard_seed0/eval/severity.png", "augmix_jsd_seed1/eval/error_per_corruption.png"):
         assert (out / name).stat().st_size > 1000, name
-    res = json.loads((out / "augmix_jsd_seed0" / "eval" / "results.json").read_text())
-    assert res["corruptions_evaluated"] == 15 and res["clean"]["n"] == 60
+    res = load_results(out / "augmix_jsd_seed0" / "eval")
+    assert len(res.benchmarks["c"].per) == 15 and res.clean.scores.n == 60
     # every figure is a mean and spread over the two seeds
-    errors = [json.loads((out / f"standard_seed{s}" / "eval" / "results.json").read_text())["clean"]["error"]
+    errors = [load_results(out / f"standard_seed{s}" / "eval").clean.scores.error
               for s in (0, 1)]
     assert summary["standard"]["runs"] == 2
     assert abs(summary["standard"]["clean error"]["mean"] - sum(errors) / 2) < 1e-12

@@ -14,6 +14,7 @@ from augmix.corruptions import corrupt
 from augmix.corruptions.generate import CHUNK, generate_cifar_c, generate_folder_c
 from augmix.data import DataError
 from augmix.data.corrupted import open_cifar_c, open_folder_c
+from augmix.data.images import walk_image_tree
 from tests.conftest import smooth_images
 
 N = 24
@@ -122,13 +123,15 @@ def test_imagenet_layout(tmp_path):
         for j in range(2):
             Image.fromarray(smooth_images(1, 300, seed=10 * k + j)[0][:, :260]).save(
                 src / wnid / f"img{j}.JPEG")
-    out = generate_folder_c(src, tmp_path / "inc", ["contrast"], [1, 5], seed=0, workers=1, progress=False)
+    out = generate_folder_c(walk_image_tree(src).images, tmp_path / "inc", ["contrast"], [1, 5], seed=0, workers=1,
+                            progress=False)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.JPEG"))
     assert files == [f"contrast/{s}/{w}/img{j}.JPEG" for s in (1, 5) for w in ("n01", "n02") for j in (0, 1)]
     with Image.open(out / "contrast/5/n01/img0.JPEG") as im:
         assert im.size == (224, 224) and im.format == "JPEG"
     stamp = os.stat(out / "contrast/1/n01/img0.JPEG").st_mtime_ns
-    generate_folder_c(src, out, ["contrast"], [1, 5], seed=0, workers=1, progress=False)  # resume: skip
+    generate_folder_c(walk_image_tree(src).images, out, ["contrast"], [1, 5], seed=0, workers=1,
+                      progress=False)  # resume: skip
     assert os.stat(out / "contrast/1/n01/img0.JPEG").st_mtime_ns == stamp
     assert open_folder_c(out).folder("contrast", 5).is_dir()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,6 +9,8 @@ from PIL import Image
 from augmix.cli import main
 from augmix.corruptions.generate import generate_folder_c
 from augmix.corruptions.tables import BENCHMARK
+from augmix.data.images import walk_image_tree
+from augmix.results import load_results
 from tests.conftest import smooth_images
 
 
@@ -31,17 +31,19 @@ def test_train_evaluate_imagenet_c_with_mce(imagefolder, tmp_path):
     rc = main(["train", "--dataset", "imagenet", "--data-dir", str(imagefolder), "--model", "tiny", "--epochs", "1",
                "--batch-size", "4", "--workers", "0", "--augmix", "severity=1", "--out", str(tmp_path / "run")])
     assert rc == 0
-    inc = generate_folder_c(imagefolder / "val", tmp_path / "IN-C", BENCHMARK, seed=0, workers=2, progress=False)
+    items = walk_image_tree(imagefolder / "val").images
+    inc = generate_folder_c(items, tmp_path / "IN-C", BENCHMARK, seed=0, workers=2, progress=False)
     assert len(list(inc.rglob("*.JPEG"))) == 15 * 5 * 4
     rc = main(["evaluate", str(tmp_path / "run" / "checkpoint.pt"), "--dataset", "imagenet", "--data-dir",
                str(imagefolder), "--corrupted", str(inc), "--out", str(tmp_path / "eval"), "--workers", "0"])
     assert rc == 0
-    res = json.loads((tmp_path / "eval" / "results.json").read_text())
-    assert res["clean"]["n"] == 4 and len(res["corruptions"]) == 15
+    res = load_results(tmp_path / "eval")
+    c = res.benchmarks["c"]
+    assert res.clean.scores.n == 4 and len(c.per) == 15
     from augmix.metrics import ALEXNET_ERR
 
-    expected = np.mean([np.mean(res["corruptions"][c]["error"]) / ALEXNET_ERR[c] for c in BENCHMARK])
-    assert res["mce"] == pytest.approx(expected)
+    expected = np.mean([c.mean_of(name) / ALEXNET_ERR[name] for name in BENCHMARK])
+    assert c.mce == pytest.approx(expected)
     assert "mCE (AlexNet-normalised)" in (tmp_path / "eval" / "report.md").read_text()
 
 

@@ -20,6 +20,7 @@ from PIL import Image
 from augmix.cli import main
 from augmix.corruptions import corrupt
 from augmix.corruptions.generate import generate_cifar_c, generate_folder_c, preprocess
+from augmix.data.images import walk_image_tree
 from tests.conftest import smooth_images
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "published_c.json").read_text())
@@ -105,5 +106,6 @@ def test_default_mode_folder_generation_is_unchanged_by_the_mode_switch(tmp_path
     src = tmp_path / "src" / "n01"
     src.mkdir(parents=True)
     Image.fromarray(smooth_images(1, 64)[0]).save(src / "a.png")
-    generate_folder_c(tmp_path / "src", tmp_path / "o", ["fog"], [2], size=64, workers=1, progress=False)
+    generate_folder_c(walk_image_tree(tmp_path / "src").images, tmp_path / "o", ["fog"], [2], size=64, workers=1,
+                      progress=False)
     assert json.loads((tmp_path / "o" / "meta.json").read_text())["mode"] == "batched"

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from augmix import seeding
 from augmix.cli import main
 from augmix.data.download import DataError
+from augmix.data.images import walk_image_tree
 from augmix.data.perturbed import open_cifar_p, open_folder_p, read_video
 from augmix.perturbations import ALL, Streams, frames, perturb, sequence
 from augmix.perturbations.generate import generate_cifar_p, generate_folder_p
@@ -160,14 +162,14 @@ def _image_folder(root: Path, n: int = 2, size: int = 300) -> Path:
 
 def test_imagenet_p_videos_are_written_as_published_and_read_back(tmp_path):
     src = _image_folder(tmp_path / "val", n=1)
-    out = generate_folder_p(src, tmp_path / "IN-P", ["rotate", "shot_noise"], size=224, seed=0, workers=2,
-                            progress=False)
+    out = generate_folder_p(walk_image_tree(src).images, tmp_path / "IN-P", ["rotate", "shot_noise"], size=224,
+                            seed=0, workers=2, progress=False)
     videos = open_folder_p(out).videos("rotate")
     assert [p.relative_to(out).as_posix() for p, _ in videos] == ["rotate/n01440764/im0.mp4",
                                                                   "rotate/n01443537/im0.mp4"]
     for name in ("rotate", "shot_noise"):
         expected = sequence(Image.open(src / "n01440764" / "im0.JPEG"), name, 224,
-                            Streams(np.random.default_rng(np.random.SeedSequence([0, ALL.index(name), 0]))))
+                            Streams(seeding.stream(0, "p", name, "n01440764/im0.mp4")))
         got = read_video(out / name / "n01440764" / "im0.mp4")
         assert got.shape == expected.shape == (31, 224, 224, 3)
         mse = np.mean((got.astype(float) - expected) ** 2)

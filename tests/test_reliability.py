@@ -205,7 +205,8 @@ def test_exploding_training_keeps_no_bad_checkpoint(world, tmp_path):
 
 
 def test_stale_temporaries_are_not_data_and_are_cleared(tmp_path):
-    from augmix.corruptions.generate import generate_folder_c, list_image_folder
+    from augmix.corruptions.generate import generate_folder_c
+    from augmix.data.images import walk_image_tree
 
     src = tmp_path / "src" / "n0"
     src.mkdir(parents=True)
@@ -216,8 +217,9 @@ def test_stale_temporaries_are_not_data_and_are_cleared(tmp_path):
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"")
     (src / ".a9.JPEG.x.tmp.JPEG").write_bytes(b"")  # a hidden file, as an older temporary would be
-    assert [p.name for p, _ in list_image_folder(tmp_path / "src")] == ["a0.JPEG", "a1.JPEG"]
-    generate_folder_c(tmp_path / "src", out, ["fog"], [1], size=64, workers=1, progress=False)
+    items = walk_image_tree(tmp_path / "src").images
+    assert [i.path.name for i in items] == ["a0.JPEG", "a1.JPEG"]
+    generate_folder_c(items, out, ["fog"], [1], size=64, workers=1, progress=False)
     assert not stale.exists()
     assert sorted(p.name for p in (out / "fog" / "1" / "n0").iterdir()) == ["a0.JPEG", "a1.JPEG"]
 
@@ -308,7 +310,7 @@ def test_fuzz_cifar_batch_reader(tmp_path_factory, prefix, body):
 def test_fuzz_npy_and_results_and_image_readers(tmp_path_factory, prefix, body):
     from augmix.data.corrupted import open_cifar_c
     from augmix.io import open_image
-    from augmix.report import load_results
+    from augmix.results import load_results
 
     root = tmp_path_factory.mktemp("f")
     (root / "labels.npy").write_bytes(prefix + body)

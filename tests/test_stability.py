@@ -10,6 +10,7 @@ from augmix.checkpoint import LoadedModel, ModelSpec
 from augmix.data.perturbed import open_cifar_p
 from augmix.metrics import flip_rates, normalised_by_baseline, top5_distances
 from augmix.perturbations.tables import CIFAR_TEST, IMAGENET_TEST
+from augmix.results import PerturbationScores
 from augmix.stability import evaluate_cifar_p, normalise_by, summarise_stability
 
 
@@ -57,12 +58,14 @@ def test_normalising_by_a_baseline_with_given_constants():
         normalised_by_baseline({p: 0.1 for p in IMAGENET_TEST if p != "tilt"}, base, IMAGENET_TEST)
     with pytest.raises(ValueError, match="is 0"):
         normalised_by_baseline(ours, base | {"scale": 0.0}, IMAGENET_TEST)
-    entry = {"flip_probability": 0.1, "top5_distance": 0.3}
-    res = summarise_stability({p: dict(entry) for p in IMAGENET_TEST}, "imagenet")
-    assert res["mean_flip_probability"] == pytest.approx(0.1)
-    norm = normalise_by(res, summarise_stability({p: {"flip_probability": 0.2, "top5_distance": 0.6}
-                                                  for p in IMAGENET_TEST}, "imagenet"))
-    assert norm["mfr"] == pytest.approx(0.5) and norm["mt5d"] == pytest.approx(0.5)
+    def entry(fp, t5):
+        return PerturbationScores(flip_probability=fp, top5_distance=t5, videos=1, frames=2,
+                                  compared_with="previous frame", difficulty=1)
+
+    res = summarise_stability({p: entry(0.1, 0.3) for p in IMAGENET_TEST}, "imagenet")
+    assert res.mean_flip_probability == pytest.approx(0.1)
+    norm = normalise_by(res, summarise_stability({p: entry(0.2, 0.6) for p in IMAGENET_TEST}, "imagenet"))
+    assert norm.mfr == pytest.approx(0.5) and norm.mt5d == pytest.approx(0.5)
 
 
 class _Brightness(torch.nn.Module):
@@ -84,11 +87,11 @@ def test_cifar_p_evaluation_counts_the_flips_it_should(tmp_path):
     lm = LoadedModel(_Brightness(), ModelSpec("x", 10, (0.5,) * 3, (0.5,) * 3), "test")
     res = evaluate_cifar_p(lm, open_cifar_p(tmp_path, expected_n=2), torch.device("cpu"), progress=False)
     # previous frame: video 1 flips twice in 4 pairs, video 2 never: (0.5 + 0) / 2
-    assert res["per"]["rotate"]["flip_probability"] == pytest.approx(0.25)
+    assert res.per["rotate"].flip_probability == pytest.approx(0.25)
     # noise: against the first frame (5): 5 6 6 5 -> 2 of 4 flips; video 2 none
-    assert res["per"]["gaussian_noise"]["flip_probability"] == pytest.approx(0.25)
-    assert res["per"]["rotate"]["compared_with"] == "previous frame"
-    assert res["mean_flip_probability"] == pytest.approx(0.25) and res["test_set"] == list(CIFAR_TEST)
+    assert res.per["gaussian_noise"].flip_probability == pytest.approx(0.25)
+    assert res.per["rotate"].compared_with == "previous frame"
+    assert res.mean_flip_probability == pytest.approx(0.25) and res.test_set == list(CIFAR_TEST)
     # scores rank the predicted class first, then classes 0, 1, 2, ...: at a change from 5 to 6 the old
     # top class falls to rank 7 and the other four keep theirs, |c(0) - c(6)| = 5 per flip
-    assert res["per"]["rotate"]["top5_distance"] == pytest.approx((5 * 2 / 4 + 0) / 2)
+    assert res.per["rotate"].top5_distance == pytest.approx((5 * 2 / 4 + 0) / 2)

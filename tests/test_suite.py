@@ -11,6 +11,7 @@ from PIL import Image
 from augmix.checkpoint import ModelSpec, build_model, save_checkpoint
 from augmix.cli import main
 from augmix.perturbations.tables import CIFAR_TEST, IMAGENET_TEST
+from augmix.results import load_results
 from augmix.suite import find_sets
 from tests.conftest import smooth_images
 from tests.helpers import write_cifar10
@@ -49,17 +50,18 @@ def test_one_command_evaluates_every_set_found_into_one_report(cifar_suite, tmp_
                  str(cifar_suite / "datasets"), "--out", str(out), "--workers", "0"]) == 0
     line = capsys.readouterr().out
     assert "-C-bar error" in line and "mean flip probability" in line and "cifar10.1 error" in line
-    res = json.loads((out / "results.json").read_text())
-    assert res["sets"] == ["c", "c-bar", "cifar10.1", "p"]
-    assert list(res["corruptions"]) == ["fog"]
-    assert list(res["c_bar"]["corruptions"]) == ["ripple", "lines"]  # the csv order
-    p = res["perturbations"]
-    assert set(p["per"]) == set(CIFAR_TEST) and p["per"]["translate"]["frames"] == 16
-    assert p["mean_flip_probability"] == pytest.approx(np.mean([p["per"][n]["flip_probability"] for n in CIFAR_TEST]))
-    assert res["natural"]["cifar10.1"]["n"] == 12
+    res = load_results(out)
+    assert json.loads((out / "results.json").read_text())["format"] == 2
+    assert sorted(res.benchmarks) == ["c", "c-bar", "cifar10.1", "p"]
+    assert list(res.benchmarks["c"].per) == ["fog"]
+    assert list(res.benchmarks["c-bar"].per) == ["ripple", "lines"]  # the csv order
+    p = res.benchmarks["p"]
+    assert set(p.per) == set(CIFAR_TEST) and p.per["translate"].frames == 16
+    assert p.mean_flip_probability == pytest.approx(np.mean([p.per[n].flip_probability for n in CIFAR_TEST]))
+    assert res.benchmarks["cifar10.1"].scores.n == 12
     report = (out / "report.md").read_text()
-    for heading in ("## -C-bar", "## Perturbation stability (-P)", "## Natural distribution shifts",
-                    "| -P mean flip probability"):
+    for heading in ("## -C-bar", "## Perturbation stability (-P)", "## Natural shift: cifar10.1",
+                    "| -P mean flip prob."):
         assert heading in report
     assert (out / "suite.png").exists()
 
@@ -67,7 +69,7 @@ def test_one_command_evaluates_every_set_found_into_one_report(cifar_suite, tmp_
     assert main(["evaluate", str(_checkpoint(tmp_path / "b.pt", seed=1)), "--data-dir", str(cifar_suite / "data"),
                  "--suite-dir", str(cifar_suite / "datasets"), "--suite", "p,cifar10.1", "--out", str(other),
                  "--workers", "0"]) == 0
-    assert json.loads((other / "results.json").read_text())["sets"] == ["cifar10.1", "p"]
+    assert sorted(load_results(other).benchmarks) == ["cifar10.1", "p"]
     assert main(["compare", str(out), str(other), "--out", str(tmp_path / "cmp")]) == 0
     cmp = (tmp_path / "cmp" / "compare.md").read_text()
     assert "-P mean flip prob." in cmp and "cifar10.1 error" in cmp and "-C-bar error" in cmp
@@ -94,7 +96,7 @@ def test_suite_names_must_exist_and_belong_to_the_dataset(cifar_suite, tmp_path,
 def test_find_sets_prefers_given_paths_and_skips_what_is_absent(tmp_path):
     (tmp_path / "CIFAR-10-P").mkdir()
     (tmp_path / "CIFAR-10-C").mkdir()
-    found = find_sets("cifar10", tmp_path, None, {"c": "released", "p": None})
+    found = find_sets("cifar10", tmp_path, None, {"c": "released"})
     assert found == {"c": "released", "p": tmp_path / "CIFAR-10-P"}
     assert find_sets("cifar10", None, None, {}) == {}
 
@@ -116,21 +118,21 @@ def test_imagenet_suite_with_p_videos_c_bar_tree_shift_and_mfr(tmp_path):
     common = [str(ckpt), "--dataset", "imagenet", "--data-dir", str(data), "--suite-dir", str(sets),
               "--workers", "0"]
     assert main(["evaluate", *common, "--out", str(tmp_path / "e1")]) == 0
-    res = json.loads((tmp_path / "e1" / "results.json").read_text())
-    assert res["sets"] == ["c-bar", "imagenet-r", "p"]
-    assert set(res["perturbations"]["per"]) == set(IMAGENET_TEST) and "mfr" not in res["perturbations"]
-    assert res["natural"]["imagenet-r"]["classes"] == 1 and res["natural"]["imagenet-r"]["classes_of_set"] == 1
-    assert list(res["c_bar"]["corruptions"]) == ["blue_noise_sample"]
+    res = load_results(tmp_path / "e1")
+    assert sorted(res.benchmarks) == ["c-bar", "imagenet-r", "p"]
+    assert set(res.benchmarks["p"].per) == set(IMAGENET_TEST) and res.benchmarks["p"].mfr is None
+    assert res.benchmarks["imagenet-r"].classes == 1 and res.benchmarks["imagenet-r"].classes_of_set == 1
+    assert list(res.benchmarks["c-bar"].per) == ["blue_noise_sample"]
     # normalised by a baseline's -P results (a results.json of another model on the same set)
     base = json.loads((tmp_path / "e1" / "results.json").read_text())
-    for v in base["perturbations"]["per"].values():
+    for v in base["benchmarks"]["p"]["per"].values():
         v.update(flip_probability=0.5, top5_distance=2.0)
     (tmp_path / "alexnet").mkdir()
     (tmp_path / "alexnet" / "results.json").write_text(json.dumps(base))
     assert main(["evaluate", *common, "--suite", "p", "--p-baseline", str(tmp_path / "alexnet"), "--out",
                  str(tmp_path / "e2")]) == 0
-    p = json.loads((tmp_path / "e2" / "results.json").read_text())["perturbations"]
-    per = res["perturbations"]["per"]
-    assert p["mfr"] == pytest.approx(np.mean([per[n]["flip_probability"] / 0.5 for n in IMAGENET_TEST]))
-    assert "mt5d" not in p and per["rotate"]["top5_distance"] is None  # 2 classes: no top-5 distance
+    p = load_results(tmp_path / "e2").benchmarks["p"]
+    per = res.benchmarks["p"].per
+    assert p.mfr == pytest.approx(np.mean([per[n].flip_probability / 0.5 for n in IMAGENET_TEST]))
+    assert p.mt5d is None and per["rotate"].top5_distance is None  # 2 classes: no top-5 distance
     assert "mFR" in (tmp_path / "e2" / "report.md").read_text()

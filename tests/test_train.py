@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -17,6 +16,7 @@ from augmix.checkpoint import load_checkpoint
 from augmix.cli import main
 from augmix.corruptions.generate import generate_cifar_c
 from augmix.data import load_cifar
+from augmix.results import load_results
 from augmix.train import TrainConfig, TrainingDiverged, train
 from tests.helpers import write_cifar10
 
@@ -52,15 +52,16 @@ def test_train_resume_evaluate_report(cifar, tmp_path):
     rc = main(["evaluate", str(run / "checkpoint.pt"), "--data-dir", str(cifar), "--corrupted", str(cc),
                "--out", str(tmp_path / "eval"), "--batch-size", "50"])
     assert rc == 0
-    res = json.loads((tmp_path / "eval" / "results.json").read_text())
-    assert res["severities"] == [1, 3, 5] and set(res["corruptions"]) == {"fog", "contrast"}
-    errors = [e for v in res["corruptions"].values() for e in v["error"]]
-    assert res["mean_corruption_error"] == pytest.approx(np.mean(errors))
-    first = [v["error"][0] for v in res["corruptions"].values()]
-    assert res["per_severity"]["error"][0] == pytest.approx(np.mean(first))
-    assert res["clean"]["error"] == pytest.approx(state["history"][-1]["test_error"])
+    results = load_results(tmp_path / "eval")
+    res = results.benchmarks["c"]
+    assert res.severities == [1, 3, 5] and set(res.per) == {"fog", "contrast"}
+    errors = [e for v in res.per.values() for e in v.error]
+    assert res.mean_error == pytest.approx(np.mean(errors))
+    first = [v.error[0] for v in res.per.values()]
+    assert res.per_severity.error[0] == pytest.approx(np.mean(first))
+    assert results.clean.scores.error == pytest.approx(state["history"][-1]["test_error"])
     md = (tmp_path / "eval" / "report.md").read_text()
-    assert f"{100 * res['mean_corruption_error']:.1f}" in md
+    assert f"{100 * res.mean_error:.1f}" in md
     for png in ("error_per_corruption.png", "severity.png", "reliability.png"):
         assert (tmp_path / "eval" / png).stat().st_size > 1000
     rc = main(["compare", str(tmp_path / "eval"), str(tmp_path / "eval"), "--labels", "a,b",

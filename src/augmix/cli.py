@@ -92,23 +92,31 @@ def cmd_preview(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
 
 
-def cmd_corrupt(args: argparse.Namespace) -> None:
-    from augmix.corruptions.generate import generate
+def _subset_fields(args: argparse.Namespace) -> dict:
+    from augmix.data.subsets import read_indices
 
-    out = generate(args.out, dataset=args.dataset, data_dir=args.data_dir, images=args.images, layout=args.layout,
-                   size=args.size, corruptions=args.corruptions, extra=args.extra, severities=args.severities,
-                   seed=args.seed, workers=args.workers, reference_stream=args.reference_stream,
-                   benchmark=args.benchmark)
-    print(f"wrote {out}")
+    return {"limit": args.limit, "indices": read_indices(args.indices) if args.indices is not None else None}
+
+
+def cmd_corrupt(args: argparse.Namespace) -> None:
+    from augmix.generation import GenerateConfig, generate
+
+    config = GenerateConfig(out=args.out, benchmark=args.benchmark, dataset=args.dataset, data_dir=args.data_dir,
+                            images=args.images, layout=args.layout, size=args.size,
+                            names=tuple(args.corruptions) if args.corruptions else None, extra=args.extra,
+                            severities=tuple(args.severities), seed=args.seed, workers=args.workers,
+                            reference_stream=args.reference_stream, **_subset_fields(args))
+    print(f"wrote {generate(config)}")
 
 
 def cmd_perturb(args: argparse.Namespace) -> None:
-    from augmix.perturbations.generate import generate
+    from augmix.generation import GenerateConfig, generate
 
-    out = generate(args.out, dataset=args.dataset, data_dir=args.data_dir, images=args.images, layout=args.layout,
-                   size=args.size, perturbations=args.perturbations, seed=args.seed, workers=args.workers,
-                   reference_stream=args.reference_stream)
-    print(f"wrote {out}")
+    config = GenerateConfig(out=args.out, benchmark="p", dataset=args.dataset, data_dir=args.data_dir,
+                            images=args.images, layout=args.layout, size=args.size,
+                            names=tuple(args.perturbations) if args.perturbations else None, seed=args.seed,
+                            workers=args.workers, reference_stream=args.reference_stream, **_subset_fields(args))
+    print(f"wrote {generate(config)}")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -125,19 +133,23 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from augmix.suite import run_evaluation, summary_line
+    from augmix.suite import RELEASED, EvalConfig, run_evaluation, summary_line
 
-    corrupted = args.corrupted if args.corrupted in (None, "released") else Path(args.corrupted)
-    natural = {}
-    for name, path in args.natural or []:
-        if name in natural:
+    sets: dict[str, Path | str] = {}
+    for name, path in [("c", args.corrupted), ("p", args.perturbed), ("c-bar", args.c_bar), ("3dcc", args.threedcc),
+                       *(args.natural or [])]:
+        if path is None:
+            continue
+        if name in sets:
             raise ValueError(f"--natural {name} is given twice")
-        natural[name] = path if path == "released" else Path(path)
-    res = run_evaluation(args.out, args.checkpoint, args.arch, args.weights, args.dataset, args.data_dir,
-                         corrupted, batch_size=args.batch_size, workers=args.workers, device=args.device,
-                         name=args.name, allow_other_dataset=args.allow_other_dataset, perturbed=args.perturbed,
-                         c_bar=args.c_bar, natural=natural, suite_dir=args.suite_dir, suite=args.suite,
-                         p_baseline=args.p_baseline, difficulty=args.difficulty)
+        sets[name] = RELEASED if str(path) == RELEASED else Path(path)
+    config = EvalConfig(out=args.out, checkpoint=args.checkpoint, arch=args.arch, weights=args.weights,
+                        dataset=args.dataset, data_dir=args.data_dir, sets=sets, suite_dir=args.suite_dir,
+                        suite=tuple(args.suite) if args.suite else None, batch_size=args.batch_size,
+                        workers=args.workers, device=args.device, name=args.name,
+                        allow_other_dataset=args.allow_other_dataset, p_baseline=args.p_baseline,
+                        difficulty=args.difficulty, **_subset_fields(args))
+    res = run_evaluation(config)
     print(f"{summary_line(res)}; report in {args.out}")
 
 
@@ -206,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     from augmix.corruptions.tables import CBAR_ALL
     from augmix.perturbations.tables import ALL as P_ALL
     from augmix.recipes import RECIPES
+    from augmix.suite import REGISTRY
     from augmix.train import TrainConfig
 
     parser = _Parser(prog="augmix", description=__doc__.split("\n")[0])
@@ -264,27 +277,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
     p.add_argument("--corrupted", help="-C folder, or 'released' to download CIFAR-10-C/100-C")
     p.add_argument("--perturbed", type=Path, help="-P folder (CIFAR-10-P arrays or ImageNet-P videos)")
+    p.add_argument("--3dcc", dest="threedcc", type=Path, help="ImageNet-3DCC folder (<corruption>/<severity>/<class>/"
+                   "<image>), with --dataset imagenet")
     p.add_argument("--c-bar", type=Path, help="-C-bar folder (CIFAR-10-C-bar arrays or an ImageNet-C-bar tree)")
     p.add_argument("--natural", type=_named_path, action="append", metavar="NAME=FOLDER",
                    help="a natural shift: cifar10.1, imagenet-r, imagenet-a, imagenet-sketch or imagenet-v2 = its "
                         "folder, or =released to download and verify it (repeatable)")
     p.add_argument("--suite-dir", type=Path,
                    help="a folder holding benchmarks under their release names (CIFAR-10-C, CIFAR-10-P, "
-                        "CIFAR-10-C-Bar, CIFAR-10.1, ImageNet-C, ImageNet-P, imagenet-r, ...): evaluate all found")
+                        "CIFAR-10-C-Bar, CIFAR-10.1, ImageNet-C, ImageNet-3DCC, ImageNet-P, imagenet-r, ...): "
+                        "evaluate all found")
     p.add_argument("--suite", type=_names, metavar="SET,...",
-                   help="only (and all of) these sets: c, c-bar, p, cifar10.1, imagenet-r, imagenet-a, "
-                        "imagenet-sketch, imagenet-v2")
+                   help=f"only (and all of) these sets: {', '.join(REGISTRY)}")
     p.add_argument("--p-baseline", type=Path, help="results.json of the baseline (AlexNet) on the same -P set: "
                    "normalises ImageNet-P into mFR and mT5D")
     p.add_argument("--difficulty", type=_positive(int), default=1,
                    help="-P frame step for the non-noise perturbations (default 1, as published)")
     p.add_argument("--out", type=Path, required=True, help="report folder")
     p.add_argument("--name", help="label for reports (default: the --out folder name)")
-    p.add_argument("--batch-size", type=_positive(int), default=500, help="images per batch (default 500)")
+    p.add_argument("--batch-size", type=_positive(int), default=None,
+                   help="images per batch (default 500 for 32 px data, 100 for ImageNet; used as given)")
     p.add_argument("--workers", type=_positive(int, 0), default=2, help="DataLoader workers (default 2)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--allow-other-dataset", action="store_true",
                    help="evaluate a checkpoint on a dataset other than the one it was trained on")
+    _add_subset_options(p, "evaluate", "and the same images of every -C, -C-bar, -P and 3DCC set; the first N "
+                        "images of each natural shift")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("demo", help="Standard vs AugMix+JSD end to end, offline, in minutes on a CPU")
@@ -321,6 +339,14 @@ def _add_generator_options(p: argparse.ArgumentParser, verb: str, folders: str, 
                    help="--images: ImageNet (224, default) or Tiny-ImageNet (64) preprocessing and table")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--workers", type=_positive(int), default=None, help="processes (default: all cores)")
+    _add_subset_options(p, verb, "recorded in meta.json; evaluate them with the same --limit/--indices")
+
+
+def _add_subset_options(p: argparse.ArgumentParser, verb: str, extra: str) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--limit", type=_positive(int), help=f"{verb} only the first N test images ({extra})")
+    group.add_argument("--indices", type=Path, metavar="FILE", help=f"{verb} only the test images of these indices "
+                       "(a .npy array, or a text file of integers)")
 
 
 def _model_names() -> list[str]:
@@ -342,6 +368,7 @@ def _one_line(err: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from augmix.checkpoint import CheckpointError
     from augmix.data import DataError
+    from augmix.io import MissingTool
     from augmix.train import TrainingDiverged
 
     try:
@@ -353,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("augmix: interrupted", file=sys.stderr)
         return 130
-    except (DataError, CheckpointError, ValueError, TrainingDiverged) as err:
+    except (DataError, CheckpointError, ValueError, TrainingDiverged, MissingTool) as err:
         print(f"augmix {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except OSError as err:  # disk full, permissions, a missing file: the system's reason, one line

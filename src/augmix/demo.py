@@ -16,13 +16,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from augmix.checkpoint import load_model
 from augmix.corruptions.generate import generate_cifar_c
 from augmix.corruptions.tables import BENCHMARK
-from augmix.data.corrupted import open_cifar_c
-from augmix.evaluate import evaluate_cifar
 from augmix.io import atomic_path, ensure_writable_dir
-from augmix.report import compare, write_results
+from augmix.report import _stats, compare, read_headline, summary_headlines
+from augmix.results import Subset, load_results
+from augmix.suite import EvalConfig, run_evaluation
 from augmix.train import TrainConfig, train
 from augmix.train.data import load_train_data
 
@@ -60,17 +59,18 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
                        train_subset=settings["train_subset"], out=str(out))
     data = load_train_data(base)
     test_x, test_y = data.test_x, data.test_y
-    if settings["test_images"]:
-        test_x, test_y = test_x[:settings["test_images"]], test_y[:settings["test_images"]]
+    limit = settings["test_images"] or None
+    if limit:
+        test_x, test_y = test_x[:limit], test_y[:limit]
     print(f"data: {data.provenance['train']}; test: {len(test_y)} images; seeds {', '.join(map(str, seeds))}")
 
     t0 = time.time()
     cc_dir = generate_cifar_c(test_x, test_y, out / "corrupted", BENCHMARK, seed=seeds[0], workers=workers,
-                              progress=progress, source=data.provenance["test"])
+                              progress=progress, source=data.provenance["test"],
+                              subset=Subset(limit=limit) if limit else None)
     timings["corrupt_s"] = round(time.time() - t0, 1)
-    cc = open_cifar_c(cc_dir)
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     evals, labels = [], []
     for seed in seeds:
         for method, label in ARMS:
@@ -80,20 +80,17 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
             train(cfg, resume=(run_dir / "checkpoint.pt").exists(), progress=progress)
             timings[f"train_{method}_s"] = round(timings.get(f"train_{method}_s", 0) + time.time() - t0, 1)
             t0 = time.time()
-            lm = load_model(run_dir / "checkpoint.pt")
-            res = evaluate_cifar(lm, test_x, test_y, cc, device, progress=progress)
+            run_evaluation(EvalConfig(out=run_dir / "eval", checkpoint=run_dir / "checkpoint.pt", dataset=dataset,
+                                      data_dir=data_dir, sets={"c": cc_dir}, device=device, limit=limit,
+                                      name=f"{label} (seed {seed})", workers=0, progress=progress))
             timings["evaluate_s"] = round(timings.get("evaluate_s", 0) + time.time() - t0, 1)
-            res = {"name": f"{label} (seed {seed})",
-                   "model": {"name": lm.spec.arch, "source": lm.source, "num_classes": lm.spec.num_classes},
-                   "data": {"clean": data.provenance["test"], "corrupted": cc.provenance}, **res}
-            write_results(res, run_dir / "eval")
             evals.append(run_dir / "eval")
             labels.append(label)
     compare(evals, out / "compare", labels)
     _pictures(test_x, out, seeds[0])
     timings["total_s"] = round(time.time() - started, 1)
-    _summary(out, json.loads((out / "compare" / "compare.json").read_text()), settings, timings, dataset,
-             data.provenance["test"], seeds)
+    _summary(out, {label: [load_results(e) for e, lab in zip(evals, labels, strict=True) if lab == label]
+                   for _, label in ARMS}, settings, timings, dataset, data.provenance["test"], seeds)
     return out
 
 
@@ -110,10 +107,20 @@ def _pictures(test_x: np.ndarray, out: Path, seed: int) -> None:
         sheet.save(tmp, format="PNG")
 
 
-def _summary(out: Path, cmp: dict, settings: dict, timings: dict, dataset: str, test_data: str,
+def _summary(out: Path, runs: dict[str, list], settings: dict, timings: dict, dataset: str, test_data: str,
              seeds: tuple[int, ...]) -> None:
-    methods = cmp["methods"]
-    std, amx = (methods[label] for _, label in ARMS)
+    """report.md and summary.json of the demo: the headline figures of both arms, mean ± std over seeds."""
+    shown = ("clean error", "mean corruption error", "clean RMS calib", "clean calib gap", "corrupted RMS calib",
+             "corrupted calib gap")
+    table: dict[str, dict[str, dict | None]] = {}
+    for label, results in runs.items():
+        table[label] = {}
+        for where, h in summary_headlines():
+            if h.label in shown:
+                st = _stats([read_headline(r, where, h) for r in results])
+                table[label][h.label] = None if st is None else {"mean": st[0], "std": st[1]}
+        table[label]["runs"] = len(results)
+    std, amx = (table[label] for _, label in ARMS)
 
     def cell(entry: dict | None, signed: bool = False) -> str:
         if entry is None:

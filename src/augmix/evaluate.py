@@ -1,14 +1,15 @@
-"""Evaluation of classification error and calibration: clean, per corruption and severity
-(-C and -C-bar), mCE, and the natural distribution shifts.
+"""Evaluation building blocks: predictions of a model on arrays and image folders, and their
+error and calibration as typed records (``augmix.results``).
 
 Works on our checkpoints and on external models (ours, torchvision's or timm's
-architectures by name with a weights file), both loaded by ``augmix.checkpoint``.
-Perturbation stability (-P) is ``augmix.stability``; the one-command run over every
-benchmark is ``augmix.suite``.
+architectures by name with a weights file), both loaded by ``augmix.checkpoint``. Each
+benchmark's evaluation (``augmix.suite``) is written with these; -P stability is
+``augmix.stability``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from augmix import metrics
 from augmix.checkpoint import LoadedModel, load_external, load_model
-from augmix.corruptions.tables import BENCHMARK
+from augmix.results import CleanResult, CorruptionResult, Reliability, Scores, SeverityScores
 
 
 def model_input(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch.Tensor:
@@ -37,24 +38,20 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
     for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, leave=False):
         x = torch.from_numpy(np.array(images[i:i + batch_size])).permute(0, 3, 1, 2)
         out.append(model(model_input(x, mean_std, device)).float().cpu())
+    if not out:
+        return np.zeros((0, 0), dtype=np.float32)
     return torch.cat(out).numpy()
 
 
 @torch.no_grad()
-def predict_folder(model: torch.nn.Module, folder, mean_std: tuple, device: torch.device, batch_size: int = 250,
-                   workers: int = 2, *, resize: bool = True, progress: bool = True, desc: str = "predict"):
-    """(logits, labels) for an ImageFolder root, or a list of (file, label) samples
-    (Resize(256)+CenterCrop(224) when ``resize``)."""
-    from torchvision.datasets import ImageFolder
+def predict_samples(model: torch.nn.Module, samples: list[tuple[str | Path, int]], mean_std: tuple,
+                    device: torch.device, batch_size: int = 100, workers: int = 2, *, resize: bool | str = True,
+                    progress: bool = True, desc: str = "predict") -> tuple[np.ndarray, np.ndarray]:
+    """(logits, labels) of (file, label) samples read in DataLoader workers (Resize(256) +
+    CenterCrop(224) when ``resize``; else as stored)."""
+    from augmix.data.images import EvalImages
 
-    from augmix.data.folders import EvalImages, folder_samples
-
-    if isinstance(folder, list):
-        samples = folder
-    else:
-        samples = folder_samples(folder.root if isinstance(folder, ImageFolder) else folder)  # (a Path's .root is "/")
-    ds = EvalImages(samples, resize)
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers)
+    loader = torch.utils.data.DataLoader(EvalImages(samples, resize), batch_size=batch_size, num_workers=workers)
     model.eval().to(device)
     logits, labels = [], []
     for x, y in tqdm(loader, desc=desc, disable=not progress, leave=False):
@@ -63,117 +60,72 @@ def predict_folder(model: torch.nn.Module, folder, mean_std: tuple, device: torc
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
 
-def summarise(logits: np.ndarray, labels: np.ndarray) -> dict:
-    """Error, RMS calibration error (Hendrycks), its direction (mean confidence minus
-    accuracy), ECE and the raw confidences of one prediction set."""
-    probs = F.softmax(torch.from_numpy(logits), 1).numpy()
-    conf = probs.max(1)
-    correct = probs.argmax(1) == labels
-    return {"error": float(1 - correct.mean()), "rms_calib": metrics.calib_err(conf, correct),
-            "calib_gap": metrics.calibration_gap(conf, correct), "ece": metrics.ece(conf, correct),
-            "n": int(len(labels)), "_conf": conf, "_correct": correct}
+class Scored:
+    """``Scores`` of one prediction set, with the per-image confidences kept for pooling."""
+
+    def __init__(self, logits: np.ndarray, labels: np.ndarray) -> None:
+        probs = F.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), 1).numpy()
+        self.conf = probs.max(1)
+        self.correct = probs.argmax(1) == np.asarray(labels)
+        self.scores = Scores(error=float(1 - self.correct.mean()), rms_calib=metrics.calib_err(self.conf, self.correct),
+                             calib_gap=metrics.calibration_gap(self.conf, self.correct),
+                             ece=metrics.ece(self.conf, self.correct), n=int(len(self.correct)))
+
+    def reliability(self) -> Reliability:
+        return reliability(self.conf, self.correct)
 
 
-def _public(d: dict) -> dict:
-    return {k: v for k, v in d.items() if not k.startswith("_")}
+def reliability(conf: np.ndarray, correct: np.ndarray) -> Reliability:
+    r = metrics.reliability(conf, correct)
+    return Reliability(edges=r["edges"], confidence=r["confidence"], accuracy=r["accuracy"], count=r["count"])
 
 
-def evaluate_cifar(lm: LoadedModel, test_x: np.ndarray, test_y: np.ndarray, cifar_c,
-                   device: torch.device, corruptions=BENCHMARK, batch_size: int = 500,
-                   progress: bool = True) -> dict:
-    """Clean and CIFAR-C results: per corruption x severity error and calibration, and means."""
-    clean = evaluate_clean_arrays(lm, test_x, test_y, device, batch_size, progress)
-    result = {"clean": _public(clean), "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
-    if cifar_c is not None:
-        result.update(corrupted_arrays(lm, cifar_c, device, corruptions, batch_size, progress))
-    return result
+def score(logits: np.ndarray, labels: np.ndarray) -> Scores:
+    """Error, RMS calibration error (Hendrycks), calibration gap (mean confidence - accuracy) and ECE."""
+    return Scored(logits, labels).scores
 
 
-def evaluate_clean_arrays(lm: LoadedModel, x: np.ndarray, y: np.ndarray, device: torch.device,
-                          batch_size: int = 500, progress: bool = True, desc: str = "clean") -> dict:
-    """``summarise`` of a labelled array set (with the raw confidences, for reliability)."""
-    if len(y) and int(y.max()) >= lm.spec.num_classes:
-        raise ValueError(f"the model has {lm.spec.num_classes} classes but the labels go up to {int(y.max())}")
-    return summarise(predict_arrays(lm.model, x, lm.spec.mean_std, device, batch_size, progress=progress,
-                                    desc=desc), y)
+def clean_result(logits: np.ndarray, labels: np.ndarray, data: str) -> CleanResult:
+    s = Scored(logits, labels)
+    return CleanResult(data=data, scores=s.scores, reliability=s.reliability())
 
 
-def corrupted_arrays(lm: LoadedModel, cifar_c, device: torch.device, corruptions=BENCHMARK, batch_size: int = 500,
-                     progress: bool = True) -> dict:
-    """Error and calibration per corruption and severity of a CIFAR-C style folder (-C or -C-bar)."""
-    def predict(c: str, s: int):
-        logits = predict_arrays(lm.model, cifar_c.images(c, s), lm.spec.mean_std, device, batch_size, progress=False)
-        return logits, cifar_c.labels(s)
-
-    names = [c for c in corruptions if c in cifar_c.corruptions]
-    return corruption_results(names, list(cifar_c.severities), predict, progress)
+def check_labels(lm: LoadedModel, labels: np.ndarray, what: str) -> None:
+    """Refuse labels the model has no output for (a set of another dataset)."""
+    if len(labels) and int(np.max(labels)) >= lm.spec.num_classes:
+        raise ValueError(f"the model has {lm.spec.num_classes} classes but the labels of {what} go up to "
+                         f"{int(np.max(labels))}; it is a set of another dataset")
 
 
-def evaluate_imagenet(lm: LoadedModel, val_dir, folder_c, device: torch.device, corruptions=BENCHMARK,
-                      batch_size: int = 100, workers: int = 2, progress: bool = True) -> dict:
-    """Clean (Resize 256, CenterCrop 224) and ImageNet-C (as stored) results, with mCE."""
-    logits, labels = predict_folder(lm.model, val_dir, lm.spec.mean_std, device, batch_size, workers, resize=True,
-                                    progress=progress, desc="clean")
-    clean = summarise(logits, labels)
-    result = {"clean": _public(clean), "clean_reliability": metrics.reliability(clean["_conf"], clean["_correct"])}
-    if folder_c is not None:
-        result.update(corrupted_folders(lm, folder_c, device, corruptions, batch_size, workers, progress))
-        if all(c in result.get("corruptions", {}) for c in BENCHMARK):
-            result.update(metrics.imagenet_ce({c: result["corruptions"][c]["error"] for c in BENCHMARK},
-                                              clean["error"]))
-    return result
-
-
-def corrupted_folders(lm: LoadedModel, folder_c, device: torch.device, corruptions=BENCHMARK,
-                      batch_size: int = 100, workers: int = 2, progress: bool = True) -> dict:
-    """Error and calibration per corruption and severity of an ImageNet-C style tree (-C or -C-bar)."""
-    def predict(c: str, s: int):
-        return predict_folder(lm.model, folder_c.folder(c, s), lm.spec.mean_std, device, batch_size, workers,
-                              resize=False, progress=False)
-
-    names = [c for c in corruptions if c in folder_c.corruptions]
-    return corruption_results(names, [1, 2, 3, 4, 5], predict, progress)
-
-
-def corruption_results(names: list[str], severities: list[int], predict, progress: bool = True) -> dict:
-    """For each corruption and severity, ``summarise(*predict(c, s))``; then the means."""
+def corruption_result(names: list[str], severities: list[int],
+                      predict: Callable[[str, int], tuple[np.ndarray, np.ndarray]], data: str,
+                      progress: bool = True) -> CorruptionResult | None:
+    """For each corruption and severity, the scores of ``predict(c, s)`` = (logits, labels); then the means."""
     if not names:
-        return {}
-    per: dict[str, dict] = {}
+        return None
+    per: dict[str, SeverityScores] = {}
     pooled_conf, pooled_correct = [], []
     for c in tqdm(names, desc="corruptions", disable=not progress):
-        rows: dict[str, list] = {"error": [], "rms_calib": [], "calib_gap": [], "ece": []}
+        rows: dict[str, list[float]] = {"error": [], "rms_calib": [], "calib_gap": [], "ece": []}
         for s in severities:
-            r = summarise(*predict(c, s))
+            r = Scored(*predict(c, s))
             for k in rows:
-                rows[k].append(r[k])
-            pooled_conf.append(r["_conf"])
-            pooled_correct.append(r["_correct"])
-        per[c] = rows
+                rows[k].append(getattr(r.scores, k))
+            pooled_conf.append(r.conf)
+            pooled_correct.append(r.correct)
+        per[c] = SeverityScores(**rows)
     conf, correct = np.concatenate(pooled_conf), np.concatenate(pooled_correct)
-    return {"corruptions": per, "severities": severities,
-            "mean_corruption_error": metrics.mean_corruption_error({c: v["error"] for c, v in per.items()}),
-            "corruptions_evaluated": len(per),
-            "per_severity": {key: [float(np.mean([per[c][key][k] for c in per])) for k in range(len(severities))]
-                             for key in ("error", "rms_calib", "calib_gap", "ece")},
-            "corrupted_rms_calib_mean": float(np.mean([np.mean(v["rms_calib"]) for v in per.values()])),
-            "corrupted_calib_gap_mean": float(np.mean([np.mean(v["calib_gap"]) for v in per.values()])),
-            "corrupted_rms_calib_pooled": metrics.calib_err(conf, correct),
-            "corrupted_reliability": metrics.reliability(conf, correct)}
 
+    def mean_over_corruptions(key: str) -> list[float]:
+        return [float(np.mean([getattr(per[c], key)[k] for c in per])) for k in range(len(severities))]
 
-def evaluate_imagenet_shift(lm: LoadedModel, shift, device: torch.device, batch_size: int = 100, workers: int = 2,
-                            progress: bool = True) -> dict:
-    """Error and calibration on a natural ImageNet shift (``data.natural.ShiftFolder``), on the
-    classes the model and the set share, with the logits of those classes only (for a
-    1000-class model on ImageNet-R/-A: the published 200-logit evaluation)."""
-    from augmix.data.natural import class_subset, model_classes
-
-    samples, keep, shared = class_subset(model_classes(lm.spec.num_classes, lm.spec.classes), shift)
-    logits, labels = predict_folder(lm.model, samples, lm.spec.mean_std, device, batch_size, workers, resize=True,
-                                    progress=progress, desc=shift.name)
-    r = _public(summarise(logits[:, keep], labels))
-    return {**r, "classes": len(shared), "classes_of_set": len(shift.wnids), "images_of_set": len(shift.samples)}
+    return CorruptionResult(
+        data=data, severities=list(severities), per=per,
+        mean_error=metrics.mean_corruption_error({c: v.error for c, v in per.items()}),
+        per_severity=SeverityScores(*(mean_over_corruptions(k) for k in ("error", "rms_calib", "calib_gap", "ece"))),
+        rms_calib_mean=float(np.mean([np.mean(v.rms_calib) for v in per.values()])),
+        calib_gap_mean=float(np.mean([np.mean(v.calib_gap) for v in per.values()])),
+        rms_calib_pooled=metrics.calib_err(conf, correct), reliability=reliability(conf, correct))
 
 
 def resolve_device(device: str | None) -> torch.device:

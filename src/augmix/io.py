@@ -109,24 +109,46 @@ def is_valid_npy(path: str | os.PathLike, shape: tuple[int, ...], dtype="uint8")
 
 
 def merge_meta(folder: Path, meta: dict, keys: tuple[str, ...], names_key: str, names, what: str,
-               defaults: dict | None = None) -> dict:
+               defaults: dict | None = None, accumulate: tuple[str, ...] = ()) -> dict:
     """``meta`` for a generator resuming into ``folder``: if ``folder/meta.json`` exists it must agree
-    on ``keys`` (a missing key reads as ``defaults[key]``), and ``names_key`` becomes the union of
-    its names and ``names``; a disagreement is refused with one line."""
+    on ``keys`` (a missing key reads as ``defaults[key]``), and ``names_key`` (and each of
+    ``accumulate``) becomes the union of its values and the new ones: meta.json never forgets what
+    a folder holds. A disagreement is refused with one line; so is a folder written under
+    another seeding scheme (``seeding``: a folder without the key predates name-keyed seeds)."""
     import json
+
+    from augmix import seeding
 
     meta_path = Path(folder) / "meta.json"
     if not meta_path.exists():
         return {**meta, names_key: list(names)}
     try:
         old = json.loads(meta_path.read_text())
-    except ValueError:
+        if not isinstance(old, dict):
+            raise ValueError("not an object")
+    except (ValueError, RecursionError):
         raise ValueError(f"{meta_path} is damaged; delete {folder} and generate it again") from None
-    same = {k: old.get(k, (defaults or {}).get(k)) for k in keys}
-    if same != {k: meta[k] for k in keys}:
-        raise ValueError(f"{folder} already holds {what} made with other settings ({same}); choose another "
-                         "--out or delete it")
-    return {**meta, names_key: sorted(set(old.get(names_key, [])) | set(names))}
+    defaults = dict(defaults or {})
+    if "seeding" in keys and "seeding" not in old:
+        old = {**old, "seeding": seeding.LEGACY_SCHEME if old.get("mode", "batched") == "batched" else meta["seeding"]}
+    settings = [k for k in keys if k != "seeding"]
+    same = {k: old.get(k, defaults.get(k)) for k in settings}
+    if same != {k: meta[k] for k in settings}:
+        diff = ", ".join(f"{k}: {same[k]!r} there, {meta[k]!r} now" for k in settings if same[k] != meta[k])
+        raise ValueError(f"{folder} already holds {what} made with other settings ({diff}); choose another --out "
+                         "or delete it")
+    if "seeding" in keys and old["seeding"] != meta["seeding"]:
+        raise ValueError(f"{folder} was generated with the {old['seeding']!r} seeding scheme, not "
+                         f"{meta['seeding']!r}; resuming would mix the two - choose another --out or delete it")
+    merged = {**meta, names_key: sorted(set(old.get(names_key, [])) | set(names))}
+    for key in accumulate:
+        merged[key] = sorted(set(old.get(key, [])) | set(meta.get(key, [])))
+    return merged
+
+
+class MissingTool(RuntimeError):
+    """A program or packaged file the work needs is absent or failed (ffmpeg, the frost photographs);
+    the message says what to install. The CLI prints it as one line."""
 
 
 class OutputError(OSError):

@@ -12,6 +12,8 @@ AlexNet evaluated by ``augmix evaluate`` on the same set).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -19,7 +21,8 @@ from tqdm import tqdm
 from augmix import metrics
 from augmix.checkpoint import LoadedModel
 from augmix.evaluate import model_input
-from augmix.perturbations.tables import CIFAR_TEST, IMAGENET_TEST, is_noise
+from augmix.perturbations.tables import ALL, CIFAR_TEST, IMAGENET_TEST, is_noise
+from augmix.results import PerturbationScores, StabilityResult
 
 
 @torch.no_grad()
@@ -44,18 +47,25 @@ def _stability(scores_iter, noise: bool, difficulty: int) -> tuple[float, float 
 
 
 def evaluate_cifar_p(lm: LoadedModel, cifar_p, device: torch.device, names=None, difficulty: int = 1,
-                     batch_size: int = 500, progress: bool = True) -> dict:
-    """Flip probability and top-5 distance of every perturbation in a CIFAR-P folder."""
+                     batch_size: int = 500, progress: bool = True, rows: np.ndarray | None = None,
+                     data: str = "") -> StabilityResult:
+    """Flip probability and top-5 distance of every perturbation in a CIFAR-P folder (of the
+    videos ``rows`` only, when given: a subset of the test split)."""
     model = lm.model.eval().to(device)
-    names = [p for p in (names or cifar_p.perturbations) if p in cifar_p.perturbations]
+    present = cifar_p.perturbations
+    names = [p for p in (names or ALL) if p in present]
     per = {}
     for p in tqdm(names, desc="perturbations", disable=not progress):
         videos = cifar_p.videos(p)
+        count = len(videos) if rows is None else len(rows)
         step = max(1, batch_size // videos.shape[1])
-        chunks = (_video_scores(model, videos[i:i + step], lm.spec.mean_std, device)
-                  for i in range(0, len(videos), step))
+
+        def chunk(i: int, videos=videos, step=step) -> np.ndarray:
+            return videos[i:i + step] if rows is None else videos[np.sort(rows[i:i + step])]
+
+        chunks = (_video_scores(model, chunk(i), lm.spec.mean_std, device) for i in range(0, count, step))
         per[p] = _entry(*_stability(chunks, is_noise(p), difficulty), is_noise(p), difficulty)
-    return summarise_stability(per, "cifar")
+    return summarise_stability(per, "cifar", data=data or cifar_p.provenance)
 
 
 class _Videos(torch.utils.data.Dataset):
@@ -72,20 +82,25 @@ class _Videos(torch.utils.data.Dataset):
 
 
 def evaluate_folder_p(lm: LoadedModel, folder_p, device: torch.device, names=None, difficulty: int = 1,
-                      batch_size: int = 100, workers: int = 2, progress: bool = True) -> dict:
-    """Flip probability and top-5 distance of every perturbation in an ImageNet-P tree."""
+                      batch_size: int = 100, workers: int = 2, progress: bool = True, rows: np.ndarray | None = None,
+                      data: str = "") -> StabilityResult:
+    """Flip probability and top-5 distance of every perturbation in an ImageNet-P tree (of the
+    videos ``rows`` of each perturbation's listing only, when given)."""
     model = lm.model.eval().to(device)
-    names = [p for p in (names or folder_p.perturbations) if p in folder_p.perturbations]
+    present = folder_p.perturbations
+    names = [p for p in (names or ALL) if p in present]
     per = {}
     for p in tqdm(names, desc="perturbations", disable=not progress):
         items = folder_p.videos(p)
+        if rows is not None:
+            items = [items[i] for i in rows]
         first = _Videos(items)[0]
         per_batch = max(1, batch_size // len(first))
         loader = torch.utils.data.DataLoader(_Videos(items), batch_size=per_batch, num_workers=workers,
                                              collate_fn=_stack_same_length)
         chunks = (_video_scores(model, batch.numpy(), lm.spec.mean_std, device) for batch in loader)
         per[p] = _entry(*_stability(chunks, is_noise(p), difficulty), is_noise(p), difficulty)
-    return summarise_stability(per, "imagenet")
+    return summarise_stability(per, "imagenet", data=data or f"ImageNet-P videos {folder_p.root}")
 
 
 def _stack_same_length(batch: list[torch.Tensor]) -> torch.Tensor:
@@ -96,41 +111,39 @@ def _stack_same_length(batch: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(batch)
 
 
-def _entry(fp: float, t5d: float | None, videos: int, frames: int, noise: bool, difficulty: int) -> dict:
-    return {"flip_probability": fp, "top5_distance": t5d, "videos": videos, "frames": frames,
-            "compared_with": "first frame" if noise else "previous frame", "difficulty": difficulty}
+def _entry(fp: float, t5d: float | None, videos: int, frames: int, noise: bool, difficulty: int) -> PerturbationScores:
+    return PerturbationScores(flip_probability=fp, top5_distance=t5d, videos=videos, frames=frames,
+                              compared_with="first frame" if noise else "previous frame", difficulty=difficulty)
 
 
-def summarise_stability(per: dict[str, dict], kind: str, baseline: dict | None = None) -> dict:
+def summarise_stability(per: dict[str, PerturbationScores], kind: str, baseline: StabilityResult | None = None,
+                        data: str = "") -> StabilityResult:
     """Per-perturbation results and the published means.
 
     ``kind`` cifar: mean flip probability and top-5 distance over ``CIFAR_TEST``; imagenet:
-    over ``IMAGENET_TEST``, plus mFR and mT5D when ``baseline`` (another results' per-perturbation
-    entries, e.g. AlexNet's) is given. A mean is left out unless all its perturbations are present.
+    over ``IMAGENET_TEST``, plus mFR and mT5D when ``baseline`` (another model's -P record, e.g.
+    AlexNet's) is given. A mean is left out unless all its perturbations are present.
     """
     test = CIFAR_TEST if kind == "cifar" else IMAGENET_TEST
-    out: dict = {"per": per, "test_set": list(test)}
+    out = StabilityResult(data=data, per=per, test_set=list(test))
     if all(p in per for p in test):
-        out["mean_flip_probability"] = float(np.mean([per[p]["flip_probability"] for p in test]))
-        if all(per[p]["top5_distance"] is not None for p in test):
-            out["mean_top5_distance"] = float(np.mean([per[p]["top5_distance"] for p in test]))
+        t5 = [per[p].top5_distance for p in test]
+        out = replace(out, mean_flip_probability=float(np.mean([per[p].flip_probability for p in test])),
+                      mean_top5_distance=float(np.mean(t5)) if all(v is not None for v in t5) else None)
     else:
-        out["missing_for_means"] = [p for p in test if p not in per]
-    if baseline is not None:
-        out.update(normalise_by(out, baseline))
-    return out
+        out = replace(out, missing_for_means=[p for p in test if p not in per])
+    return normalise_by(out, baseline) if baseline is not None else out
 
 
-def normalise_by(results: dict, baseline: dict) -> dict:
-    """mFR and mT5D of ``results`` against ``baseline`` (both ``perturbations`` sections); mT5D
-    only where both have top-5 distances (models of 5 classes or more)."""
-    base = baseline["per"]
-    fr = metrics.normalised_by_baseline({p: v["flip_probability"] for p, v in results["per"].items()},
-                                        {p: v["flip_probability"] for p, v in base.items()}, IMAGENET_TEST)
-    out = {"mfr": fr["mean"], "flip_rate": fr["per"]}
-    ours = {p: v["top5_distance"] for p, v in results["per"].items() if v["top5_distance"] is not None}
-    theirs = {p: v["top5_distance"] for p, v in base.items() if v.get("top5_distance") is not None}
+def normalise_by(results: StabilityResult, baseline: StabilityResult, source: str | None = None) -> StabilityResult:
+    """``results`` with mFR (and mT5D, where both have top-5 distances: models of 5 classes or
+    more) against ``baseline``'s -P record."""
+    fr = metrics.normalised_by_baseline({p: v.flip_probability for p, v in results.per.items()},
+                                        {p: v.flip_probability for p, v in baseline.per.items()}, IMAGENET_TEST)
+    out = replace(results, mfr=fr["mean"], flip_rate=fr["per"], baseline=source)
+    ours = {p: v.top5_distance for p, v in results.per.items() if v.top5_distance is not None}
+    theirs = {p: v.top5_distance for p, v in baseline.per.items() if v.top5_distance is not None}
     if all(p in ours and p in theirs for p in IMAGENET_TEST):
         t5 = metrics.normalised_by_baseline(ours, theirs, IMAGENET_TEST)
-        out.update(mt5d=t5["mean"], top5_distance_rate=t5["per"])
+        out = replace(out, mt5d=t5["mean"], top5_distance_rate=t5["per"])
     return out

@@ -25,6 +25,7 @@ import cv2
 import numba
 import numpy as np
 
+from augmix.io import MissingTool
 from augmix.jit import announce_first_compile
 
 
@@ -202,14 +203,14 @@ def frost_layers(scale: float) -> tuple[np.ndarray, ...]:
     try:
         folder = resources.files("imagecorruptions") / "frost"
     except ModuleNotFoundError as err:
-        raise RuntimeError("frost needs the published frost photographs from the package "
+        raise MissingTool("frost needs the published frost photographs from the package "
                            "'imagecorruptions-imaug' (pip install imagecorruptions-imaug)") from err
     layers = []
     for name in ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.jpg", "frost6.jpg"):
         data = np.frombuffer((folder / name).read_bytes(), np.uint8)
         img = cv2.imdecode(data, cv2.IMREAD_COLOR)
         if img is None:
-            raise RuntimeError(f"cannot decode frost photograph {name} from the imagecorruptions package")
+            raise MissingTool(f"cannot decode frost photograph {name} from the imagecorruptions package")
         if scale != 1.0:
             img = cv2.resize(img, (0, 0), fx=scale, fy=scale)
         layers.append(np.ascontiguousarray(img[..., ::-1]))

@@ -1,8 +1,10 @@
-"""Reading -C and -C-bar datasets: released CIFAR-10-C / CIFAR-100-C (or ours), CIFAR-10-C-bar
-arrays, and ImageNet-C / ImageNet-C-bar trees.
+"""Reading corrupted test sets: CIFAR-C style arrays (CIFAR-10-C / CIFAR-100-C, CIFAR-10-C-bar,
+ours) and ImageNet-C style trees (ImageNet-C, ImageNet-C-bar, ImageNet-3DCC).
 
-CIFAR-C arrays are memory-mapped, so one corruption and severity is read without loading
-the 150 MB file; every file is checked for shape and dtype with a one-line error.
+The readers know layouts, not corruption names: they list what a folder holds, and the
+benchmark that opened it (``augmix.suite``) picks its corruptions from that, in its table's
+order. CIFAR-C arrays are memory-mapped, so one corruption and severity is read without
+loading the 150 MB file; every file is checked for shape and dtype with a one-line error.
 ImageNet-C folders are already 224 px: they are read as they are, with no second resize
 (the reference ``imagenet.py`` resizes them again).
 """
@@ -10,13 +12,16 @@ ImageNet-C folders are already 224 px: they are read as they are, with no second
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from augmix.corruptions.tables import C_AND_CBAR, CBAR_TABLES
 from augmix.data.download import DataError, ensure
+from augmix.data.images import walk_image_tree
+from augmix.data.subsets import subset_from_meta
+from augmix.results import Subset
 
 
 @dataclass
@@ -27,10 +32,12 @@ class CifarC:
     severities: list[int]
     n: int
     provenance: str
+    subset: Subset | None = None  # the test-split images it was made from (None: all)
 
     @property
     def corruptions(self) -> list[str]:
-        return [c for c in C_AND_CBAR if (self.root / f"{c}.npy").exists()]
+        """The corruptions present (file stems), sorted."""
+        return sorted(p.stem for p in self.root.glob("*.npy") if p.stem != "labels" and not p.name.startswith("."))
 
     def labels(self, severity: int | None = None) -> np.ndarray:
         y = _load(self.root / "labels.npy", (len(self.severities) * self.n,), None)
@@ -45,8 +52,6 @@ class CifarC:
     def images(self, corruption: str, severity: int) -> np.ndarray:
         """Memory-mapped uint8 [N, H, W, 3] of one corruption at one severity."""
         path = self.root / f"{corruption}.npy"
-        if corruption not in C_AND_CBAR:
-            raise ValueError(f"unknown corruption {corruption!r}")
         if not path.exists():
             raise DataError(f"{path} is missing; generate it with `augmix corrupt` or re-download the set")
         arr = _load(path, (len(self.severities) * self.n, None, None, 3), np.uint8)
@@ -73,31 +78,48 @@ def _load(path: Path, shape: tuple, dtype) -> np.ndarray:
     return arr
 
 
+def read_meta(root: Path) -> dict | None:
+    """A generated folder's meta.json (None for a released set, which has none)."""
+    meta_path = root / "meta.json"
+    if not meta_path.exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        if not isinstance(meta, dict):
+            raise TypeError("not an object")
+        return meta
+    except (ValueError, TypeError, RecursionError) as err:
+        raise DataError(f"{meta_path} is damaged ({type(err).__name__}); generate the folder again") from None
+
+
 def open_cifar_c(root: str | Path, expected_n: int | None = None) -> CifarC:
     """Open a CIFAR-C folder (released, or written by ``augmix corrupt``).
 
-    ``expected_n``: the size of the clean test split it corrupts; the folder's rows must be
-    that many images for each severity it claims, or it is refused.
+    ``expected_n``: the size of the clean test split; a released folder (no meta.json) must
+    hold that many images per severity, a generated one as many as it says it was made from.
     """
     root = Path(root)
     if not (root / "labels.npy").exists():
         raise DataError(f"{root} is not a CIFAR-C folder (no labels.npy); generate one with "
                         "`augmix corrupt --dataset cifar10 --out DIR` or download CIFAR-10-C")
     rows = len(_load(root / "labels.npy", (None,), None))
-    meta_path = root / "meta.json"
-    if meta_path.exists():
+    meta = read_meta(root)
+    if meta is not None:
         try:
-            meta = json.loads(meta_path.read_text())
             severities, n = [int(s) for s in meta["severities"]], int(meta["n_per_severity"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise DataError(f"{meta_path} is damaged ({type(err).__name__}: {err}); generate the folder "
+            subset = subset_from_meta(meta)
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise DataError(f"{root / 'meta.json'} is damaged ({type(err).__name__}: {err}); generate the folder "
                             "again") from None
         provenance = f"generated by augmix corrupt (seed {meta.get('seed')}) from {meta.get('source', '?')}"
         if rows != len(severities) * n:
             raise DataError(f"{root / 'labels.npy'} has {rows} rows but meta.json claims {len(severities)} "
                             f"severities x {n} images; generate the folder again")
+        if subset is None and expected_n is not None and n != expected_n:
+            raise DataError(f"{root} holds {n} images per severity but the clean test split has {expected_n}; "
+                            "it was made from other images - generate it from this test split")
     else:  # the released sets: 5 severities of the whole test split
-        severities = [1, 2, 3, 4, 5]
+        severities, subset = [1, 2, 3, 4, 5], None
         if rows % 5 or (expected_n is not None and rows != 5 * expected_n):
             want = f"5 x {expected_n} = {5 * expected_n}" if expected_n is not None else "a multiple of 5"
             raise DataError(f"{root} has no meta.json and {rows} rows, not {want} as a released set has; "
@@ -105,10 +127,7 @@ def open_cifar_c(root: str | Path, expected_n: int | None = None) -> CifarC:
                             "released set again")
         n = rows // 5
         provenance = f"released -C set at {root}"
-    if expected_n is not None and n != expected_n:
-        raise DataError(f"{root} holds {n} images per severity but the clean test split has {expected_n}; "
-                        "it was made from other images - generate it from this test split")
-    return CifarC(root, severities, n, provenance)
+    return CifarC(root, severities, n, provenance, subset)
 
 
 def load_released_cifar_c(name: str, root: str | Path | None = None, download: bool = True) -> CifarC:
@@ -124,26 +143,42 @@ class FolderC:
     """An ImageNet-C style tree ``ROOT/<corruption>/<severity>/<class>/<image>``."""
 
     root: Path
+    meta: dict | None = None
 
     @property
     def corruptions(self) -> list[str]:
-        return [c for c in C_AND_CBAR if (self.root / c).is_dir()]
+        """The corruption folders present (sub-folders holding severity folders), sorted."""
+        return sorted(d for d in os.listdir(self.root) if not d.startswith(".") and (self.root / d).is_dir()
+                      and any((self.root / d / s).is_dir() for s in os.listdir(self.root / d)))
 
-    def folder(self, corruption: str, severity: int) -> Path:
-        path = self.root / corruption / str(severity)
-        if not path.is_dir() and corruption in CBAR_TABLES[224]:
-            # make_imagenet_c_bar.py names severity folders by their parameter ("{:.2f}"); the released
-            # copy by 1-5
-            named = self.root / corruption / f"{CBAR_TABLES[224][corruption][severity - 1]:.2f}"
-            path = named if named.is_dir() else path
-        if not path.is_dir():
-            raise DataError(f"{path} is missing from the -C tree at {self.root}")
-        return path
+    def folder(self, corruption: str, severity: int, *aliases: str) -> Path:
+        """The folder of one corruption and severity: ``<severity>``, or the first of ``aliases``
+        present (make_imagenet_c_bar.py names severity folders by their parameter)."""
+        for name in (str(severity), *aliases):
+            path = self.root / corruption / name
+            if path.is_dir():
+                return path
+        raise DataError(f"{self.root / corruption / str(severity)} is missing from the -C tree at {self.root}")
+
+    def samples(self, corruption: str, severity: int, classes: list[str], *aliases: str) -> list[tuple[str, int]]:
+        """(file, label) of one corruption and severity, labelled by class *name* against ``classes``
+        (the clean set's), so a class folder missing here cannot shift the others' labels."""
+        folder = self.folder(corruption, severity, *aliases)
+        tree = walk_image_tree(folder)
+        index = {c: k for k, c in enumerate(classes)}
+        unknown = [c for c in tree.classes if c not in index]
+        if unknown:
+            raise DataError(f"{folder} holds class folder {unknown[0]!r}, which the clean set does not have; it was "
+                            "made from other images")
+        return [(str(i.path), index[i.cls]) for i in tree.images]
 
 
 def open_folder_c(root: str | Path) -> FolderC:
     root = Path(root)
-    if not any((root / c).is_dir() for c in C_AND_CBAR):
-        raise DataError(f"{root} holds none of the corruption folders (e.g. {root / 'gaussian_noise'}); "
+    if not root.is_dir():
+        raise DataError(f"no -C tree at {root}")
+    found = FolderC(root, read_meta(root))
+    if not found.corruptions:
+        raise DataError(f"{root} holds no corruption folders (e.g. {root / 'gaussian_noise' / '1'}); "
                         "expected ROOT/<corruption>/<severity>/<class>/<image>")
-    return FolderC(root)
+    return found

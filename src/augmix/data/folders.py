@@ -1,16 +1,15 @@
-"""ImageFolder data for ImageNet-style training and evaluation."""
+"""ImageFolder data for ImageNet-style training."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import torch
 import torchvision.transforms as T
 from torchvision.datasets import ImageFolder
 
 from augmix.data.download import DataError
-from augmix.io import open_image
+from augmix.data.images import is_image_file
 
 
 def image_folder_pair(root: str | Path | None, stylized: str | Path | None = None):
@@ -38,36 +37,3 @@ def image_folder_pair(root: str | Path | None, stylized: str | Path | None = Non
         both.classes, both.root, both.samples = train.classes, train.root, train.samples + extra.samples
         train = both
     return train, val
-
-
-def is_image_file(path: str) -> bool:
-    """An image by its extension, and not hidden (a killed run's temporary files are hidden)."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS
-
-    return not Path(path).name.startswith(".") and path.lower().endswith(IMG_EXTENSIONS)
-
-
-class EvalImages(torch.utils.data.Dataset):
-    """(file, label) samples as uint8 CHW tensors; ``resize`` applies Resize(256)+CenterCrop(224).
-
-    ImageNet-C folders are already 224 px and are read with ``resize=False``.
-    """
-
-    def __init__(self, samples: list[tuple[str | Path, int]], resize: bool) -> None:
-        self.samples = [(str(p), int(y)) for p, y in samples]
-        self.tf = T.Compose([T.Resize(256), T.CenterCrop(224)]) if resize else None
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int):
-        path, y = self.samples[i]
-        img = open_image(path)
-        if self.tf is not None:
-            img = self.tf(img)
-        return torch.from_numpy(np.array(img)).permute(2, 0, 1), y
-
-
-def folder_samples(root: str | Path) -> list[tuple[str, int]]:
-    """(file, class index) of an ImageFolder tree, classes in sorted order (torchvision's)."""
-    return ImageFolder(str(root), is_valid_file=is_image_file).samples

@@ -98,7 +98,7 @@ def open_imagenet_shift(name: str, root: str | Path | None = None, *, download: 
     ``root`` is the set's own folder (e.g. ``.../imagenet-r``) or a data root holding it;
     with ``download``, a missing set is fetched into the data root and verified.
     """
-    from augmix.data.folders import is_image_file
+    from augmix.data.images import walk_image_tree
 
     if name not in IMAGENET_SHIFTS:
         raise ValueError(f"unknown ImageNet shift {name!r}; choose from {', '.join(IMAGENET_SHIFTS)}")
@@ -113,19 +113,14 @@ def open_imagenet_shift(name: str, root: str | Path | None = None, *, download: 
     known = set(imagenet_classes()[class_list])
     by_index = name == "imagenet-v2"
     one_k = imagenet_classes()["imagenet_1k"]
-    samples = []
-    for cls in sorted(d for d in os.listdir(folder) if (folder / d).is_dir() and not d.startswith(".")):
-        if by_index:
-            if not cls.isdigit() or not 0 <= int(cls) < 1000:
-                raise DataError(f"{folder / cls} is not a class-index folder (0-999) of ImageNetV2")
-            wnid = one_k[int(cls)]
-        else:
-            wnid = cls
-            if wnid not in known:
-                raise DataError(f"{folder / cls} is not one of the {len(known)} classes of {name}; is {folder} the "
-                                f"{name} release?")
-        for dirpath, _, files in sorted(os.walk(folder / cls)):
-            samples += [(str(Path(dirpath) / f), wnid) for f in sorted(files) if is_image_file(f)]
+    tree = walk_image_tree(folder, allow_empty=True)
+    for cls in tree.classes:
+        if by_index and (not cls.isdigit() or not 0 <= int(cls) < 1000):
+            raise DataError(f"{folder / cls} is not a class-index folder (0-999) of ImageNetV2")
+        if not by_index and cls not in known:
+            raise DataError(f"{folder / cls} is not one of the {len(known)} classes of {name}; is {folder} the "
+                            f"{name} release?")
+    samples = [(str(i.path), one_k[int(i.cls)] if by_index else i.cls) for i in tree.images]
     if not samples:
         raise DataError(f"{folder} holds no images in class folders; expected {folder}/<class>/<image>")
     return ShiftFolder(name, folder, samples)

@@ -8,9 +8,12 @@
   per second, ``-tune grain`` for noise, ``-crf 20`` otherwise, preset veryslow). ffmpeg
   comes from the ``imageio-ffmpeg`` package.
 
-Every unit of work has its own seed, ``SeedSequence([seed, perturbation, unit])``, so results do
-not depend on the number of processes; finished units are files written atomically and a
-rerun skips them. ``reference_stream=True`` writes what the published scripts write after
+The generators take images (arrays, or items that load themselves, as
+``augmix.data.images.walk_image_tree`` lists them); ``augmix.generation`` opens the sources.
+Every unit of work has its own random stream keyed by names (``augmix.seeding``: seed, "p",
+perturbation, chunk or class/file), so results depend neither on the number of processes
+nor on the order of a table; finished units are files written atomically and a rerun skips
+them. ``reference_stream=True`` writes what the published scripts write after
 ``np.random.seed(seed)`` and ``torch.manual_seed(seed)`` (one run per release file): one
 stream per perturbation, drawn image by image in order.
 """
@@ -27,29 +30,50 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from augmix.corruptions.generate import check_headers, list_image_folder
+from augmix import seeding
+from augmix.corruptions.generate import check_output_names
+from augmix.generation.config import GenerateConfig
 from augmix.io import (
+    MissingTool,
     atomic_path,
     ensure_writable_dir,
     is_valid_npy,
     merge_meta,
-    open_image,
     remove_stale_temps,
     save_npy,
 )
 from augmix.perturbations.functional import Streams, perturb, sequence
 from augmix.perturbations.tables import ALL, FFMPEG_ARGS, frames, is_noise, split_name, table_for
+from augmix.results import Subset
 from augmix.workers import run, shared
 
 CHUNK = 500  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 
 
-def _rng(seed: int, name: str, unit: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, ALL.index(name), unit]))
+def _rng(seed: int, name: str, unit: int | str) -> np.random.Generator:
+    return seeding.stream(seed, "p", name, str(unit))
 
 
-def _check_names(names: Sequence[str]) -> list[str]:
-    names = list(names)
+def _config(out_or_config, names, fields: dict) -> GenerateConfig:
+    if isinstance(out_or_config, GenerateConfig):
+        if names is not None or fields:
+            raise ValueError("give a GenerateConfig or its fields as keywords, not both")
+        return out_or_config
+    return GenerateConfig(out=Path(out_or_config), benchmark="p", names=tuple(names) if names else None, **fields)
+
+
+def _subset_meta(subset: Subset | None) -> dict | None:
+    if subset is None:
+        return None
+    return {"limit": subset.limit} if subset.limit is not None else {"indices": list(subset.indices or [])}
+
+
+def _seeding(config: GenerateConfig) -> str:
+    return "published (np.random.seed and torch.manual_seed)" if config.reference_stream else seeding.SCHEME
+
+
+def _check_names(names: Sequence[str] | None) -> list[str]:
+    names = list(names) if names else list(ALL)
     unknown = [n for n in names if n not in ALL]
     if unknown or not names:
         raise ValueError(f"unknown perturbation(s) {', '.join(unknown) or '(none given)'}; choose from "
@@ -86,11 +110,15 @@ def _assemble(parts: list[Path], path: Path, shape: tuple[int, ...]) -> None:
         del arr
 
 
-def generate_cifar_p(images: np.ndarray, out: str | Path, names: Sequence[str] = ALL, seed: int = 0,
-                     workers: int | None = None, progress: bool = True, source: str = "",
-                     reference_stream: bool = False) -> Path:
-    """Write CIFAR-P style sequences of ``images`` (uint8 [N, S, S, 3], S in 32/64/224) to ``out``."""
-    names = _check_names(names)
+def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names: Sequence[str] | None = None, *,
+                     source: str = "", subset: Subset | None = None, **fields) -> Path:
+    """Write CIFAR-P style sequences of ``images`` (uint8 [N, S, S, 3], S in 32/64/224).
+
+    ``out``: a ``GenerateConfig``, or the output folder with the config's fields as keywords.
+    """
+    config = _config(out, names, fields)
+    names = _check_names(config.names)
+    seed, workers, progress, reference_stream = config.seed, config.workers, config.progress, config.reference_stream
     images = np.ascontiguousarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
         raise ValueError(f"expected square uint8 images [N, S, S, 3], got {images.dtype} {images.shape}")
@@ -99,15 +127,14 @@ def generate_cifar_p(images: np.ndarray, out: str | Path, names: Sequence[str] =
     if size == 64 and any(split_name(n)[0] == "motion_blur" for n in names):
         raise ValueError("the 64 px motion blur blurs the image before its Resize(64); write that set from the "
                          "original images with --images (the ImageNet-P layout)")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    out = ensure_writable_dir(out)
+    out = ensure_writable_dir(config.out)
     remove_stale_temps(out)
     n = len(images)
     mode = "reference-stream" if reference_stream else "batched"
-    meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "image_size": size, "source": source,
-            "chunk": CHUNK}
-    meta = merge_meta(out, meta, ("layout", "n", "seed", "mode", "image_size"), "perturbations", names, "a -P set")
+    meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "seeding": _seeding(config),
+            "subset": _subset_meta(subset), "image_size": size, "source": source, "chunk": CHUNK}
+    meta = merge_meta(out, meta, ("layout", "n", "seed", "mode", "seeding", "subset", "image_size"), "perturbations",
+                      names, "a -P set", defaults={"subset": None})
     meta_path = out / "meta.json"
     meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
     with atomic_path(meta_path) as tmp:
@@ -149,7 +176,7 @@ def ffmpeg_exe() -> str:
     try:
         import imageio_ffmpeg
     except ImportError:
-        raise RuntimeError("writing ImageNet-P videos needs ffmpeg: pip install imageio-ffmpeg (or set "
+        raise MissingTool("writing ImageNet-P videos needs ffmpeg: pip install imageio-ffmpeg (or set "
                            "AUGMIX_FFMPEG to an ffmpeg with libx264)") from None
     return imageio_ffmpeg.get_ffmpeg_exe()
 
@@ -165,81 +192,57 @@ def encode_mp4(frames_rgb: np.ndarray, path: str | Path, noise: bool) -> None:
         done = subprocess.run(cmd, input=np.ascontiguousarray(frames_rgb, np.uint8).tobytes(), capture_output=True)
         if done.returncode != 0:
             reason = (done.stderr.decode(errors="replace").strip().splitlines() or ["unknown error"])[-1]
-            raise RuntimeError(f"ffmpeg could not encode {path}: {reason}")
+            raise MissingTool(f"ffmpeg could not encode {path}: {reason}")
 
 
-def _video_name(path: Path) -> str:
-    return path.stem + ".mp4"
+def _video_name(item) -> str:
+    rel = Path(item.relative)
+    return (Path(item.cls) / rel.parent / (rel.stem + ".mp4")).as_posix()
 
 
 def _folder_unit(args) -> int:
-    items, name, seed, size, out, reference = args
+    items, names, perturbation, seed, size, out, reference = args
     streams = Streams.reference(seed) if reference else None
-    for index, path, cls in items:
-        target = Path(out) / name / cls / _video_name(path)
+    for item, name in zip(items, names, strict=True):
+        target = Path(out) / perturbation / name
         if target.exists() and not reference:
             continue
-        st = streams or Streams(_rng(seed, name, index))
-        encode_mp4(sequence(open_image(path), name, size, st), target, is_noise(name))
+        st = streams or Streams(_rng(seed, perturbation, name))
+        encode_mp4(sequence(item.load(), perturbation, size, st), target, is_noise(perturbation))
     return len(items)
 
 
-def generate_folder_p(src: str | Path, out: str | Path, names: Sequence[str] = ALL, size: int = 224,
-                      seed: int = 0, workers: int | None = None, progress: bool = True,
-                      reference_stream: bool = False) -> Path:
-    """Write ImageNet-P style videos of the ImageFolder ``src`` (``size`` 224: ImageNet-P; 64: Tiny)."""
-    names = _check_names(names)
+def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: Sequence[str] | None = None, *,
+                      source: str = "", subset: Subset | None = None, **fields) -> Path:
+    """Write ImageNet-P style videos of ``items`` (each with ``.load()``, ``.cls``, ``.relative``
+    and ``.path``, e.g. ``walk_image_tree(root).images``); ``size`` 224: ImageNet-P, 64: Tiny."""
+    config = _config(out, names, fields)
+    names = _check_names(config.names)
+    size, seed = config.size, config.seed
     table_for(size)
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    items = [(i, p, c) for i, (p, c) in enumerate(list_image_folder(src))]
-    check_headers([p for _, p, _ in items], progress)
+    items = list(items)
+    if not items:
+        raise ValueError("no images to perturb")
+    out_names = check_output_names(items, _video_name)
     ffmpeg_exe()
-    out = ensure_writable_dir(out)
+    out = ensure_writable_dir(config.out)
     remove_stale_temps(out)
-    if reference_stream:  # one stream per perturbation, through the images in the loader's order
-        tasks = [(items, p, seed, size, str(out), True) for p in names]
+    mode = "reference-stream" if config.reference_stream else "batched"
+    meta = {"layout": "imagenet-p", "size": size, "seed": seed, "mode": mode, "seeding": _seeding(config),
+            "subset": _subset_meta(subset), "source": source, "images": len(items)}
+    meta = merge_meta(out, meta, ("layout", "size", "seed", "mode", "seeding", "subset", "images"), "perturbations",
+                      names, "a -P tree", defaults={"layout": "imagenet-p", "mode": "batched", "subset": None})
+    meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
+    if config.reference_stream:  # one stream per perturbation, through the images in the loader's order
+        tasks = [(items, out_names, p, seed, size, str(out), True) for p in names]
     else:
-        tasks = [(items[i:i + 8], p, seed, size, str(out), False) for p in names for i in range(0, len(items), 8)]
-    with tqdm(total=len(items) * len(names), unit="video", desc="perturbing", disable=not progress) as bar:
-        run(_folder_unit, tasks, workers or os.cpu_count() or 1, bar)
+        tasks = [(items[i:i + 8], out_names[i:i + 8], p, seed, size, str(out), False)
+                 for p in names for i in range(0, len(items), 8)]
+    with tqdm(total=len(items) * len(names), unit="video", desc="perturbing", disable=not config.progress) as bar:
+        run(_folder_unit, tasks, config.workers or os.cpu_count() or 1, bar)
     with atomic_path(out / "meta.json") as tmp:
-        tmp.write_text(json.dumps({"layout": "imagenet-p", "perturbations": names, "size": size, "seed": seed,
-                                   "mode": "reference-stream" if reference_stream else "batched",
-                                   "frames": {p: frames(p, size) for p in names}, "source": str(src),
-                                   "images": len(items)}, indent=2))
+        tmp.write_text(json.dumps(meta, indent=2))
     return out
 
 
-def generate(out: str | Path, *, dataset: str = "cifar10", data_dir: str | Path | None = None,
-             images: str | Path | None = None, layout: str = "imagenet", size: int = 224,
-             perturbations: Sequence[str] | None = None, seed: int = 0, workers: int | None = None,
-             progress: bool = True, reference_stream: bool = False) -> Path:
-    """Write a -P set, in the layout its benchmark was released in.
-
-    * ``images`` with ``layout="imagenet"``: an ImageFolder tree -> ImageNet-P videos;
-    * ``images`` with ``layout="cifar"``: same-size square images -> CIFAR-P arrays;
-    * otherwise ``dataset``'s test split (cifar10, cifar100) -> CIFAR-P arrays.
-    """
-    from augmix.corruptions.generate import read_image_folder
-
-    if layout not in ("imagenet", "cifar"):
-        raise ValueError(f"unknown layout {layout!r}; choose imagenet or cifar")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    names = list(perturbations) if perturbations else list(ALL)
-    if images is not None and layout == "imagenet":
-        return generate_folder_p(images, out, names, size=size, seed=seed, workers=workers, progress=progress,
-                                 reference_stream=reference_stream)
-    if images is not None:
-        x, _, source = read_image_folder(images)
-    else:
-        from augmix.data import load_cifar
-
-        test = load_cifar(dataset, data_dir, train=False)
-        x, source = test.images, test.source
-    return generate_cifar_p(x, out, names, seed=seed, workers=workers, progress=progress, source=source,
-                            reference_stream=reference_stream)
-
-
-__all__ = ["encode_mp4", "ffmpeg_exe", "generate", "generate_cifar_p", "generate_folder_p"]
+__all__ = ["encode_mp4", "ffmpeg_exe", "generate_cifar_p", "generate_folder_p"]

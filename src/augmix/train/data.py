@@ -58,11 +58,11 @@ def load_train_data(cfg: TrainConfig) -> TrainData:
 @torch.no_grad()
 def test_error(model: torch.nn.Module, data: TrainData, cfg: TrainConfig, device: torch.device) -> float:
     """Clean top-1 error on the test split (CIFAR) or the validation folder."""
-    from augmix.evaluate import predict_arrays, predict_folder
+    from augmix.evaluate import predict_arrays, predict_samples
 
     if data.test_x is not None:
         logits = predict_arrays(model, data.test_x, data.mean_std, device, cfg.eval_batch_size, progress=False)
         return float(np.mean(logits.argmax(1) != data.test_y))
-    logits, labels = predict_folder(model, data.val_folder, data.mean_std, device, cfg.eval_batch_size,
-                                    cfg.workers, resize=True, progress=False)
+    logits, labels = predict_samples(model, data.val_folder.samples, data.mean_std, device, cfg.eval_batch_size,
+                                     cfg.workers, resize=True, progress=False)
     return float(np.mean(logits.argmax(1) != labels))

@@ -1,0 +1,130 @@
+"""Where images come from: the one walker of image trees, one set of image extensions
+(torchvision's), and readers that yield images with their labels.
+
+Every reader of a class-folder tree in augmix goes through ``walk_image_tree``: the clean
+evaluation, the -C/-C-bar/-P generators' sources, the corrupted trees and the natural shifts.
+Classes are the tree's sub-folders in sorted order (as torchvision's ``ImageFolder``), files
+are found at any depth below their class folder, and hidden files (a killed run's
+temporaries) are never data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
+from augmix.data.download import DataError
+from augmix.io import open_image
+
+IMAGE_EXTENSIONS: tuple[str, ...] = tuple(IMG_EXTENSIONS)  # .jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """An image by its extension (any case), and not hidden."""
+    name = Path(path).name
+    return not name.startswith(".") and name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+@dataclass(frozen=True)
+class TreeImage:
+    """One image of a class-folder tree: its file, class folder and index of that class."""
+
+    path: Path
+    cls: str
+    label: int
+    relative: str  # the file below its class folder: "a.JPEG", or "sub/a.JPEG" in a nested tree
+
+    def load(self):
+        """The image as 8-bit RGB (PIL), with a one-line error for a file that is not one."""
+        return open_image(self.path)
+
+
+@dataclass(frozen=True)
+class ImageTree:
+    """A class-folder tree ``ROOT/<class>/.../<image>``: its classes and images in ImageFolder's order."""
+
+    root: Path
+    classes: list[str]
+    images: list[TreeImage]
+
+    def samples(self) -> list[tuple[str, int]]:
+        """(file, class index) pairs, as torchvision's ``ImageFolder.samples``."""
+        return [(str(i.path), i.label) for i in self.images]
+
+    def describe(self) -> str:
+        return f"ImageFolder {self.root} ({len(self.images)} images, {len(self.classes)} classes)"
+
+
+def walk_image_tree(root: str | os.PathLike, *, extensions: tuple[str, ...] = IMAGE_EXTENSIONS,
+                    allow_empty: bool = False) -> ImageTree:
+    """The classes and images of ``root``; every class folder counts, even an empty one (as ImageFolder)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"no such image folder: {root}")
+    classes = sorted(d for d in os.listdir(root) if (root / d).is_dir() and not d.startswith("."))
+    images = []
+    for label, cls in enumerate(classes):
+        for dirpath, dirnames, files in os.walk(root / cls):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for fname in sorted(files):
+                if not fname.startswith(".") and fname.lower().endswith(extensions):
+                    path = Path(dirpath) / fname
+                    images.append(TreeImage(path, cls, label, path.relative_to(root / cls).as_posix()))
+    images.sort(key=lambda i: (i.label, str(i.path)))
+    if not images and not allow_empty:
+        raise DataError(f"found no images in class sub-folders of {root} (expected ROOT/<class>/<image>)")
+    return ImageTree(root, classes, images)
+
+
+def read_image_arrays(tree: ImageTree) -> tuple[np.ndarray, np.ndarray]:
+    """Every image of ``tree`` as uint8 [N, H, W, 3] (they must share one size) and its labels."""
+    arrays = [np.asarray(i.load()) for i in tree.images]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise DataError(f"the CIFAR layout needs images of one size; {tree.root} has {sorted(shapes)[:3]}...: "
+                        "resize them first, or use the ImageNet layout")
+    return np.stack(arrays), np.array([i.label for i in tree.images], dtype=np.int64)
+
+
+def check_headers(paths: list[Path], progress: bool = False) -> None:
+    """Refuse a file that is not an image before any output is written (headers only)."""
+    from PIL import Image, UnidentifiedImageError
+    from tqdm import tqdm
+
+    for path in tqdm(paths, desc="checking images", unit="img", disable=not progress or len(paths) < 5000):
+        try:
+            with Image.open(path):
+                pass
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+            raise DataError(f"cannot read {path} as an image ({type(err).__name__}); remove it from the "
+                            "folder or replace it") from None
+
+
+class EvalImages(torch.utils.data.Dataset):
+    """(file, label) samples as uint8 CHW tensors; ``resize`` applies Resize(256)+CenterCrop(224)
+    (``"auto"``: only to images that are not 224 x 224 already).
+
+    ImageNet-C folders are already 224 px and are read with ``resize=False``.
+    """
+
+    def __init__(self, samples: list[tuple[str | Path, int]], resize: bool | str) -> None:
+        import torchvision.transforms as T
+
+        self.samples = [(str(p), int(y)) for p, y in samples]
+        self.tf = T.Compose([T.Resize(256), T.CenterCrop(224)]) if resize else None
+        self.auto = resize == "auto"
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        path, y = self.samples[i]
+        img = open_image(path)
+        if self.tf is not None and not (self.auto and img.size == (224, 224)):
+            img = self.tf(img)
+        return torch.from_numpy(np.array(img)).permute(2, 0, 1), y

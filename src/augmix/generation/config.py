@@ -1,0 +1,64 @@
+"""``GenerateConfig``: the settings of one generated benchmark set (-C, -C-bar or -P), built
+once (by the CLI, or by a Python user with keywords) and read by the generators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCHMARKS = ("c", "c-bar", "p")
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """How to generate one benchmark set; checked when made."""
+
+    out: Path
+    benchmark: str = "c"  # c, c-bar or p
+    dataset: str = "cifar10"  # the test split to corrupt when ``images`` is None (cifar10, cifar100)
+    data_dir: Path | None = None
+    images: Path | None = None  # an ImageFolder tree instead of a dataset
+    layout: str = "imagenet"  # for ``images``: imagenet (a tree of JPEGs / videos) or cifar (arrays)
+    size: int = 224  # for the imagenet layout: 224 (ImageNet) or 64 (Tiny-ImageNet)
+    names: tuple[str, ...] | None = None  # corruptions or perturbations (default: the benchmark's)
+    extra: bool = False  # -C: add the 4 held-out corruptions
+    severities: tuple[int, ...] = (1, 2, 3, 4, 5)
+    seed: int = 0
+    workers: int | None = None  # processes (None: every core)
+    reference_stream: bool = False  # the published scripts' random stream, byte for byte
+    limit: int | None = None  # only the first N source images
+    indices: tuple[int, ...] | None = field(default=None, repr=False)  # only these source images
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        if self.benchmark not in BENCHMARKS:
+            raise ValueError(f"unknown benchmark {self.benchmark!r}; choose {', '.join(BENCHMARKS)}")
+        if self.layout not in ("imagenet", "cifar"):
+            raise ValueError(f"unknown layout {self.layout!r}; choose imagenet or cifar")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"--seed must be >= 0 (an integer), got {self.seed!r}")
+        if self.benchmark != "c" and self.extra:
+            raise ValueError("--extra adds the held-out -C corruptions; it does not apply to -C-bar or -P")
+        if self.names is not None:
+            dup = sorted({n for n in self.names if list(self.names).count(n) > 1})
+            if dup or not self.names:
+                raise ValueError(f"--corruptions/--perturbations lists {', '.join(dup) or 'nothing'}"
+                                 f"{' twice' if dup else ''}; name each once")
+        bad = [s for s in self.severities if isinstance(s, bool) or s not in (1, 2, 3, 4, 5)]
+        if bad or not self.severities or len(set(self.severities)) != len(self.severities):
+            raise ValueError(f"--severities must be among 1..5, each once, got {list(self.severities)}")
+        if self.benchmark == "c-bar" and self.tree_layout and self.size != 224:
+            raise ValueError("ImageNet-C-bar is published for 224 px images; use --size 224")
+        if self.limit is not None and self.indices is not None:
+            raise ValueError("give --limit or --indices, not both")
+        if self.reference_stream and (self.limit is not None or self.indices is not None):
+            raise ValueError("--reference-stream reproduces the published scripts over the whole split; drop "
+                             "--limit/--indices")
+
+    @property
+    def tree_layout(self) -> bool:
+        """Whether the output is a tree of files (ImageNet-C JPEGs, ImageNet-P videos)."""
+        return self.images is not None and self.layout == "imagenet"

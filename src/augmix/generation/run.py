@@ -1,0 +1,64 @@
+"""``generate``: the glue of the pipeline's *corrupt* stage. It opens the source images through
+``augmix.data`` (a dataset's test split, an image folder, a subset of either) and hands images
+to the generators (``augmix.corruptions.generate``, ``augmix.perturbations.generate``), which
+never read a dataset themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from augmix.generation.config import GenerateConfig
+
+
+def generate(config: GenerateConfig | str | Path, **fields) -> Path:
+    """Write the set ``config`` describes (or the output folder ``config`` with the config's
+    ``fields`` as keywords); return its folder.
+
+    * ``images`` with the imagenet layout: an ImageFolder tree -> ImageNet-C JPEG folders or
+      ImageNet-P videos (``size`` 224: ImageNet preprocessing and table; 64: Tiny-ImageNet's);
+    * ``images`` with the cifar layout: a folder of same-size images -> CIFAR-C / CIFAR-P arrays;
+    * otherwise ``dataset``'s test split (cifar10, cifar100) -> CIFAR-C / CIFAR-P arrays.
+    """
+    from augmix.data.subsets import make_subset, select
+
+    if not isinstance(config, GenerateConfig):
+        config = GenerateConfig(out=Path(config), **fields)
+    elif fields:
+        raise ValueError("give a GenerateConfig or its fields as keywords, not both")
+    subset = make_subset(config.limit, config.indices)
+    if config.tree_layout:
+        from augmix.data.images import check_headers, walk_image_tree
+
+        tree = walk_image_tree(config.images)
+        items = [tree.images[i] for i in select(subset, len(tree.images), str(config.images))]
+        check_headers([i.path for i in items], config.progress)
+        source = tree.describe() + (f", {subset.describe()}" if subset else "")
+        if config.benchmark == "p":
+            from augmix.perturbations.generate import generate_folder_p
+
+            return generate_folder_p(items, config, source=source, subset=subset)
+        from augmix.corruptions.generate import generate_folder_c
+
+        return generate_folder_c(items, config, source=source, subset=subset)
+    if config.images is not None:
+        from augmix.data.images import read_image_arrays, walk_image_tree
+
+        tree = walk_image_tree(config.images)
+        x, y = read_image_arrays(tree)
+        source = tree.describe()
+    else:
+        from augmix.data import load_cifar
+
+        test = load_cifar(config.dataset, config.data_dir, train=False)
+        x, y, source = test.images, test.labels, test.source
+    rows = select(subset, len(x), source)
+    if subset is not None:
+        x, y, source = x[rows], y[rows], f"{source}, {subset.describe()}"
+    if config.benchmark == "p":
+        from augmix.perturbations.generate import generate_cifar_p
+
+        return generate_cifar_p(x, config, source=source, subset=subset)
+    from augmix.corruptions.generate import generate_cifar_c
+
+    return generate_cifar_c(x, y, config, source=source, subset=subset)
+

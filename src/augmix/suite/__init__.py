@@ -1,0 +1,12 @@
+"""The evaluation suite: the clean test data and every benchmark of the registry (-C, -C-bar,
+ImageNet-3DCC, -P and the natural shifts), in one run, into one results.json / report.md.
+
+``EvalConfig`` holds the settings; ``run_evaluation`` runs them; ``REGISTRY`` lists the
+benchmarks (``augmix.suite.registry``); each benchmark is one module of this package.
+"""
+
+from augmix.suite.config import RELEASED, EvalConfig
+from augmix.suite.registry import REGISTRY, benchmark
+from augmix.suite.run import find_sets, run_evaluation, summary_line
+
+__all__ = ["REGISTRY", "RELEASED", "EvalConfig", "benchmark", "find_sets", "run_evaluation", "summary_line"]

@@ -1,0 +1,147 @@
+"""-C: the common corruptions (Hendrycks & Dietterich, ICLR 2019) - CIFAR-10-C / CIFAR-100-C
+arrays and ImageNet-C trees; mean corruption error, and ImageNet-C's AlexNet-normalised mCE.
+
+The opening and evaluating of corrupted sets here serve every benchmark of that shape
+(-C-bar and ImageNet-3DCC too): arrays are matched to the clean test split row by row
+(``data.subsets.rows_for``), trees by class name and file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from augmix import metrics
+from augmix.corruptions.tables import BENCHMARK
+from augmix.data.corrupted import CifarC, FolderC, load_released_cifar_c, open_cifar_c, open_folder_c
+from augmix.data.download import DataError
+from augmix.data.subsets import rows_for
+from augmix.evaluate import check_labels, corruption_result, predict_arrays, predict_samples
+from augmix.results import CorruptionResult, Results
+from augmix.suite.benchmark import Benchmark, Context, Headline
+from augmix.suite.config import RELEASED
+from augmix.suite.text import corruption_plots, corruption_tables, pct, signed
+
+# ---------------------------------------------------------------- shared by corruption benchmarks
+
+def open_corrupted(source: Path | str, ctx: Context, title: str) -> CifarC | FolderC:
+    """A corrupted set in the layout of the clean data (arrays for CIFAR-style data, a tree for
+    ImageFolder data), checked against the clean test split before any evaluation."""
+    if source == RELEASED:
+        found = load_released_cifar_c(ctx.config.dataset, ctx.config.data_dir)
+    elif ctx.clean.is_tree:
+        found = open_folder_c(source)
+    else:
+        found = open_cifar_c(source, expected_n=ctx.clean.n_full)
+    if isinstance(found, CifarC):
+        rows = rows_for(found.subset, found.n, ctx.clean.subset, ctx.clean.n_full, found.root)
+        labels = found.labels(found.severities[0])[rows]
+        if not np.array_equal(labels, ctx.clean.labels):
+            raise DataError(f"the labels of {title} at {found.root} differ from the clean test split's; it was made "
+                            "from other images (another dataset?) - generate it from this test split")
+        check_labels(ctx.model, labels, f"{title} at {found.root}")
+    return found
+
+
+def evaluate_corrupted(handle: CifarC | FolderC, ctx: Context, names: tuple[str, ...], data: str,
+                       aliases=None, resize: bool | str = False) -> CorruptionResult | None:
+    """Error and calibration of each of ``names`` present in ``handle``, per severity, in the
+    order of ``names``. Trees: ``aliases`` {(corruption, severity): other folder names};
+    ``resize`` as ``data.images.EvalImages`` (False: as stored)."""
+    lm, clean = ctx.model, ctx.clean
+    present = [c for c in names if c in handle.corruptions]
+    if isinstance(handle, CifarC):
+        rows = rows_for(handle.subset, handle.n, clean.subset, clean.n_full, handle.root)
+        whole = np.array_equal(rows, np.arange(handle.n))
+
+        def predict(c: str, s: int):
+            images = handle.images(c, s)
+            x = images if whole else images[rows]
+            return (predict_arrays(lm.model, x, lm.spec.mean_std, ctx.device, ctx.batch_size, progress=False),
+                    clean.labels)
+
+        return corruption_result(present, list(handle.severities), predict, data, ctx.config.progress)
+
+    def predict_tree(c: str, s: int):
+        samples = handle.samples(c, s, clean.classes, *((aliases or {}).get((c, s), ())))
+        samples = _select_tree(samples, clean.samples, clean.subset is not None, handle.root)
+        return predict_samples(lm.model, samples, lm.spec.mean_std, ctx.device, ctx.batch_size,
+                               ctx.config.workers, resize=resize, progress=False)
+
+    return corruption_result(present, [1, 2, 3, 4, 5], predict_tree, data, ctx.config.progress)
+
+
+def _key(path: str, label: int) -> tuple[int, str]:
+    return label, Path(path).stem
+
+
+def _select_tree(samples: list[tuple[str, int]], clean: list[tuple[str, int]], subset: bool, root) -> list:
+    """A subset's images in a corrupted tree, matched to the clean images by class and file stem."""
+    if not subset:
+        return samples
+    index = {_key(p, y): (p, y) for p, y in samples}
+    picked = [index.get(_key(p, y)) for p, y in clean]
+    if any(s is None for s in picked):
+        missing = next(p for (p, y), s in zip(clean, picked, strict=True) if s is None)
+        raise DataError(f"{root} has no corrupted copy of {missing}; it was made from other images")
+    return picked
+
+
+def corruption_headlines(prefix: str) -> tuple[Headline, ...]:
+    return (Headline(f"{prefix} error", lambda r: r.mean_error),)
+
+
+# ------------------------------------------------------------------------------------ -C
+
+def _open(source: Path | str, ctx: Context) -> CifarC | FolderC:
+    return open_corrupted(source, ctx, "the -C set")
+
+
+def _evaluate(handle: CifarC | FolderC, ctx: Context) -> CorruptionResult | None:
+    """The 15 benchmark corruptions present (or ``EvalConfig.corruptions``); ImageNet-C's mCE
+    when all 15 are there."""
+    names = tuple(ctx.config.corruptions or BENCHMARK)
+    data = (handle.provenance if isinstance(handle, CifarC) else
+            f"ImageNet-C tree {handle.root} (read as stored, no resize)")
+    r = evaluate_corrupted(handle, ctx, names, data)
+    if r is not None and isinstance(handle, FolderC) and all(c in r.per for c in BENCHMARK):
+        ce = metrics.imagenet_ce({c: r.per[c].error for c in BENCHMARK}, ctx.clean_error)
+        r = replace(r, mce=ce["mce"], relative_mce=ce["relative_mce"], ce=ce["ce"])
+    return r
+
+
+def _section(r: CorruptionResult, results: Results) -> list[str]:
+    lines = corruption_tables(r, "Error (%) per corruption and severity", clean=results.clean.scores)
+    lines[1:1] = ["", f"-C data: {r.data}. Mean corruption error over {len(r.per)} corruptions x "
+                  f"{len(r.severities)} severities: **{pct(r.mean_error)} %**; RMS calibration error "
+                  f"{pct(r.rms_calib_mean)} % (mean over corruption x severity), {pct(r.rms_calib_pooled)} % "
+                  f"(all corrupted predictions pooled); calibration gap {signed(r.calib_gap_mean)}."]
+    if r.mce is not None:
+        lines[2] += (f" ImageNet-C mCE (AlexNet-normalised) **{pct(r.mce)} %**, relative mCE "
+                     f"{pct(r.relative_mce or 0.0)} %.")
+    return lines
+
+
+def _summary(r: CorruptionResult) -> list[str]:
+    parts = [f"mean corruption error {100 * r.mean_error:.2f}%"]
+    if r.mce is not None:
+        parts.append(f"mCE {100 * r.mce:.1f}%")
+    return parts
+
+
+def _plot(r: CorruptionResult, results: Results, out: Path) -> list[str]:
+    return corruption_plots(r, results.clean.scores, out)
+
+
+C = Benchmark(
+    name="c", title="-C (common corruptions)",
+    folders={"cifar10": ("CIFAR-10-C",), "cifar100": ("CIFAR-100-C",), "imagenet": ("ImageNet-C", "imagenet-c"),
+             "digits": ("digits-C",)},  # (no release: the demo generates its own)
+    open=_open, evaluate=_evaluate,
+    headlines=(Headline("mean corruption error", lambda r: r.mean_error),
+               Headline("corrupted RMS calib", lambda r: r.rms_calib_mean),
+               Headline("corrupted calib gap", lambda r: r.calib_gap_mean, signed=True),
+               Headline("mCE", lambda r: r.mce)),
+    section=_section, summary=_summary, plot=_plot, downloadable=("cifar10", "cifar100"))

@@ -1,0 +1,107 @@
+"""Natural distribution shifts: CIFAR-10.1 (Recht et al. 2018), ImageNet-R, ImageNet-A,
+ImageNet-Sketch and ImageNetV2, each its own benchmark with the error and calibration on its
+images. ImageNet shifts are scored on the classes the model and the set share, with those
+classes' logits only (for a 1000-class model on ImageNet-R/-A: the published 200-logit
+evaluation). ``--limit N`` evaluates their first N images too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from augmix.data.download import DataError
+from augmix.data.natural import (
+    ShiftFolder,
+    class_subset,
+    load_cifar10_1,
+    model_classes,
+    open_imagenet_shift,
+    read_cifar10_1,
+)
+from augmix.data.subsets import select
+from augmix.evaluate import check_labels, predict_arrays, predict_samples, score
+from augmix.results import Results, ShiftResult
+from augmix.suite.benchmark import Benchmark, Context, Headline
+from augmix.suite.config import RELEASED
+from augmix.suite.text import pct, signed
+
+NOTE = ("ImageNet shifts are scored on the classes the model and the set share, with those classes' logits only "
+        "(for a 1000-class model on ImageNet-R/-A: the published 200-logit evaluation).")
+
+
+def _limit(ctx: Context, n: int, what: str) -> np.ndarray:
+    from augmix.results import Subset
+
+    limit = ctx.config.limit
+    return np.arange(n) if limit is None else select(Subset(limit=min(limit, n)), n, what)
+
+
+def _open_cifar10_1(source: Path | str, ctx: Context):
+    if ctx.config.dataset != "cifar10":
+        raise DataError("cifar10.1 is a natural shift of cifar10; evaluate it with --dataset cifar10")
+    shift = load_cifar10_1(ctx.config.data_dir) if source == RELEASED else read_cifar10_1(source)
+    check_labels(ctx.model, shift.labels, "CIFAR-10.1")
+    return shift
+
+
+def _evaluate_cifar10_1(shift, ctx: Context) -> ShiftResult:
+    rows = _limit(ctx, len(shift.labels), "CIFAR-10.1")
+    lm = ctx.model
+    logits = predict_arrays(lm.model, shift.images[rows], lm.spec.mean_std, ctx.device, ctx.batch_size,
+                            progress=ctx.config.progress, desc="cifar10.1")
+    return ShiftResult(data=shift.source, scores=score(logits, shift.labels[rows]))
+
+
+def _imagenet_shift(name: str):
+    def open_(source: Path | str, ctx: Context) -> ShiftFolder:
+        if ctx.config.dataset != "imagenet":
+            raise DataError(f"{name} is a natural shift of imagenet; evaluate it with --dataset imagenet")
+        where = ctx.config.data_dir if source == RELEASED else source
+        return open_imagenet_shift(name, where, download=source == RELEASED)
+
+    def evaluate(shift: ShiftFolder, ctx: Context) -> ShiftResult:
+        return evaluate_imagenet_shift(ctx.model, shift, ctx.device, ctx.batch_size, ctx.config.workers,
+                                       ctx.config.progress, ctx.config.limit)
+    return open_, evaluate
+
+
+def evaluate_imagenet_shift(lm, shift: ShiftFolder, device, batch_size: int = 100, workers: int = 2,
+                            progress: bool = True, limit: int | None = None) -> ShiftResult:
+    """Error and calibration on an ImageNet shift, on the classes the model and the set share, with
+    those classes' logits only (of its first ``limit`` images, when given)."""
+    samples, keep, shared = class_subset(model_classes(lm.spec.num_classes, lm.spec.classes), shift)
+    if limit is not None:
+        samples = samples[:limit]
+    logits, labels = predict_samples(lm.model, samples, lm.spec.mean_std, device, batch_size, workers, resize=True,
+                                     progress=progress, desc=shift.name)
+    return ShiftResult(data=f"{shift.name} at {shift.root}", scores=score(logits[:, keep], labels),
+                       classes=len(shared), classes_of_set=len(shift.wnids), images_of_set=len(shift.samples))
+
+
+def _section_for(name: str):
+    def section(r: ShiftResult, results: Results) -> list[str]:
+        s = r.scores
+        classes = f"{r.classes} of {r.classes_of_set}" if r.classes_of_set is not None else "all"
+        lines = ["", f"## Natural shift: {name}", "", f"Data: {r.data}.", "",
+                 "| error (%) | RMS calib (%) | calib gap (%) | images | classes evaluated |",
+                 "|---:|---:|---:|---:|---:|",
+                 f"| {pct(s.error)} | {pct(s.rms_calib)} | {signed(s.calib_gap)} | {s.n} | {classes} |"]
+        return lines + (["", NOTE] if r.classes_of_set is not None else [])
+    return section
+
+
+def _shift(name: str, dataset: str, folders: tuple[str, ...], open_, evaluate) -> Benchmark:
+    return Benchmark(name=name, title=name, folders={dataset: folders}, open=open_, evaluate=evaluate,
+                     headlines=(Headline(f"{name} error", lambda r: r.scores.error),), section=_section_for(name),
+                     summary=lambda r: [f"{name} error {100 * r.scores.error:.2f}%"], downloadable=(dataset,),
+                     derived=False)
+
+
+SHIFTS = (
+    _shift("cifar10.1", "cifar10", ("CIFAR-10.1",), _open_cifar10_1, _evaluate_cifar10_1),
+    _shift("imagenet-r", "imagenet", ("imagenet-r",), *_imagenet_shift("imagenet-r")),
+    _shift("imagenet-a", "imagenet", ("imagenet-a",), *_imagenet_shift("imagenet-a")),
+    _shift("imagenet-sketch", "imagenet", ("sketch", "imagenet-sketch"), *_imagenet_shift("imagenet-sketch")),
+    _shift("imagenet-v2", "imagenet", ("imagenetv2-matched-frequency-format-val",), *_imagenet_shift("imagenet-v2")),
+)

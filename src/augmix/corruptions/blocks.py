@@ -197,6 +197,19 @@ def glass_shuffle(x: np.ndarray, max_delta: int, iterations: int, rng: np.random
     return _shuffle(np.ascontiguousarray(x), deltas, max_delta, iterations)
 
 
+def spatter_edges(layer: np.ndarray) -> np.ndarray:
+    """The published spatter's water-drop shading of one uint8 liquid layer [H, W] (float32):
+    Canny edges, their distance transform truncated at 20, blurred, equalised, embossed and
+    blurred again - the cv2 chain of ``make_*_c.py`` and ``make_*_p.py`` step for step."""
+    dist = 255 - cv2.Canny(layer, 50, 150)
+    dist = cv2.distanceTransform(dist, cv2.DIST_L2, 5)
+    _, dist = cv2.threshold(dist, 20, 20, cv2.THRESH_TRUNC)
+    dist = cv2.blur(dist, (3, 3)).astype(np.uint8)
+    dist = cv2.equalizeHist(dist)
+    dist = cv2.filter2D(dist, cv2.CV_8U, np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]))
+    return cv2.blur(dist, (3, 3)).astype(np.float32)
+
+
 @functools.lru_cache(maxsize=8)
 def frost_layers(scale: float) -> tuple[np.ndarray, ...]:
     """The frost photographs 1-6 as RGB uint8, resized by ``scale`` as the source does."""

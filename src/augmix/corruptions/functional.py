@@ -179,15 +179,7 @@ def spatter(x, c, rng):
         water = np.array([175 / 255.0, 238 / 255.0, 238 / 255.0], dtype=np.float32)  # pale turquoise
         for i in range(n):
             layer = (liquid[i] * 255).astype(np.uint8)
-            dist = 255 - cv2.Canny(layer, 50, 150)
-            dist = cv2.distanceTransform(dist, cv2.DIST_L2, 5)
-            _, dist = cv2.threshold(dist, 20, 20, cv2.THRESH_TRUNC)
-            dist = cv2.blur(dist, (3, 3)).astype(np.uint8)
-            dist = cv2.equalizeHist(dist)
-            ker = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
-            dist = cv2.filter2D(dist, cv2.CV_8U, ker)
-            dist = cv2.blur(dist, (3, 3)).astype(np.float32)
-            m = (layer * dist).astype(np.float32)
+            m = (layer * blocks.spatter_edges(layer)).astype(np.float32)
             peak = m.max()
             # the source divides by the maximum; an image without liquid gets no spatter
             m = m / peak * intensity if peak > 0 else np.zeros_like(m)

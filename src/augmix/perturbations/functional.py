@@ -159,40 +159,35 @@ def gaussian_noise(x, crop, p, difficulty, streams):
     return out
 
 
-def shot_noise(x, crop, p, difficulty, streams):
-    rate = p["rate"][difficulty - 1]
+def _noise_frames(x, crop, frames: int, streams, noisy: Callable[[np.ndarray, tuple], np.ndarray]) -> np.ndarray:
+    """A float64 noise perturbation's frames: the clean image, then ``noisy(z, shape)`` of the image
+    in [0, 1] (``z``, broadcastable to ``shape``) truncated to uint8. The published stream draws
+    frame by frame, image by image; the fast one a few images at a time (the arrays stay in cache)."""
     c = center_crop(x, crop)
-    out = np.empty((len(x), p["frames"], crop, crop, 3), dtype=np.uint8)
+    out = np.empty((len(x), frames, crop, crop, 3), dtype=np.uint8)
     out[:, 0] = c
     if streams.is_reference:
         for k in range(len(x)):
             z = c[k] / 255.0
-            for i in range(1, p["frames"]):
-                out[k, i] = np.uint8(255 * np.clip(streams.poisson(z * rate) / rate, 0, 1))
+            for i in range(1, frames):
+                out[k, i] = np.uint8(255 * np.clip(noisy(z, z.shape), 0, 1))
         return out
-    for i in range(0, len(x), 8):  # a few images at a time: the arrays stay in cache
-        z = (c[i:i + 8] / 255.0)[:, None] * rate
-        lam = np.broadcast_to(z, (len(z), p["frames"] - 1, *c.shape[1:]))
-        out[i:i + 8, 1:] = np.uint8(255 * np.clip(streams.poisson(lam) / rate, 0, 1))
+    for i in range(0, len(x), 8):
+        z = (c[i:i + 8] / 255.0)[:, None]
+        out[i:i + 8, 1:] = np.uint8(255 * np.clip(noisy(z, (len(z), frames - 1, *c.shape[1:])), 0, 1))
     return out
+
+
+def shot_noise(x, crop, p, difficulty, streams):
+    rate = p["rate"][difficulty - 1]
+    return _noise_frames(x, crop, p["frames"], streams,
+                         lambda z, shape: streams.poisson(np.broadcast_to(z * rate, shape)) / rate)
 
 
 def speckle_noise(x, crop, p, difficulty, streams):
     sigma = p["sigma"][difficulty - 1]
-    c = center_crop(x, crop)
-    out = np.empty((len(x), p["frames"], crop, crop, 3), dtype=np.uint8)
-    out[:, 0] = c
-    if streams.is_reference:
-        for k in range(len(x)):
-            z = c[k] / 255.0
-            for i in range(1, p["frames"]):
-                out[k, i] = np.uint8(255 * np.clip(z + z * streams.normal(size=z.shape, scale=sigma), 0, 1))
-        return out
-    for i in range(0, len(x), 8):
-        z = (c[i:i + 8] / 255.0)[:, None]
-        noise = streams.normal(size=(len(z), p["frames"] - 1, *c.shape[1:]), scale=sigma)
-        out[i:i + 8, 1:] = np.uint8(255 * np.clip(z + z * noise, 0, 1))
-    return out
+    return _noise_frames(x, crop, p["frames"], streams,
+                         lambda z, shape: z + z * streams.normal(size=shape, scale=sigma))
 
 
 # ------------------------------------------------------------------------------- blur
@@ -294,7 +289,6 @@ def spatter(x, crop, p, difficulty, streams):
     n, t = len(x), p["frames"]
     c = center_crop(x, crop)
     out = np.empty((n, t, crop, crop, 3), dtype=np.uint8)
-    ker = np.array([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
     for k in range(n):
         img = cv2.cvtColor(np.array(c[k], dtype=np.float32) / 255.0, cv2.COLOR_BGR2BGRA)
         liquid = streams.normal(size=(crop, crop), loc=p["loc"], scale=p["scale"])
@@ -302,14 +296,7 @@ def spatter(x, crop, p, difficulty, streams):
         liquid[liquid < p["threshold"]] = 0
         for i in range(t):
             li = (liquid * 255).astype(np.uint8)
-            dist = 255 - cv2.Canny(li, 50, 150)
-            dist = cv2.distanceTransform(dist, cv2.DIST_L2, 5)
-            _, dist = cv2.threshold(dist, 20, 20, cv2.THRESH_TRUNC)
-            dist = cv2.blur(dist, (3, 3)).astype(np.uint8)
-            dist = cv2.equalizeHist(dist)
-            dist = cv2.filter2D(dist, cv2.CV_8U, ker)
-            dist = cv2.blur(dist, (3, 3)).astype(np.float32)
-            m = cv2.cvtColor(li * dist, cv2.COLOR_GRAY2BGRA)
+            m = cv2.cvtColor(li * blocks.spatter_edges(li), cv2.COLOR_GRAY2BGRA)
             with np.errstate(invalid="ignore", divide="ignore"):  # no liquid left: the source's 0/0
                 m /= np.max(m, axis=(0, 1))
             m *= 0.6

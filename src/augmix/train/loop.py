@@ -75,16 +75,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
     scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.amp)
     pipeline = build_pipeline(cfg, data.mean_std, dist.device)
 
-    start_epoch, history = 0, []
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        scaler.load_state_dict(saved["scaler"])
-        set_rng_state(saved["rng"])
-        start_epoch, history = saved["epoch"], saved["history"]
-        if dist.main:
-            print(f"resuming {ckpt_path} after epoch {start_epoch}")
+    start_epoch, history = _resume(saved, model, optimizer, scheduler, scaler, ckpt_path, dist.main)
     net = dist.wrap(model)
 
     for epoch in range(start_epoch, cfg.epochs):
@@ -112,23 +103,47 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
         row = {"epoch": epoch + 1, "train_loss": loss_sum / max(seen, 1), "lr": scheduler.get_last_lr()[0],
                "seconds": round(elapsed, 2), "images_per_s": round(seen * dist.world / elapsed, 1)}
         if dist.main:
-            bad = _non_finite(model)
-            if bad:  # the loss stayed finite but the weights or BN statistics did not
-                _diverged(f"non-finite values in {bad} after epoch {epoch + 1}", ckpt_path)
-            last = epoch + 1 == cfg.epochs
-            if cfg.eval_every >= 0 and (last or (cfg.eval_every and (epoch + 1) % cfg.eval_every == 0)):
-                row["test_error"] = test_error(model, data, cfg, dist.device)
-            history.append(row)
-            save_checkpoint(ckpt_path, spec, model.state_dict(), optimizer=optimizer.state_dict(),
-                            scheduler=scheduler.state_dict(), scaler=scaler.state_dict(), rng=rng_state(),
-                            epoch=epoch + 1, step=scheduler.last_epoch, config=cfg.to_dict(),
-                            provenance=data.provenance, history=history)
-            logs.write_logs(out, history, cfg.tensorboard)
-            test = f"  test error {100 * row['test_error']:.2f}%" if "test_error" in row else ""
-            print(f"epoch {epoch + 1}/{cfg.epochs}  loss {row['train_loss']:.4f}{test}  {row['seconds']:.0f}s  "
-                  f"{row['images_per_s']:.0f} img/s")
+            history.append(_end_epoch(row, cfg, data, spec, model, optimizer, scheduler, scaler, history, ckpt_path,
+                                      dist.device))
         dist.barrier()
     return out
+
+
+def _resume(saved: dict | None, model, optimizer, scheduler, scaler, ckpt_path: Path, main: bool) -> tuple[int, list]:
+    """Restore model, optimiser, schedule, loss scale and every RNG from ``saved``; return the
+    epoch to start from and the history so far ((0, []) for a new run)."""
+    if saved is None:
+        return 0, []
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    scaler.load_state_dict(saved["scaler"])
+    set_rng_state(saved["rng"])
+    if main:
+        print(f"resuming {ckpt_path} after epoch {saved['epoch']}")
+    return saved["epoch"], saved["history"]
+
+
+def _end_epoch(row: dict, cfg: TrainConfig, data, spec: ModelSpec, model, optimizer, scheduler, scaler,
+               history: list, ckpt_path: Path, device: torch.device) -> dict:
+    """The main process's epoch tail: refuse non-finite weights (keeping the last good checkpoint),
+    measure the test error when due, save the checkpoint and the logs, print one line; return the
+    epoch's log row."""
+    epoch = row["epoch"]
+    bad = _non_finite(model)
+    if bad:  # the loss stayed finite but the weights or BN statistics did not
+        _diverged(f"non-finite values in {bad} after epoch {epoch}", ckpt_path)
+    if cfg.eval_every >= 0 and (epoch == cfg.epochs or (cfg.eval_every and epoch % cfg.eval_every == 0)):
+        row["test_error"] = test_error(model, data, cfg, device)
+    rows = [*history, row]
+    save_checkpoint(ckpt_path, spec, model.state_dict(), optimizer=optimizer.state_dict(),
+                    scheduler=scheduler.state_dict(), scaler=scaler.state_dict(), rng=rng_state(), epoch=epoch,
+                    step=scheduler.last_epoch, config=cfg.to_dict(), provenance=data.provenance, history=rows)
+    logs.write_logs(ckpt_path.parent, rows, cfg.tensorboard)
+    test = f"  test error {100 * row['test_error']:.2f}%" if "test_error" in row else ""
+    print(f"epoch {epoch}/{cfg.epochs}  loss {row['train_loss']:.4f}{test}  {row['seconds']:.0f}s  "
+          f"{row['images_per_s']:.0f} img/s")
+    return row
 
 
 def _diverged(what: str, ckpt_path: Path) -> None:

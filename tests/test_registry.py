@@ -173,3 +173,31 @@ def test_generators_never_import_data_and_data_never_imports_them():
         assert not any(d.startswith("augmix.data") for d in _imports(modules[m], m)), m
     for m in (m for m in modules if m.startswith("augmix.data")):
         assert not any(d.startswith(("augmix.corruptions", "augmix.perturbations")) for d in _imports(modules[m], m)), m
+
+
+def test_a_missing_ffmpeg_or_frost_photograph_is_one_line(tmp_path, monkeypatch, capsys):
+    from augmix.corruptions import blocks
+
+    write_cifar10(tmp_path / "data", 10, 4)
+    blocks.frost_layers.cache_clear()
+
+    def no_package(name):
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(blocks.resources, "files", no_package)
+    assert main(["corrupt", "--data-dir", str(tmp_path / "data"), "--corruptions", "frost", "--workers", "1",
+                 "--out", str(tmp_path / "f")]) == 2
+    text = capsys.readouterr().err
+    err = [line for line in text.splitlines() if "error" in line]  # (after the progress bar)
+    assert len(err) == 1 and "pip install imagecorruptions-imaug" in err[0] and "Traceback" not in text
+    blocks.frost_layers.cache_clear()
+    monkeypatch.undo()
+
+    (tmp_path / "val" / "n01").mkdir(parents=True)
+    Image.fromarray(smooth_images(1, 64, seed=1)[0]).save(tmp_path / "val" / "n01" / "a.png")
+    monkeypatch.setenv("AUGMIX_FFMPEG", "/bin/false")  # an ffmpeg that fails
+    assert main(["perturb", "--images", str(tmp_path / "val"), "--perturbations", "rotate", "--size", "64",
+                 "--workers", "1", "--out", str(tmp_path / "p")]) == 2
+    text = capsys.readouterr().err
+    err = [line for line in text.splitlines() if "error" in line]
+    assert len(err) == 1 and "ffmpeg could not encode" in err[0] and "Traceback" not in text

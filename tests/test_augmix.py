@@ -152,9 +152,9 @@ def test_v2_protocol_make_params_transform_and_replay():
     assert isinstance(batch, torch.nn.Module) and batch.config == config
     params = batch.make_params(x, generator=3)
     assert params.batch_size == 8  # two augmented views per image
-    first = batch(x, params)
+    first = batch(x, params=params)
     assert batch.last_params is params
-    replay = batch(x, batch.last_params)
+    replay = batch(x, params=batch.last_params)
     for a, b in zip(first, replay, strict=True):
         assert torch.equal(a, b)
     assert all(torch.equal(a, b) for a, b in zip(batch.transform(x, params), first, strict=True))
@@ -163,8 +163,8 @@ def test_v2_protocol_make_params_transform_and_replay():
     single = augmix.AugMix(config)
     assert isinstance(single, torch.nn.Module)
     p = single.make_params(img, generator=5)
-    assert torch.equal(single(img, p), apply_pil(img, p))
-    assert torch.equal(single(img, single.last_params), single(img, p))
+    assert torch.equal(single(img, params=p), apply_pil(img, p))
+    assert torch.equal(single(img, params=single.last_params), single(img, params=p))
     with pytest.raises(ValueError, match="not both"):
         augmix.AugMix(config, severity=2)
     with pytest.raises(ValueError, match="unknown AugMix setting"):

@@ -65,9 +65,9 @@ class LoadedModel:
 
 def build_model(spec: ModelSpec, *, for_training: bool = False) -> nn.Module:
     """A fresh model for ``spec``; with ``for_training``, its BNs split as the spec says."""
-    from augmix.models import create_model
+    from augmix.models import LEGACY_NAMES, create_model
 
-    model = create_model(spec.arch, spec.num_classes)
+    model = create_model(LEGACY_NAMES.get(spec.arch, spec.arch), spec.num_classes)
     if for_training and spec.split_bn_views:
         from augmix.models.splitbn import convert_splitbn
 
@@ -177,28 +177,18 @@ def load_external(arch: str, weights: str | os.PathLike, num_classes: int, mean_
 
     Checkpoints saved by the reference ``cifar.py`` load as they are (``models.reference``).
     """
-    from augmix.models import MODELS, create_model
+    from augmix.models import build_arch, resolve_arch
     from augmix.models.reference import from_reference
 
-    model = create_model(arch, num_classes) if arch in MODELS else _external_arch(arch, num_classes)
-    load_state_checked(model, from_reference(arch, read_weights(weights), model), weights)
+    try:
+        lib, bare = resolve_arch(arch)
+        model = build_arch(arch, num_classes)
+    except ValueError as err:
+        raise CheckpointError(str(err)) from None
+    load_state_checked(model, from_reference(bare if lib == "augmix" else arch, read_weights(weights), model),
+                       weights)
     spec = ModelSpec(arch, num_classes, tuple(mean_std[0]), tuple(mean_std[1]), dataset)
     return LoadedModel(model, spec, f"{arch} weights {weights}")
-
-
-def _external_arch(arch: str, num_classes: int) -> nn.Module:
-    import torchvision
-
-    if arch in torchvision.models.list_models():
-        return torchvision.models.get_model(arch, weights=None, num_classes=num_classes)
-    try:
-        import timm
-    except ImportError:
-        raise CheckpointError(f"unknown architecture {arch!r} (not ours, not torchvision's; timm is not "
-                              "installed)") from None
-    if arch not in timm.list_models():
-        raise CheckpointError(f"unknown architecture {arch!r} (not ours, torchvision's or timm's)")
-    return timm.create_model(arch, pretrained=False, num_classes=num_classes)
 
 
 __all__ = ["FORMAT", "CheckpointError", "LoadedModel", "ModelSpec", "build_model", "evaluation_state",

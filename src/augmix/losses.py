@@ -23,21 +23,36 @@ class AugMixLoss(torch.nn.Module):
     """Cross-entropy on the clean view + ``lam`` x JSD over ``views`` views.
 
     ``forward(logits, targets)`` takes the logits of all views stacked along the batch
-    (clean first, as produced by one forward pass of ``torch.cat(views)``). With
-    ``jsd=False`` (the paper's "AugMix without JSD") it is plain cross-entropy.
+    (clean first, as produced by one forward pass of ``torch.cat(views)``) and the targets
+    of the clean images (N), or of every row (``views`` x N, as timm's collate repeats them
+    for its split batches: the rows of each view must then carry the same targets).
+    ``label_smoothing`` is applied to the clean view's cross-entropy (0 in the paper; timm's
+    ``JsdCrossEntropy`` defaults to 0.1). With ``jsd=False`` (the paper's "AugMix without
+    JSD") it is plain cross-entropy over whatever rows it is given.
     """
 
-    def __init__(self, lam: float = 12.0, *, jsd: bool = True, views: int = 3) -> None:
+    def __init__(self, lam: float = 12.0, *, jsd: bool = True, views: int = 3, label_smoothing: float = 0.0) -> None:
         super().__init__()
         if views < 2 and jsd:
             raise ValueError("the JSD loss needs at least 2 views")
-        self.lam, self.jsd, self.views = lam, jsd, views
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.lam, self.jsd, self.views, self.label_smoothing = lam, jsd, views, label_smoothing
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if not self.jsd:
-            return F.cross_entropy(logits, targets)
-        if logits.shape[0] != self.views * targets.shape[0]:
-            raise ValueError(f"expected {self.views} x {targets.shape[0]} logits rows "
-                             f"(all views stacked), got {logits.shape[0]}")
+            return F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
+        rows = logits.shape[0]
+        if rows == self.views * targets.shape[0]:
+            clean_targets = targets
+        elif rows == targets.shape[0] and rows % self.views == 0:
+            clean_targets, *others = targets.chunk(self.views)
+            if any(not torch.equal(clean_targets, t) for t in others):
+                raise ValueError(f"the {self.views} x N targets differ between views; stack the views of the same "
+                                 "images (clean first) or pass the N clean targets")
+        else:
+            raise ValueError(f"expected {self.views} x N logits rows (all views stacked) and N or "
+                             f"{self.views} x N targets, got {rows} rows and {targets.shape[0]} targets")
         split = logits.chunk(self.views)
-        return F.cross_entropy(split[0], targets) + self.lam * jsd_loss(*split)
+        return (F.cross_entropy(split[0], clean_targets, label_smoothing=self.label_smoothing)
+                + self.lam * jsd_loss(*split))

@@ -34,7 +34,7 @@ RECIPES: dict[str, dict] = {
     "cifar-allconv": {**CIFAR_BASE, "model": "allconv", "epochs": 100},
     "cifar-densenet": {**CIFAR_BASE, "model": "densenet", "epochs": 200, "weight_decay": 1e-4},
     "cifar-resnext": {**CIFAR_BASE, "model": "resnext29", "epochs": 200},
-    "cifar-resnet18": {**CIFAR_BASE, "model": "resnet18", "epochs": 100},
+    "cifar-resnet18": {**CIFAR_BASE, "model": "cifar_resnet18", "epochs": 100},
     # CPU-scale: the small CNN, a few epochs (this project's choice, not the paper's)
     "cifar-small": {**CIFAR_BASE, "model": "small", "epochs": 10},
     "imagenet-resnet50": {

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from augmix.augment.apply import apply_pil, to_float
-from augmix.augment.sampler import AugMixConfig, sample_params
+from augmix.augment.sampler import AugMixConfig, Seed, SeededStream, sample_params
 
 
 class AugMixDataset(torch.utils.data.Dataset):
@@ -17,7 +17,8 @@ class AugMixDataset(torch.utils.data.Dataset):
 
     With ``jsd=False`` it returns ``(augmix(image), label)``. Every view goes through
     ``preprocess`` (ToTensor + Normalize in the reference). Randomness comes from torch's
-    global RNG, which DataLoader seeds per worker, so a seeded run is reproducible.
+    global RNG, which DataLoader seeds per worker, or from ``generator`` (a ``SeededStream``:
+    its own stream in every worker and epoch), so a seeded run is reproducible.
     """
 
     def __init__(
@@ -26,14 +27,17 @@ class AugMixDataset(torch.utils.data.Dataset):
         preprocess: Callable[[Image.Image], torch.Tensor] = to_float,
         jsd: bool = True,
         config: AugMixConfig = AugMixConfig(),
+        generator: Seed = None,
     ) -> None:
         self.dataset = dataset
         self.preprocess = preprocess
         self.jsd = jsd
         self.config = config
+        self.stream = SeededStream.of(generator)
 
     def _aug(self, img: Image.Image) -> torch.Tensor:
-        return apply_pil(img, sample_params(1, self.config), self.preprocess)
+        seed = self.stream.rng() if self.stream is not None else None
+        return apply_pil(img, sample_params(1, self.config, seed), self.preprocess)
 
     def __getitem__(self, i: int):
         img, label = self.dataset[i]

@@ -146,6 +146,61 @@ def as_numpy_rng(seed: Seed) -> np.random.Generator:
     raise TypeError(f"seed must be an int, numpy/torch Generator or None, got {type(seed).__name__}")
 
 
+class SeededStream:
+    """A transform's seeded stream that is safe in ``DataLoader`` workers.
+
+    A generator stored in a transform would be copied into every worker (fork) or pickled
+    into it (spawn), and all workers would draw the same augmentations, epoch after epoch.
+    In the main process this stream is the generator given (an int seeds one numpy stream
+    for the transform's lifetime; a torch or numpy generator is drawn from as given). Inside
+    a worker it is a new stream keyed by the seed and the worker's seed
+    (``get_worker_info().seed``: the loader's base seed, drawn from torch's RNG in the main
+    process for every epoch's iterator, plus the worker's id). So workers differ, epochs
+    differ (a non-persistent worker is new each epoch; a persistent one goes on drawing),
+    and a run is reproducible from ``torch.manual_seed`` with the same number of workers.
+    """
+
+    def __init__(self, generator: int | np.random.Generator | torch.Generator) -> None:
+        if isinstance(generator, torch.Generator):
+            self.seed = int(generator.initial_seed())
+        elif isinstance(generator, np.random.Generator):
+            self.seed = int(np.random.default_rng(generator.bit_generator.seed_seq).integers(2 ** 63)) \
+                if hasattr(generator.bit_generator, "seed_seq") else int(generator.integers(2 ** 63))
+        elif isinstance(generator, (int, np.integer)) and not isinstance(generator, bool) and generator >= 0:
+            self.seed = int(generator)
+            generator = np.random.default_rng(self.seed)
+        else:
+            raise ValueError(f"a transform's generator must be an int >= 0 or a numpy/torch Generator, "
+                             f"got {generator!r}")
+        self.generator = generator  # the main process's stream
+        self._key: tuple | None = None
+        self._rng: np.random.Generator | None = None
+
+    @classmethod
+    def of(cls, generator: Seed) -> SeededStream | None:
+        """The stream of a transform's ``generator`` argument (None: torch's global RNG, already per worker)."""
+        return None if generator is None else cls(generator)
+
+    def rng(self) -> Seed:
+        """What to draw this call's parameters from (a ``sample_params`` seed)."""
+        info = torch.utils.data.get_worker_info()
+        if info is None:
+            return self.generator
+        import os
+
+        key = (os.getpid(), info.seed)
+        if key != self._key or self._rng is None:
+            self._key = key
+            self._rng = np.random.default_rng([self.seed, info.seed % 2 ** 64])
+        return self._rng
+
+    def __getstate__(self) -> dict:  # a pickled copy (a spawned worker) derives its own stream
+        return {**self.__dict__, "_key": None, "_rng": None}
+
+    def __repr__(self) -> str:
+        return f"SeededStream({self.seed})"
+
+
 def sample_params(batch_size: int, config: AugMixConfig = AugMixConfig(), seed: Seed = None) -> AugMixParams:
     """Draw AugMix parameters for ``batch_size`` images (on the CPU; they are tiny)."""
     rng = as_numpy_rng(seed)

@@ -1,22 +1,44 @@
-"""AugMix as transforms: per-image (``AugMix``) and batched on any device (``AugMixBatch``).
+"""AugMix as torchvision v2 transforms: per-image (``AugMix``) and batched on any device
+(``AugMixBatch``).
 
-Both follow torchvision v2's protocol: ``make_params`` draws the random choices with the
-shared sampler (``sample_params``), ``transform(x, params)`` applies them with
-``apply_pil`` / ``apply_tensor``, and ``forward(x, params=None)`` replays given parameters
-as kornia's augmentations do (the last draw is kept in ``last_params``). Both take one
-``AugMixConfig`` (or its fields as keywords), so they sample the same distribution.
+Both are ``torchvision.transforms.v2.Transform`` subclasses, so they take any v2 sample: an
+image alone, or tuples, lists and dicts holding one (PIL images, plain tensors,
+``tv_tensors.Image``), with labels and other entries passed through untouched. Bounding
+boxes, masks, key points and videos are refused with a ``TypeError``: AugMix mixes several
+differently-warped copies of an image, which no single geometry of a box or mask follows.
+
+``make_params`` draws the random choices with the shared sampler (``sample_params``),
+``transform(image, params)`` applies them with ``apply_pil`` / ``apply_tensor``, and
+``forward(*sample, params=...)`` replays given parameters (the last draw is kept in
+``last_params``). Both take one ``AugMixConfig`` (or its fields as keywords), so they sample
+the same distribution. A seeded transform (``generator=``) draws from a ``SeededStream``:
+different in every ``DataLoader`` worker and epoch, reproducible from ``torch.manual_seed``.
+
+``output`` chooses what an image becomes: ``"float"`` (float32 in [0, 1], no rounding: the
+reference mixes in float), ``"uint8"`` (rounded to 8 bits) or ``"pil"`` (a PIL image, for PIL
+pipelines such as ``ToTensor`` after it or timm's ``AugMixDataset``). Rounding to 8 bits moves
+each value by at most half a grey level (1/510); timm's own AugMix truncates instead (up to
+one level, on average half a level darker).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
+from typing import Any
 
 import torch
 from PIL import Image
+from torchvision import tv_tensors
+from torchvision.transforms.v2 import Transform
+from torchvision.transforms.v2.functional import to_pil_image
 
 from augmix.augment.apply import BACKENDS, apply_pil, apply_tensor, to_float
-from augmix.augment.sampler import AugMixConfig, AugMixParams, Seed, as_numpy_rng, sample_params
+from augmix.augment.sampler import AugMixConfig, AugMixParams, Seed, SeededStream, sample_params
+
+OUTPUTS = ("float", "uint8", "pil")
+_REFUSED = (tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.Video, *(
+    (tv_tensors.KeyPoints,) if hasattr(tv_tensors, "KeyPoints") else ()))
 
 
 def resolve_config(config: AugMixConfig | None, settings: dict) -> AugMixConfig:
@@ -34,104 +56,159 @@ def resolve_config(config: AugMixConfig | None, settings: dict) -> AugMixConfig:
     return AugMixConfig(**settings)
 
 
-class _AugMixModule(torch.nn.Module):
-    def __init__(self, config: AugMixConfig | None, generator: Seed, settings: dict) -> None:
+def _as_output(x: torch.Tensor, output: str, like: Any) -> Any:
+    """A float32 [C, H, W] or [B, C, H, W] result in [0, 1] as ``output`` asks, in the type of ``like``."""
+    if output == "uint8":
+        x = x.mul(255).round_().clamp_(0, 255).to(torch.uint8)
+    elif output == "pil":
+        return to_pil_image(x.mul(255).round_().clamp_(0, 255).to(torch.uint8))
+    return tv_tensors.wrap(x, like=like) if isinstance(like, tv_tensors.Image) else x
+
+
+class _AugMixTransform(Transform):
+    def __init__(self, config: AugMixConfig | None, generator: Seed, output: str, settings: dict) -> None:
         super().__init__()
         self.config = resolve_config(config, settings)
-        # an int seeds one stream for the transform's lifetime (not the same draw each call)
-        self.generator = as_numpy_rng(generator) if isinstance(generator, int) else generator
+        if output not in OUTPUTS:
+            raise ValueError(f"unknown output {output!r}; choose {', '.join(OUTPUTS)}")
+        self.output = output
+        self.stream = SeededStream.of(generator)
         self.last_params: AugMixParams | None = None
 
+    def check_inputs(self, flat_inputs: list[Any]) -> None:
+        refused = [type(x).__name__ for x in flat_inputs if isinstance(x, _REFUSED)]
+        if refused:
+            raise TypeError(f"{type(self).__name__} cannot transform {refused[0]}: AugMix mixes several "
+                            "differently-warped copies of the image, which no box, mask, key point or video "
+                            "geometry follows; apply it to images only")
+
     def _draw(self, n: int, generator: Seed) -> AugMixParams:
-        return sample_params(n, self.config, generator if generator is not None else self.generator)
+        if generator is not None:
+            return sample_params(n, self.config, generator)
+        return sample_params(n, self.config, self.stream.rng() if self.stream is not None else None)
+
+    def forward(self, *inputs: Any, params: AugMixParams | None = None) -> Any:
+        """Transform a v2 sample; ``params`` replays a draw (e.g. ``last_params``) instead of a new one."""
+        self._replay = params
+        try:
+            return super().forward(*inputs)
+        finally:
+            self._replay = None
+
+    def extra_repr(self) -> str:
+        return f"{self.config}, output={self.output!r}" + (f", generator={self.stream.seed}" if self.stream else "")
 
 
-class AugMix(_AugMixModule):
-    """Per-image AugMix for ``torchvision.transforms.Compose``.
+class AugMix(_AugMixTransform):
+    """Per-image AugMix for ``torchvision.transforms.v2.Compose`` (and v1 ``Compose``).
 
-    Takes a PIL image or an image tensor ``[C, H, W]`` (uint8 or float in [0, 1]) and
-    returns the mixed image as float32 ``[C, H, W]``: mixing happens in float space as
-    in the reference, so there is no rounding back to 8 bits. With ``preprocess`` (e.g.
+    Takes a PIL image or an image tensor ``[C, H, W]`` (uint8, or float in [0, 1]), alone or
+    in a v2 sample, and returns the mixed image as ``output`` says (float32 ``[C, H, W]`` by
+    default: mixing happens in float space as in the reference). With ``preprocess`` (e.g.
     ``Compose([ToTensor(), Normalize(...)])``) every view is preprocessed before mixing,
-    exactly the reference's ``aug(image, preprocess)``.
+    exactly the reference's ``aug(image, preprocess)``; the output is then that float tensor.
+    All images of one sample get the same draw.
     """
 
     def __init__(self, config: AugMixConfig | None = None, *,
                  preprocess: Callable[[Image.Image], torch.Tensor] | None = None, generator: Seed = None,
-                 **settings) -> None:
-        super().__init__(config, generator, settings)
+                 output: str = "float", **settings) -> None:
+        super().__init__(config, generator, output, settings)
+        if preprocess is not None and output != "float":
+            raise ValueError("with preprocess, AugMix returns the preprocessed float tensor; leave output='float'")
         self.preprocess = preprocess
 
-    def make_params(self, img: Image.Image | torch.Tensor | None = None, generator: Seed = None) -> AugMixParams:
+    def make_params(self, flat_inputs: Any = None, generator: Seed = None) -> AugMixParams:
         """One image's random choices (batch size 1)."""
-        return self._draw(1, generator)
+        replay = getattr(self, "_replay", None)
+        if replay is not None:
+            self.last_params = replay
+            return replay
+        params = self._draw(1, generator)
+        self.last_params = params
+        return params
 
-    def transform(self, img: Image.Image | torch.Tensor, params: AugMixParams) -> torch.Tensor:
-        if isinstance(img, Image.Image):
-            return apply_pil(img, params, self.preprocess or to_float)
-        if not isinstance(img, torch.Tensor) or img.ndim != 3:
-            shape = tuple(img.shape) if isinstance(img, torch.Tensor) else type(img).__name__
+    def transform(self, inpt: Any, params: AugMixParams) -> Any:
+        if isinstance(inpt, Image.Image):
+            out = apply_pil(inpt, params, self.preprocess or to_float)
+            return out if self.preprocess else _as_output(out, self.output, inpt)
+        if not isinstance(inpt, torch.Tensor) or inpt.ndim != 3:
+            shape = tuple(inpt.shape) if isinstance(inpt, torch.Tensor) else type(inpt).__name__
             raise ValueError(f"AugMix takes a PIL image or a [C, H, W] tensor, got {shape}; "
                              "use AugMixBatch for batches")
-        out = apply_tensor(img.unsqueeze(0), params)[0]
-        return self.preprocess(out) if self.preprocess else out
-
-    def forward(self, img: Image.Image | torch.Tensor, params: AugMixParams | None = None) -> torch.Tensor:
-        params = params if params is not None else self.make_params(img)
-        self.last_params = params
-        return self.transform(img, params)
-
-    def extra_repr(self) -> str:
-        return str(self.config)
+        out = apply_tensor(inpt.as_subclass(torch.Tensor).unsqueeze(0), params)[0]
+        return self.preprocess(out) if self.preprocess else _as_output(out, self.output, inpt)
 
 
-class AugMixBatch(_AugMixModule):
+class AugMixBatch(_AugMixTransform):
     """Batched AugMix with ops sampled per image, on the batch's device.
 
-    ``forward(x)`` takes ``[B, C, H, W]`` uint8 (0-255) or float (0-1) and returns the
-    mixed batch as float32 in [0, 1]. With ``jsd=True`` it returns the three views
-    ``(clean, aug1, aug2)`` of the Jensen-Shannon consistency loss, the two augmentations
-    drawn independently for every image (parameters for ``2B`` images: first ``aug1``,
-    then ``aug2``). ``generator`` (or the per-call argument) makes the draw reproducible.
-    ``backend`` is ``apply_tensor``'s: the default uses the compiled kernel for uint8
-    batches on the CPU and torch ops elsewhere.
+    Takes ``[B, C, H, W]`` uint8 (0-255) or float (0-1), alone or in a v2 sample, and returns
+    the mixed batch (float32 in [0, 1], or uint8 with ``output="uint8"``). With
+    ``jsd=True`` it returns the three views ``(clean, aug1, aug2)`` of the Jensen-Shannon
+    consistency loss, the two augmentations drawn independently for every image (parameters
+    for ``2B`` images: first ``aug1``, then ``aug2``). ``generator`` makes the draws
+    reproducible (and differ per DataLoader worker); ``forward(x, generator=g)`` uses ``g``
+    for that call. ``backend`` is ``apply_tensor``'s: the default uses the compiled kernel for
+    uint8 batches on the CPU and torch ops elsewhere.
     """
 
     def __init__(self, config: AugMixConfig | None = None, *, jsd: bool = False, generator: Seed = None,
-                 backend: str = "auto", **settings) -> None:
-        super().__init__(config, generator, settings)
+                 backend: str = "auto", output: str = "float", **settings) -> None:
+        super().__init__(config, generator, output, settings)
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        if output == "pil":
+            raise ValueError("AugMixBatch returns tensors: output 'float' or 'uint8'")
         self.jsd = jsd
         self.backend = backend
+        self._call_generator: Seed = None
 
-    def make_params(self, x: torch.Tensor, generator: Seed = None) -> AugMixParams:
-        """Random choices for every image of ``x`` (twice the batch with ``jsd``)."""
-        _check_batch(x)
-        return self._draw(x.shape[0] * (2 if self.jsd else 1), generator)
+    def make_params(self, flat_inputs: Any, generator: Seed = None) -> AugMixParams:
+        """Random choices for every image of the batch (twice the batch with ``jsd``)."""
+        replay = getattr(self, "_replay", None)
+        if replay is not None:
+            self.last_params = replay
+            return replay
+        x = _the_batch(flat_inputs)
+        params = self._draw(x.shape[0] * (2 if self.jsd else 1), generator or self._call_generator)
+        self.last_params = params
+        return params
 
-    def transform(self, x: torch.Tensor, params: AugMixParams
-                  ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        _check_batch(x)
+    def transform(self, inpt: Any, params: AugMixParams) -> Any:
+        x = _check_batch(inpt).as_subclass(torch.Tensor)
         b = x.shape[0]
         if not self.jsd:
-            return apply_tensor(x, params, self.backend)
+            return _as_output(apply_tensor(x, params, self.backend), self.output, inpt)
         if params.batch_size != 2 * b:
             raise ValueError(f"jsd=True needs parameters for 2 x {b} images, got {params.batch_size}")
         both = apply_tensor(torch.cat([x, x]), params, self.backend)
-        return to_float(x), both[:b], both[b:]
+        return tuple(_as_output(v, self.output, inpt) for v in (to_float(x), both[:b], both[b:]))
 
-    def forward(self, x: torch.Tensor, params: AugMixParams | None = None, generator: Seed = None
-                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        params = params if params is not None else self.make_params(x, generator)
-        self.last_params = params
-        return self.transform(x, params)
+    def forward(self, *inputs: Any, params: AugMixParams | None = None, generator: Seed = None) -> Any:
+        """Transform a batch (or a v2 sample holding one); ``generator`` draws this call's parameters."""
+        self._call_generator = generator
+        try:
+            return super().forward(*inputs, params=params)
+        finally:
+            self._call_generator = None
 
     def extra_repr(self) -> str:
-        return f"{self.config}, jsd={self.jsd}, backend={self.backend}"
+        return f"{super().extra_repr()}, jsd={self.jsd}, backend={self.backend}"
 
 
-def _check_batch(x: torch.Tensor) -> None:
+def _the_batch(flat_inputs: Any) -> torch.Tensor:
+    """The batch among v2's flattened inputs (or a batch given directly)."""
+    if isinstance(flat_inputs, torch.Tensor):
+        return _check_batch(flat_inputs)
+    batches = [x for x in flat_inputs if isinstance(x, torch.Tensor)]
+    if not batches:
+        raise ValueError("AugMixBatch found no image batch [B, C, H, W] in its input")
+    return _check_batch(batches[0])
+
+
+def _check_batch(x: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"AugMixBatch takes a batch [B, C, H, W], got {shape}")
+    return x

@@ -1,5 +1,10 @@
 """Model registry: the AugMix reference's CIFAR architectures, a CIFAR ResNet-18, small fast
-CNNs for CPU work, and torchvision's ImageNet ResNet-50."""
+CNNs for CPU work, and torchvision's ImageNet ResNet-50.
+
+Our names are chosen so that none is a torchvision or timm model of another architecture
+(``resnet50`` *is* torchvision's); ``resolve_arch`` finds a name here, then in torchvision,
+then in timm, and ``torchvision:NAME`` / ``timm:NAME`` ask one library explicitly.
+"""
 
 from __future__ import annotations
 
@@ -26,12 +31,17 @@ MODELS: dict[str, Callable[[int], nn.Module]] = {
     "allconv": AllConvNet,
     "densenet": DenseNet,
     "resnext29": ResNeXt,
-    "resnet18": ResNet18,
+    "cifar_resnet18": ResNet18,  # the CIFAR variant (3x3 stem, no max-pool); torchvision's is "resnet18"
     "small": SmallCNN,
     "tiny": lambda k: SmallCNN(k, width=0.5),
     "resnet50": _resnet50,
     "resnet50_maxblur": lambda k: resnet50_maxblur(k),
 }
+
+
+# names of checkpoints written before a rename; read only when rebuilding a saved model
+LEGACY_NAMES = {"resnet18": "cifar_resnet18"}
+PREFIXES = ("augmix", "torchvision", "timm")
 
 
 def create_model(name: str, num_classes: int) -> nn.Module:
@@ -41,5 +51,53 @@ def create_model(name: str, num_classes: int) -> nn.Module:
     return MODELS[name](num_classes)
 
 
-__all__ = ["MODELS", "AllConvNet", "DenseNet", "ResNeXt", "ResNet18", "SmallCNN", "WideResNet",
-           "create_model"]
+def resolve_arch(name: str) -> tuple[str, str]:
+    """(library, model name) of an architecture name: ``augmix:``, ``torchvision:`` or ``timm:``
+    prefixed, or bare (ours first, then torchvision's, then timm's). One line when unknown,
+    naming where it looked."""
+    prefix, sep, bare = name.partition(":")
+    if sep and prefix not in PREFIXES:
+        raise ValueError(f"unknown architecture prefix {prefix!r}; use {', '.join(p + ':' for p in PREFIXES)} "
+                         "or a bare name")
+    libraries = (prefix,) if sep else PREFIXES
+    bare = bare if sep else name
+    looked = []
+    for lib in libraries:
+        if lib == "augmix":
+            looked.append(f"augmix ({', '.join(MODELS)})")
+            if bare in MODELS:
+                return lib, bare
+        elif lib == "torchvision":
+            import torchvision
+
+            looked.append("torchvision.models.list_models()")
+            if bare in torchvision.models.list_models():
+                return lib, bare
+        else:
+            try:
+                import timm
+            except ImportError:
+                looked.append("timm (not installed: pip install timm)")
+                continue
+            looked.append("timm.list_models()")
+            if bare in timm.list_models():
+                return lib, bare
+    raise ValueError(f"unknown architecture {name!r}; looked in {'; '.join(looked)}")
+
+
+def build_arch(name: str, num_classes: int) -> nn.Module:
+    """A freshly initialised model of any architecture ``resolve_arch`` finds."""
+    lib, bare = resolve_arch(name)
+    if lib == "augmix":
+        return create_model(bare, num_classes)
+    if lib == "torchvision":
+        import torchvision
+
+        return torchvision.models.get_model(bare, weights=None, num_classes=num_classes)
+    import timm
+
+    return timm.create_model(bare, pretrained=False, num_classes=num_classes)
+
+
+__all__ = ["LEGACY_NAMES", "MODELS", "AllConvNet", "DenseNet", "ResNeXt", "ResNet18", "SmallCNN", "WideResNet",
+           "build_arch", "create_model", "resolve_arch"]

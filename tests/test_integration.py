@@ -186,6 +186,10 @@ def test_library_names_are_not_shadowed_and_prefixes_work(tmp_path, capsys):
     from augmix.cli import main
     from augmix.models import resolve_arch
 
+    from augmix.models import MODELS
+
+    libraries = set(torchvision.models.list_models()) | set(timm.list_models())
+    assert [n for n in MODELS if n in libraries] == ["resnet50"]  # ours *is* torchvision's resnet50
     assert resolve_arch("resnet18") == ("torchvision", "resnet18")
     assert resolve_arch("cifar_resnet18") == ("augmix", "cifar_resnet18")
     assert resolve_arch("timm:resnet18") == ("timm", "resnet18")

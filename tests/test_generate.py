@@ -29,7 +29,8 @@ def test_cifar_layout_rows_per_severity(tmp_path, clean):
     images, labels = clean
     out = generate_cifar_c(images, labels, tmp_path / "c", ["fog", "pixelate"], seed=3, workers=1,
                            progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["fog.npy", "labels.npy", "meta.json", "pixelate.npy"]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["fog.npy", "labels.npy",
+                                                                                   "meta.json", "pixelate.npy"]
     fog = np.load(out / "fog.npy")
     assert fog.shape == (5 * N, 32, 32, 3) and fog.dtype == np.uint8
     lab = np.load(out / "labels.npy")

@@ -216,6 +216,7 @@ def test_stale_temporaries_are_not_data_and_are_cleared(tmp_path):
     stale = out / "fog" / "1" / "n0" / ".a0.JPEG.k2j3.augmix-tmp"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"")
+    (out / ".augmix-output").touch()  # the killed run had claimed the folder
     (src / ".a9.JPEG.x.tmp.JPEG").write_bytes(b"")  # a hidden file, as an older temporary would be
     items = walk_image_tree(tmp_path / "src").images
     assert [i.path.name for i in items] == ["a0.JPEG", "a1.JPEG"]

@@ -75,11 +75,13 @@ def _positive(kind: type, minimum: int = 1):
 
 def cmd_preview(args: argparse.Namespace) -> None:
     from augmix.augment import AugMixConfig
-    from augmix.io import atomic_path, ensure_writable_dir, open_image
+    from augmix.io import ensure_writable_dir, open_image, save_image
     from augmix.preview import augmix_grid, corruption_grid, ops_grid
 
+    if any(args.out.resolve() == Path(p).resolve() for p in args.images):
+        raise ValueError(f"--out {args.out} is one of the input images; write the picture elsewhere")
     images = [open_image(p) for p in args.images]
-    ensure_writable_dir(args.out.parent)
+    ensure_writable_dir(args.out.parent, owned=False)
     if args.corruptions:
         sheet = corruption_grid(images[0], seed=args.seed)
     elif args.ops:
@@ -87,8 +89,7 @@ def cmd_preview(args: argparse.Namespace) -> None:
     else:
         config = AugMixConfig(**{f.name: getattr(args, f.name) for f in fields(AugMixConfig)})
         sheet = augmix_grid(images, config, samples=args.samples, seed=args.seed)
-    with atomic_path(args.out) as tmp:
-        sheet.save(tmp, format="PNG" if args.out.suffix.lower() == ".png" else "JPEG")
+    save_image(sheet, args.out, "PNG" if args.out.suffix.lower() == ".png" else "JPEG")
     print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
 
 

@@ -18,7 +18,7 @@ from PIL import Image
 
 from augmix.corruptions.generate import generate_cifar_c
 from augmix.corruptions.tables import BENCHMARK
-from augmix.io import atomic_path, ensure_writable_dir
+from augmix.io import atomic_path, ensure_writable_dir, save_image
 from augmix.report import _stats, compare, read_headline, summary_headlines
 from augmix.results import Subset, load_results
 from augmix.suite import EvalConfig, run_evaluation
@@ -100,11 +100,9 @@ def _pictures(test_x: np.ndarray, out: Path, seed: int) -> None:
 
     imgs = [Image.fromarray(test_x[i]) for i in range(3)]
     sheet = augmix_grid(imgs, AugMixConfig(), samples=3, seed=seed)
-    with atomic_path(out / "augmix_samples.png") as tmp:
-        sheet.save(tmp, format="PNG")
+    save_image(sheet, out / "augmix_samples.png", "PNG")
     sheet = corruption_grid(imgs[0], BENCHMARK, seed=seed)
-    with atomic_path(out / "corruption_samples.png") as tmp:
-        sheet.save(tmp, format="PNG")
+    save_image(sheet, out / "corruption_samples.png", "PNG")
 
 
 def _summary(out: Path, runs: dict[str, list], settings: dict, timings: dict, dataset: str, test_data: str,

@@ -1,19 +1,44 @@
-"""Small file helpers: atomic writes, so no command ever leaves a half-written file."""
+"""File helpers: every output is written as a unit and checked, into folders augmix owns.
+
+* ``atomic_path`` / ``save_npy`` / ``save_image``: a file is written under a hidden temporary
+  name, verified (an image is read back whole), and only then renamed into place, so no
+  command leaves a half-written file under a final name, even on a full disk;
+* OS errors name the file and the cause (``os_error``);
+* ``ensure_writable_dir`` claims an output folder: never an input or a folder inside one, never
+  a non-empty folder augmix did not make, and ``output_lock`` keeps a second run out of it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 TEMP_SUFFIX = ".augmix-tmp"  # no reader takes a file with this ending for data
+MARKER = ".augmix-output"  # an empty file in every output folder augmix makes
+LOCK = ".augmix-lock"
+COMPLETE = ".augmix-complete"  # written last into each finished folder of a tree layout (-C, -P trees)
+# files by which a folder written by an earlier version (before MARKER) is recognised as augmix's
+LEGACY_OUTPUTS = ("meta.json", "results.json", "checkpoint.pt", "compare.md", "summary.json")
+
+
+def os_error(err: OSError, path: str | os.PathLike) -> OSError:
+    """``err`` with the file it concerns and a cause a person can act on."""
+    text = str(err)
+    if err.errno is None and "requested and" in text and "written" in text:  # numpy's short write: a full disk
+        return OSError(errno.ENOSPC, f"No space left on device ({text}); free space and run again", str(path))
+    if err.filename is None:
+        return OSError(err.errno or errno.EIO, err.strerror or text, str(path))
+    return err
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+def atomic_path(path: str | os.PathLike, verify: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success (and once ``verify(tmp)`` passes) rename
+    it onto ``path``.
 
     On any exception the temporary file is removed and ``path`` is untouched, so a
     reader sees either the old complete file or the new complete file. The temporary
@@ -22,17 +47,53 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     Writers name the format explicitly (the temporary name has no data extension).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        os.close(fd)
+    except OSError as err:
+        raise os_error(err, path) from None
     try:
         yield Path(tmp)
+        if verify is not None:
+            verify(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise os_error(err, path) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def reads_back(path: Path) -> None:
+    """Raise unless ``path`` decodes as a whole image (a short write leaves a truncated one)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except Exception as err:  # noqa: BLE001 - whatever the decoder says, the file is not whole
+        raise OSError(errno.EIO, f"the image written does not read back whole ({type(err).__name__}); is the "
+                      "disk full?") from None
+
+
+def save_image(img, path: str | os.PathLike, format: str, **options) -> None:
+    """``img.save`` atomically, renamed into place only once the file reads back whole."""
+    with atomic_path(path, verify=reads_back) as tmp:
+        img.save(tmp, format=format, **options)
+
+
+def image_is_whole(path: str | os.PathLike) -> bool:
+    """Whether an existing output image decodes whole (a rerun re-makes one that does not)."""
+    try:
+        reads_back(Path(path))
+    except OSError:
+        return False
+    return True
 
 
 def _umask() -> int:
@@ -90,10 +151,14 @@ def _rgb8(img, path: Path):
 
 
 def save_npy(path: str | os.PathLike, array) -> None:
-    """``np.save`` atomically (a temporary file renamed into place)."""
+    """``np.save`` atomically (a temporary file renamed into place once it reads back)."""
     import numpy as np
 
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+    def whole(tmp: Path) -> None:
+        if not is_valid_npy(tmp, array.shape, array.dtype):
+            raise OSError(errno.EIO, "the array written does not read back whole; is the disk full?")
+
+    with atomic_path(path, verify=whole) as tmp, open(tmp, "wb") as f:
         np.save(f, array)
 
 
@@ -155,15 +220,75 @@ class OutputError(OSError):
     """An output location that cannot be written; raised before any work is done."""
 
 
-def ensure_writable_dir(path: str | os.PathLike) -> Path:
-    """Create ``path`` if needed and prove a file can be written there, before the work starts."""
+def ensure_writable_dir(path: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), *,
+                        owned: bool = True) -> Path:
+    """Create ``path`` if needed and prove a file can be written there, before the work starts.
+
+    ``owned`` (every command's ``--out``): the folder must not be, or lie inside, or hold any of
+    ``inputs``, and an existing non-empty folder must be one augmix made (it holds ``MARKER``,
+    or an earlier version's outputs); the marker is written into a new one.
+    """
     path = Path(path)
+    where = path.resolve()
+    for given in inputs:
+        inp = Path(given).resolve()
+        if where == inp or inp in where.parents:
+            raise OutputError(f"--out {path} is inside the input {given}; write the outputs elsewhere")
+        if where in inp.parents:
+            raise OutputError(f"the input {given} is inside --out {path}; write the outputs elsewhere")
+    if owned and path.is_dir() and not is_ours(path):
+        raise OutputError(f"{path} is a non-empty folder augmix did not make; choose a new or empty --out (nothing "
+                          "there was changed)")
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"--out {path} is a file, not a folder; choose a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=path, prefix=".augmix-write-test.")
         os.close(fd)
         os.unlink(probe)
+        if owned and not (path / MARKER).exists():
+            (path / MARKER).touch()  # empty: its name says it all
     except OSError as err:
         raise OutputError(f"cannot write to {path} ({err.strerror or type(err).__name__}); choose another "
                           "output folder") from None
     return path
+
+
+def is_ours(folder: Path) -> bool:
+    """Whether ``folder`` is empty or was made by augmix (now or by an earlier version)."""
+    names = [n for n in os.listdir(folder) if n not in (LOCK,)]
+    return not names or MARKER in names or any(n in names for n in LEGACY_OUTPUTS)
+
+
+_HELD: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold ``folder``'s lock for the block: a second run writing there is refused in one line.
+
+    Re-entrant within a process (a command that calls another on the same folder holds it
+    once); the lock is the operating system's (``flock``), so a killed run leaves none behind.
+    """
+    import fcntl
+
+    key = str(Path(folder).resolve())
+    if key in _HELD:
+        yield
+        return
+    fd = os.open(Path(folder) / LOCK, os.O_CREAT | os.O_RDWR, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise OutputError(f"another augmix run is writing to {folder}; wait for it to finish or choose another "
+                          "--out") from None
+    _HELD[key] = fd
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        with contextlib.suppress(OSError):
+            os.unlink(Path(folder) / LOCK)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

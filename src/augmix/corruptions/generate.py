@@ -25,6 +25,7 @@ corruption, drawn through its severities and then its images in order, one image
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -50,11 +51,15 @@ from augmix.corruptions.tables import (
 )
 from augmix.generation.config import GenerateConfig
 from augmix.io import (
+    COMPLETE,
     atomic_path,
     ensure_writable_dir,
+    image_is_whole,
     is_valid_npy,
     merge_meta,
+    output_lock,
     remove_stale_temps,
+    save_image,
     save_npy,
 )
 from augmix.results import Subset
@@ -144,60 +149,63 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
     the test split these are (recorded in meta.json, so evaluation can check it).
     """
     config = _config(out, "c", corruptions, severities, fields)
-    images = np.ascontiguousarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-        raise ValueError(f"expected uint8 images [N, H, W, 3], got {images.dtype} {images.shape}")
-    if len(labels) != len(images):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels")
-    names = names_for(config, images.shape[1])
-    out = ensure_writable_dir(config.out)
-    remove_stale_temps(out)
-    n, sevs, seed = len(images), list(config.severities), config.seed
-    mode = "reference-stream" if config.reference_stream else "batched"
-    meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed, "mode": mode,
-            "seeding": _seeding(config), "subset": _subset_meta(subset), "image_size": list(images.shape[1:3]),
-            "source": source, "chunk": CHUNK}
-    meta = merge_meta(out, meta, ("severities", "n_per_severity", "seed", "image_size", "mode", "seeding", "subset"),
-                      "corruptions", names, "a -C set", defaults={"mode": "batched", "subset": None})
-    with atomic_path(out / "meta.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=2))
-    label_dtype = np.uint8 if labels.max() < 256 else np.int64
-    save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
+    with contextlib.ExitStack() as claim:
+        images = np.ascontiguousarray(images)
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"expected uint8 images [N, H, W, 3], got {images.dtype} {images.shape}")
+        if len(labels) != len(images):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        names = names_for(config, images.shape[1])
+        out = ensure_writable_dir(config.out)
+        claim.enter_context(output_lock(out))
+        remove_stale_temps(out)
+        n, sevs, seed = len(images), list(config.severities), config.seed
+        mode = "reference-stream" if config.reference_stream else "batched"
+        meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed, "mode": mode,
+                "seeding": _seeding(config), "subset": _subset_meta(subset), "image_size": list(images.shape[1:3]),
+                "source": source, "chunk": CHUNK}
+        keys = ("severities", "n_per_severity", "seed", "image_size", "mode", "seeding", "subset")
+        meta = merge_meta(out, meta, keys, "corruptions", names, "a -C set",
+                          defaults={"mode": "batched", "subset": None})
+        with atomic_path(out / "meta.json") as tmp:
+            tmp.write_text(json.dumps(meta, indent=2))
+        label_dtype = np.uint8 if labels.max() < 256 else np.int64
+        save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
 
-    shape = (len(sevs) * n, *images.shape[1:])
-    workers = config.workers or os.cpu_count() or 1
-    if config.reference_stream:
-        todo = [(c, sevs, seed, str(out / f"{c}.npy")) for c in names if not is_valid_npy(out / f"{c}.npy", shape)]
-        with tqdm(total=len(todo) * n * len(sevs), unit="img", desc=f"corrupting {n} images (reference stream)",
-                  disable=not config.progress) as bar:
-            run(_cifar_reference_unit, todo, workers, bar, images)
+        shape = (len(sevs) * n, *images.shape[1:])
+        workers = config.workers or os.cpu_count() or 1
+        if config.reference_stream:
+            todo = [(c, sevs, seed, str(out / f"{c}.npy")) for c in names if not is_valid_npy(out / f"{c}.npy", shape)]
+            with tqdm(total=len(todo) * n * len(sevs), unit="img", desc=f"corrupting {n} images (reference stream)",
+                      disable=not config.progress) as bar:
+                run(_cifar_reference_unit, todo, workers, bar, images)
+            return out
+        units = (n + CHUNK - 1) // CHUNK
+        todo, pending = [], []
+        for corruption in names:
+            if is_valid_npy(out / f"{corruption}.npy", shape):
+                continue
+            pending.append(corruption)
+            parts = out / ".parts" / corruption
+            parts.mkdir(parents=True, exist_ok=True)
+            for severity in sevs:
+                for unit in range(units):
+                    part = parts / f"s{severity}_{unit:05d}.npy"
+                    if not part.exists():
+                        todo.append((corruption, severity, unit, seed, str(part)))
+        total = sum(min(CHUNK, n - task[2] * CHUNK) for task in todo)
+        with tqdm(total=total, unit="img", desc=f"corrupting {n} images", disable=not config.progress) as bar:
+            run(_cifar_unit, todo, workers, bar, images)
+        for corruption in pending:  # assemble severity-major, then drop the parts
+            parts = out / ".parts" / corruption
+            blocks = [np.load(parts / f"s{s}_{u:05d}.npy") for s in sevs for u in range(units)]
+            save_npy(out / f"{corruption}.npy", np.concatenate(blocks))
+            shutil.rmtree(parts)
+        shutil.rmtree(out / ".parts", ignore_errors=True)
         return out
-    units = (n + CHUNK - 1) // CHUNK
-    todo, pending = [], []
-    for corruption in names:
-        if is_valid_npy(out / f"{corruption}.npy", shape):
-            continue
-        pending.append(corruption)
-        parts = out / ".parts" / corruption
-        parts.mkdir(parents=True, exist_ok=True)
-        for severity in sevs:
-            for unit in range(units):
-                part = parts / f"s{severity}_{unit:05d}.npy"
-                if not part.exists():
-                    todo.append((corruption, severity, unit, seed, str(part)))
-    total = sum(min(CHUNK, n - task[2] * CHUNK) for task in todo)
-    with tqdm(total=total, unit="img", desc=f"corrupting {n} images", disable=not config.progress) as bar:
-        run(_cifar_unit, todo, workers, bar, images)
-    for corruption in pending:  # assemble severity-major, then drop the parts
-        parts = out / ".parts" / corruption
-        blocks = [np.load(parts / f"s{s}_{u:05d}.npy") for s in sevs for u in range(units)]
-        save_npy(out / f"{corruption}.npy", np.concatenate(blocks))
-        shutil.rmtree(parts)
-    shutil.rmtree(out / ".parts", ignore_errors=True)
-    return out
 
 
-# --------------------------------------------------------------------- ImageNet layout
+    # --------------------------------------------------------------------- ImageNet layout
 
 def preprocess(img: Image.Image, size: int) -> Image.Image:
     """The published preprocessing: ImageNet Resize(256) + CenterCrop(224); Tiny Resize((64, 64))."""
@@ -234,13 +242,12 @@ def _folder_unit(args) -> int:
     items, names, corruption, severity, seed, size, out = args
     for item, name in zip(items, names, strict=True):
         target = Path(out) / corruption / str(severity) / name
-        if target.exists():
+        if target.exists() and image_is_whole(target):  # a killed run's files are checked, not trusted
             continue
         img = preprocess(item.load(), size)
         rng = _stream(_benchmark_of(corruption), seed, corruption, severity, name)
         arr = corrupt(np.asarray(img), corruption, severity, seed=rng)
-        with atomic_path(target) as tmp:
-            Image.fromarray(arr).save(tmp, format="JPEG", **IMAGENET_JPEG)
+        save_image(Image.fromarray(arr), target, "JPEG", **IMAGENET_JPEG)
     return len(items)
 
 
@@ -250,8 +257,7 @@ def _folder_reference_unit(args) -> int:
     for severity in severities:  # the stream runs through every image, so nothing is skipped
         for item, name in zip(items, names, strict=True):
             arr = corrupt(np.asarray(preprocess(item.load(), size)), corruption, severity, seed=stream)
-            with atomic_path(Path(out) / corruption / str(severity) / name) as tmp:
-                Image.fromarray(arr).save(tmp, format="JPEG", **IMAGENET_JPEG)
+            save_image(Image.fromarray(arr), Path(out) / corruption / str(severity) / name, "JPEG", **IMAGENET_JPEG)
     return len(items) * len(severities)
 
 
@@ -266,35 +272,43 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
     ran 4 DataLoader workers, each with its own copy of numpy's state; see docs/PARITY.md).
     """
     config = _config(out, "c", corruptions, severities, fields)
-    size = config.size
-    preprocess(Image.new("RGB", (8, 8)), size)  # validate size early
-    names = names_for(config, size)
-    items = list(items)
-    if not items:
-        raise ValueError("no images to corrupt")
-    out_names = check_output_names(items)
-    out = ensure_writable_dir(config.out)
-    remove_stale_temps(out)
-    mode = "reference-stream" if config.reference_stream else "batched"
-    meta = {"layout": "imagenet-c", "severities": list(config.severities), "size": size, "seed": config.seed,
-            "mode": mode, "seeding": _seeding(config), "subset": _subset_meta(subset), "source": source,
-            "images": len(items)}
-    meta = merge_meta(out, meta, ("size", "seed", "mode", "seeding", "subset", "images"), "corruptions", names,
-                      "a -C tree", defaults={"mode": "batched", "subset": None}, accumulate=("severities",))
-    per_task = 16
-    if config.reference_stream:
-        unit = _folder_reference_unit
-        tasks = [(items, out_names, c, list(config.severities), config.seed, size, str(out)) for c in names]
-    else:
-        unit = _folder_unit
-        tasks = [(items[i:i + per_task], out_names[i:i + per_task], c, s, config.seed, size, str(out))
-                 for c in names for s in config.severities for i in range(0, len(items), per_task)]
-    total = len(items) * len(names) * len(config.severities)
-    with tqdm(total=total, unit="img", desc="corrupting", disable=not config.progress) as bar:
-        run(unit, tasks, config.workers or os.cpu_count() or 1, bar)
-    with atomic_path(out / "meta.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=2))
-    return out
+    with contextlib.ExitStack() as claim:
+        size = config.size
+        preprocess(Image.new("RGB", (8, 8)), size)  # validate size early
+        names = names_for(config, size)
+        items = list(items)
+        if not items:
+            raise ValueError("no images to corrupt")
+        out_names = check_output_names(items)
+        out = ensure_writable_dir(config.out)
+        claim.enter_context(output_lock(out))
+        remove_stale_temps(out)
+        mode = "reference-stream" if config.reference_stream else "batched"
+        meta = {"layout": "imagenet-c", "severities": list(config.severities), "size": size, "seed": config.seed,
+                "mode": mode, "seeding": _seeding(config), "subset": _subset_meta(subset), "source": source,
+                "images": len(items)}
+        meta = merge_meta(out, meta, ("size", "seed", "mode", "seeding", "subset", "images"), "corruptions", names,
+                          "a -C tree", defaults={"mode": "batched", "subset": None}, accumulate=("severities",))
+        meta["complete_markers"] = True  # each finished <corruption>/<severity> folder holds COMPLETE
+        with atomic_path(out / "meta.json") as tmp:  # before any image: a rerun checks these settings
+            tmp.write_text(json.dumps(meta, indent=2))
+        sevs = list(config.severities)
+        todo = [(c, s) for c in names for s in sevs if not (out / c / str(s) / COMPLETE).exists()]
+        per_task = 16
+        if config.reference_stream:  # one stream per corruption runs through all its severities: redo them all
+            redo = list(dict.fromkeys(c for c, _ in todo))
+            todo = [(c, s) for c in redo for s in sevs]
+            unit = _folder_reference_unit
+            tasks = [(items, out_names, c, sevs, config.seed, size, str(out)) for c in redo]
+        else:
+            unit = _folder_unit
+            tasks = [(items[i:i + per_task], out_names[i:i + per_task], c, s, config.seed, size, str(out))
+                     for c, s in todo for i in range(0, len(items), per_task)]
+        with tqdm(total=len(items) * len(todo), unit="img", desc="corrupting", disable=not config.progress) as bar:
+            run(unit, tasks, config.workers or os.cpu_count() or 1, bar)
+        for c, s in todo:
+            (out / c / str(s) / COMPLETE).write_text("")
+        return out
 
 
 __all__ = ["CHUNK", "generate_cifar_c", "generate_folder_c", "names_for", "preprocess"]

@@ -21,6 +21,7 @@ import numpy as np
 from augmix.data.download import DataError, ensure
 from augmix.data.images import walk_image_tree
 from augmix.data.subsets import subset_from_meta
+from augmix.io import COMPLETE
 from augmix.results import Subset
 
 
@@ -153,10 +154,15 @@ class FolderC:
 
     def folder(self, corruption: str, severity: int, *aliases: str) -> Path:
         """The folder of one corruption and severity: ``<severity>``, or the first of ``aliases``
-        present (make_imagenet_c_bar.py names severity folders by their parameter)."""
+        present (make_imagenet_c_bar.py names severity folders by their parameter). A folder that
+        links outside the tree, or that ``augmix corrupt`` has not finished, is refused."""
         for name in (str(severity), *aliases):
             path = self.root / corruption / name
             if path.is_dir():
+                check_inside(path, self.root)
+                if (self.meta or {}).get("complete_markers") and not (path / COMPLETE).exists():
+                    raise DataError(f"{path} is incomplete (its generation was interrupted); run the same "
+                                    "`augmix corrupt` command again to finish it")
                 return path
         raise DataError(f"{self.root / corruption / str(severity)} is missing from the -C tree at {self.root}")
 
@@ -171,6 +177,13 @@ class FolderC:
             raise DataError(f"{folder} holds class folder {unknown[0]!r}, which the clean set does not have; it was "
                             "made from other images")
         return [(str(i.path), index[i.cls]) for i in tree.images]
+
+
+def check_inside(path: Path, root: Path) -> None:
+    """Refuse a folder of a set that is a link to somewhere outside the set."""
+    if root.resolve() not in path.resolve().parents:
+        raise DataError(f"{path} links outside {root}; a set holds its own folders - replace the link with the "
+                        "folder itself")
 
 
 def open_folder_c(root: str | Path) -> FolderC:

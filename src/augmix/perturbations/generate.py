@@ -20,6 +20,7 @@ stream per perturbation, drawn image by image in order.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -34,11 +35,13 @@ from augmix import seeding
 from augmix.corruptions.generate import check_output_names
 from augmix.generation.config import GenerateConfig
 from augmix.io import (
+    COMPLETE,
     MissingTool,
     atomic_path,
     ensure_writable_dir,
     is_valid_npy,
     merge_meta,
+    output_lock,
     remove_stale_temps,
     save_npy,
 )
@@ -117,56 +120,59 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
     ``out``: a ``GenerateConfig``, or the output folder with the config's fields as keywords.
     """
     config = _config(out, names, fields)
-    names = _check_names(config.names)
-    seed, workers, progress, reference_stream = config.seed, config.workers, config.progress, config.reference_stream
-    images = np.ascontiguousarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
-        raise ValueError(f"expected square uint8 images [N, S, S, 3], got {images.dtype} {images.shape}")
-    size = images.shape[1]
-    table_for(size)
-    if size == 64 and any(split_name(n)[0] == "motion_blur" for n in names):
-        raise ValueError("the 64 px motion blur blurs the image before its Resize(64); write that set from the "
-                         "original images with --images (the ImageNet-P layout)")
-    out = ensure_writable_dir(config.out)
-    remove_stale_temps(out)
-    n = len(images)
-    mode = "reference-stream" if reference_stream else "batched"
-    meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "seeding": _seeding(config),
-            "subset": _subset_meta(subset), "image_size": size, "source": source, "chunk": CHUNK}
-    meta = merge_meta(out, meta, ("layout", "n", "seed", "mode", "seeding", "subset", "image_size"), "perturbations",
-                      names, "a -P set", defaults={"subset": None})
-    meta_path = out / "meta.json"
-    meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
-    with atomic_path(meta_path) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2))
+    with contextlib.ExitStack() as claim:
+        names = _check_names(config.names)
+        seed, workers, progress = config.seed, config.workers, config.progress
+        reference_stream = config.reference_stream
+        images = np.ascontiguousarray(images)
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
+            raise ValueError(f"expected square uint8 images [N, S, S, 3], got {images.dtype} {images.shape}")
+        size = images.shape[1]
+        table_for(size)
+        if size == 64 and any(split_name(n)[0] == "motion_blur" for n in names):
+            raise ValueError("the 64 px motion blur blurs the image before its Resize(64); write that set from the "
+                             "original images with --images (the ImageNet-P layout)")
+        out = ensure_writable_dir(config.out)
+        claim.enter_context(output_lock(out))
+        remove_stale_temps(out)
+        n = len(images)
+        mode = "reference-stream" if reference_stream else "batched"
+        meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "seeding": _seeding(config),
+                "subset": _subset_meta(subset), "image_size": size, "source": source, "chunk": CHUNK}
+        keys = ("layout", "n", "seed", "mode", "seeding", "subset", "image_size")
+        meta = merge_meta(out, meta, keys, "perturbations", names, "a -P set", defaults={"subset": None})
+        meta_path = out / "meta.json"
+        meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
+        with atomic_path(meta_path) as tmp:
+            tmp.write_text(json.dumps(meta, indent=2))
 
-    workers = workers or os.cpu_count() or 1
-    shapes = {p: (n, frames(p, size), size, size, 3) for p in names}
-    pending = [p for p in names if not is_valid_npy(out / f"{p}.npy", shapes[p])]
-    if reference_stream:
-        tasks = [(p, seed, size, str(out / f"{p}.npy")) for p in pending]
-        unit_fn, total = _cifar_reference_unit, len(tasks) * n
-    else:
-        units = (n + CHUNK - 1) // CHUNK
-        tasks = []
-        for p in pending:
-            (out / ".parts" / p).mkdir(parents=True, exist_ok=True)
-            tasks += [(p, u, seed, size, str(out / ".parts" / p / f"c{u:05d}.npy")) for u in range(units)
-                      if not Path(out / ".parts" / p / f"c{u:05d}.npy").exists()]
-        unit_fn, total = _cifar_unit, sum(min(CHUNK, n - t[1] * CHUNK) for t in tasks)
-    with tqdm(total=total, unit="seq", desc=f"perturbing {n} images", disable=not progress) as bar:
-        run(unit_fn, tasks, workers, bar, images)
-    if not reference_stream:
-        units = (n + CHUNK - 1) // CHUNK
-        for p in pending:
-            parts = [out / ".parts" / p / f"c{u:05d}.npy" for u in range(units)]
-            _assemble(parts, out / f"{p}.npy", shapes[p])
-            shutil.rmtree(out / ".parts" / p)
-        shutil.rmtree(out / ".parts", ignore_errors=True)
-    return out
+        workers = workers or os.cpu_count() or 1
+        shapes = {p: (n, frames(p, size), size, size, 3) for p in names}
+        pending = [p for p in names if not is_valid_npy(out / f"{p}.npy", shapes[p])]
+        if reference_stream:
+            tasks = [(p, seed, size, str(out / f"{p}.npy")) for p in pending]
+            unit_fn, total = _cifar_reference_unit, len(tasks) * n
+        else:
+            units = (n + CHUNK - 1) // CHUNK
+            tasks = []
+            for p in pending:
+                (out / ".parts" / p).mkdir(parents=True, exist_ok=True)
+                tasks += [(p, u, seed, size, str(out / ".parts" / p / f"c{u:05d}.npy")) for u in range(units)
+                          if not Path(out / ".parts" / p / f"c{u:05d}.npy").exists()]
+            unit_fn, total = _cifar_unit, sum(min(CHUNK, n - t[1] * CHUNK) for t in tasks)
+        with tqdm(total=total, unit="seq", desc=f"perturbing {n} images", disable=not progress) as bar:
+            run(unit_fn, tasks, workers, bar, images)
+        if not reference_stream:
+            units = (n + CHUNK - 1) // CHUNK
+            for p in pending:
+                parts = [out / ".parts" / p / f"c{u:05d}.npy" for u in range(units)]
+                _assemble(parts, out / f"{p}.npy", shapes[p])
+                shutil.rmtree(out / ".parts" / p)
+            shutil.rmtree(out / ".parts", ignore_errors=True)
+        return out
 
 
-# --------------------------------------------------------------------- ImageNet layout
+    # --------------------------------------------------------------------- ImageNet layout
 
 def ffmpeg_exe() -> str:
     """The ffmpeg binary shipped by ``imageio-ffmpeg`` (or $AUGMIX_FFMPEG)."""
@@ -217,32 +223,38 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
     """Write ImageNet-P style videos of ``items`` (each with ``.load()``, ``.cls``, ``.relative``
     and ``.path``, e.g. ``walk_image_tree(root).images``); ``size`` 224: ImageNet-P, 64: Tiny."""
     config = _config(out, names, fields)
-    names = _check_names(config.names)
-    size, seed = config.size, config.seed
-    table_for(size)
-    items = list(items)
-    if not items:
-        raise ValueError("no images to perturb")
-    out_names = check_output_names(items, _video_name)
-    ffmpeg_exe()
-    out = ensure_writable_dir(config.out)
-    remove_stale_temps(out)
-    mode = "reference-stream" if config.reference_stream else "batched"
-    meta = {"layout": "imagenet-p", "size": size, "seed": seed, "mode": mode, "seeding": _seeding(config),
-            "subset": _subset_meta(subset), "source": source, "images": len(items)}
-    meta = merge_meta(out, meta, ("layout", "size", "seed", "mode", "seeding", "subset", "images"), "perturbations",
-                      names, "a -P tree", defaults={"layout": "imagenet-p", "mode": "batched", "subset": None})
-    meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
-    if config.reference_stream:  # one stream per perturbation, through the images in the loader's order
-        tasks = [(items, out_names, p, seed, size, str(out), True) for p in names]
-    else:
-        tasks = [(items[i:i + 8], out_names[i:i + 8], p, seed, size, str(out), False)
-                 for p in names for i in range(0, len(items), 8)]
-    with tqdm(total=len(items) * len(names), unit="video", desc="perturbing", disable=not config.progress) as bar:
-        run(_folder_unit, tasks, config.workers or os.cpu_count() or 1, bar)
-    with atomic_path(out / "meta.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=2))
-    return out
+    with contextlib.ExitStack() as claim:
+        names = _check_names(config.names)
+        size, seed = config.size, config.seed
+        table_for(size)
+        items = list(items)
+        if not items:
+            raise ValueError("no images to perturb")
+        out_names = check_output_names(items, _video_name)
+        ffmpeg_exe()
+        out = ensure_writable_dir(config.out)
+        claim.enter_context(output_lock(out))
+        remove_stale_temps(out)
+        mode = "reference-stream" if config.reference_stream else "batched"
+        meta = {"layout": "imagenet-p", "size": size, "seed": seed, "mode": mode, "seeding": _seeding(config),
+                "subset": _subset_meta(subset), "source": source, "images": len(items)}
+        meta = merge_meta(out, meta, ("layout", "size", "seed", "mode", "seeding", "subset", "images"), "perturbations",
+                          names, "a -P tree", defaults={"layout": "imagenet-p", "mode": "batched", "subset": None})
+        meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
+        meta["complete_markers"] = True  # each finished <perturbation> folder holds COMPLETE
+        with atomic_path(out / "meta.json") as tmp:  # before any video: a rerun checks these settings
+            tmp.write_text(json.dumps(meta, indent=2))
+        todo = [p for p in names if not (out / p / COMPLETE).exists()]
+        if config.reference_stream:  # one stream per perturbation, through the images in the loader's order
+            tasks = [(items, out_names, p, seed, size, str(out), True) for p in todo]
+        else:
+            tasks = [(items[i:i + 8], out_names[i:i + 8], p, seed, size, str(out), False)
+                     for p in todo for i in range(0, len(items), 8)]
+        with tqdm(total=len(items) * len(todo), unit="video", desc="perturbing", disable=not config.progress) as bar:
+            run(_folder_unit, tasks, config.workers or os.cpu_count() or 1, bar)
+        for p in todo:
+            (out / p / COMPLETE).write_text("")
+        return out
 
 
 __all__ = ["encode_mp4", "ffmpeg_exe", "generate_cifar_p", "generate_folder_p"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure  # the object API: no pyplot state, no backend switched on import
 
-from augmix.io import atomic_path
+from augmix.io import atomic_path, reads_back
 from augmix.results import CorruptionResult, Scores
 
 
@@ -26,7 +26,7 @@ def signed(v: float | None) -> str:
 
 def save_figure(fig: Figure, path: Path) -> None:
     fig.tight_layout()
-    with atomic_path(path) as tmp:
+    with atomic_path(path, verify=reads_back) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
 
 

@@ -184,9 +184,7 @@ def test_library_names_are_not_shadowed_and_prefixes_work(tmp_path, capsys):
     import torchvision
 
     from augmix.cli import main
-    from augmix.models import resolve_arch
-
-    from augmix.models import MODELS
+    from augmix.models import MODELS, resolve_arch
 
     libraries = set(torchvision.models.list_models()) | set(timm.list_models())
     assert [n for n in MODELS if n in libraries] == ["resnet50"]  # ours *is* torchvision's resnet50

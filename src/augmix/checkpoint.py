@@ -14,6 +14,7 @@ history) are stored as tensors, numbers, strings, lists and dicts for that reaso
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from dataclasses import asdict, dataclass
@@ -110,7 +111,11 @@ def save_checkpoint(path: str | os.PathLike, spec: ModelSpec, model_state: dict,
     """
     payload = {"format": FORMAT, "spec": asdict(spec), "model": model_state, **training}
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        try:
+            torch.save(payload, tmp)
+        except RuntimeError as err:  # torch's zip writer reports a short write (a full disk) as RuntimeError
+            raise OSError(errno.EIO, f"could not write the checkpoint ({str(err).splitlines()[0][:120]}); is the "
+                          "disk full? The previous checkpoint is kept", str(path)) from None
 
 
 def safe_load(path: str | os.PathLike, what: str = "checkpoint") -> object:
@@ -118,6 +123,7 @@ def safe_load(path: str | os.PathLike, what: str = "checkpoint") -> object:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no {what} file at {path}")
+    check_inflated_size(path, what)
     try:
         with warnings.catch_warnings():  # torch warns about unusual pickle protocols in damaged files
             warnings.simplefilter("ignore", UserWarning)
@@ -127,6 +133,25 @@ def safe_load(path: str | os.PathLike, what: str = "checkpoint") -> object:
             else "it holds Python objects beyond tensors and containers, which are refused for safety"
         raise CheckpointError(f"{path} is not a readable {what} ({type(err).__name__}: {reason}); "
                               "use an intact copy saved with torch.save") from None
+
+
+def check_inflated_size(path: Path, what: str = "checkpoint") -> None:
+    """Refuse a zip checkpoint whose entries inflate far beyond the file's size, before reading
+    it: ``torch.save`` stores tensors uncompressed, so a legitimate file inflates to about its
+    own size, and a crafted one could ask for gigabytes."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as z:
+            inflated = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise CheckpointError(f"{path} is not a readable {what} ({type(err).__name__}); use an intact copy") from None
+    size = path.stat().st_size
+    if inflated > 2 * size + 2 ** 20:
+        raise CheckpointError(f"{path} would inflate from {size:,} to {inflated:,} bytes, which torch.save never "
+                              f"writes; refusing to read this {what}")
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

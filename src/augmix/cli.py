@@ -366,16 +366,64 @@ def _one_line(err: BaseException) -> str:
     return text
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from augmix.checkpoint import CheckpointError
-    from augmix.data import DataError
-    from augmix.io import MissingTool
-    from augmix.train import TrainingDiverged
+VERBS = {  # verb -> its one-line help: all ``augmix --help`` needs (it imports no library)
+    "preview": "picture grid of AugMix (or --ops / --corruptions)",
+    "corrupt": "generate a -C or -C-bar dataset (CIFAR-C .npy or ImageNet-C folders)",
+    "perturb": "generate a -P dataset (CIFAR-P .npy or ImageNet-P .mp4 videos)",
+    "train": "train Standard / AugMix / AugMix+JSD (torchrun for DDP)",
+    "evaluate": "clean + corruption error, mCE, calibration; report files",
+    "demo": "Standard vs AugMix+JSD end to end, offline, in minutes on a CPU",
+    "compare": "several evaluated runs side by side",
+}
 
+
+def _light_parser() -> argparse.ArgumentParser:
+    """The parser of ``augmix``, ``augmix --version`` and ``augmix --help``: no verb's options,
+    so no torch, numpy or scipy is loaded (they start slowly, and under a tight ``ulimit -v``)."""
+    from augmix import __version__
+
+    parser = _Parser(prog="augmix", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"augmix {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for verb, text in VERBS.items():
+        sub.add_parser(verb, help=text)
+    return parser
+
+
+def _start_under_limits() -> None:
+    """Under an address-space limit (``ulimit -v``, as cluster jobs set), start OpenBLAS with one
+    thread unless told otherwise: the three OpenBLAS copies numpy, scipy and OpenCV bring each
+    reserve memory per thread at load, and OpenCV's older one spins forever when that fails. The
+    BLAS work here is small; torch's own thread pool is not affected."""
+    import os
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY and "OPENBLAS_NUM_THREADS" not in os.environ:
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in VERBS:  # --version, --help, a bad or missing verb
+        try:
+            _light_parser().parse_args(argv)
+        except SystemExit as exit_:
+            return exit_.code if isinstance(exit_.code, int) else 2
+    _start_under_limits()
     try:
+        from augmix.checkpoint import CheckpointError
+        from augmix.data import DataError
+        from augmix.io import MissingTool
+        from augmix.train import TrainingDiverged
+
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse's usage errors (status 2), --help and --version (0)
         return exit_.code if isinstance(exit_.code, int) else 2
+    except (ImportError, MemoryError) as err:  # a library that cannot load (e.g. under a low ulimit -v)
+        print(f"augmix {argv[0]}: error: cannot load the libraries it needs ({_one_line(err)[:200]}); "
+              "raise the memory limit (ulimit -v) or install them", file=sys.stderr)
+        return 2
     try:
         args.func(args)
     except KeyboardInterrupt:
@@ -387,6 +435,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:  # disk full, permissions, a missing file: the system's reason, one line
         where = f" ({err.filename})" if err.filename else ""
         print(f"augmix {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"augmix {args.command}: error: out of memory; use a smaller --batch-size or fewer --workers, or "
+              "raise the memory limit", file=sys.stderr)
         return 2
     return 0
 

@@ -47,8 +47,8 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
     """
     if dataset not in PRESETS:
         raise ValueError(f"the demo runs on {' or '.join(PRESETS)}, not {dataset!r}")
-    if not seeds or min(seeds) < 0:
-        raise ValueError(f"give one or more seeds >= 0, got {list(seeds)}")
+    if not seeds or min(seeds) < 0 or max(seeds) >= 2 ** 32:
+        raise ValueError(f"give one or more seeds >= 0 and < 2**32, got {list(seeds)}")
     settings = {**PRESETS[dataset], **{k: v for k, v in overrides.items() if v is not None}}
     out = ensure_writable_dir(out)
     started = time.time()

@@ -9,6 +9,8 @@ benchmark's evaluation (``augmix.suite``) is written with these; -P stability is
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +22,42 @@ from tqdm import tqdm
 from augmix import metrics
 from augmix.checkpoint import LoadedModel, load_external, load_model
 from augmix.results import CleanResult, CorruptionResult, Reliability, Scores, SeverityScores
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for tensors on ``device`` (the CPU: Linux's MemAvailable, else all of it)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_batch(batch_size: int, image_shape: tuple[int, ...], device: torch.device) -> None:
+    """Refuse, before any work, a batch whose float inputs alone would not fit in free memory."""
+    need = batch_size * int(np.prod(image_shape)) * 4 * 2  # the float input and its normalised copy
+    free = available_memory(device)
+    if need > free:
+        raise ValueError(f"--batch-size {batch_size} needs {need / 2 ** 30:.1f} GiB for its inputs alone, more than "
+                         f"the {free / 2 ** 30:.1f} GiB free on {device}; use a smaller --batch-size")
+
+
+@contextlib.contextmanager
+def one_line_oom(batch_size: int, device: torch.device):
+    """An allocator failure inside a batch as one line that says what to change."""
+    try:
+        yield
+    except (torch.OutOfMemoryError, RuntimeError) as err:
+        text = str(err)
+        if not isinstance(err, torch.OutOfMemoryError) and "memory" not in text.lower():
+            raise
+        raise ValueError(f"out of memory on {device} with --batch-size {batch_size}; use a smaller --batch-size"
+                         ) from None
 
 
 def model_input(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch.Tensor:
@@ -37,7 +75,8 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, leave=False):
         x = torch.from_numpy(np.array(images[i:i + batch_size])).permute(0, 3, 1, 2)
-        out.append(model(model_input(x, mean_std, device)).float().cpu())
+        with one_line_oom(batch_size, device):
+            out.append(model(model_input(x, mean_std, device)).float().cpu())
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
     return torch.cat(out).numpy()
@@ -55,7 +94,8 @@ def predict_samples(model: torch.nn.Module, samples: list[tuple[str | Path, int]
     model.eval().to(device)
     logits, labels = [], []
     for x, y in tqdm(loader, desc=desc, disable=not progress, leave=False):
-        logits.append(model(model_input(x, mean_std, device)).float().cpu())
+        with one_line_oom(batch_size, device):
+            logits.append(model(model_input(x, mean_std, device)).float().cpu())
         labels.append(y)
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 

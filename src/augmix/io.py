@@ -14,6 +14,7 @@ import contextlib
 import errno
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -116,7 +117,8 @@ def open_image(path: str | os.PathLike):
     """Open an image file as 8-bit RGB, with a one-line error for anything that is not one.
 
     16-bit images are scaled to 8 bits (``round(v / 257)``), not clipped as Pillow's
-    ``convert`` would; float or other deep modes are refused.
+    ``convert`` would; float or other deep modes are refused, and so is an image of more than
+    ``max_pixels`` pixels (Pillow's decompression-bomb limit) before it is decoded.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -125,14 +127,36 @@ def open_image(path: str | os.PathLike):
         raise FileNotFoundError(f"{path} is a folder, not an image file" if path.is_dir() else
                                 f"no such image file: {path}")
     try:
-        with Image.open(path) as img:
+        with warnings.catch_warnings():  # refused below in one line instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        with img:
+            check_pixels(img, path)
             img.load()
             return _rgb8(img, path)
+    except Image.DecompressionBombError:
+        raise ValueError(f"{path} is larger than {max_pixels():,} pixels, Pillow's limit against decompression "
+                         "bombs; shrink it first") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         if isinstance(err, ValueError) and str(err).startswith(str(path)):
             raise
         raise ValueError(f"cannot read {path} as an image ({err.__class__.__name__}); "
                          "pass a PNG, JPEG or other file Pillow can open") from None
+
+
+def max_pixels() -> int:
+    """The largest image (in pixels) augmix decodes: Pillow's decompression-bomb threshold."""
+    from PIL import Image
+
+    return int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+
+def check_pixels(img, path: str | os.PathLike) -> None:
+    """Refuse an opened (not yet decoded) image of more than ``max_pixels()`` pixels."""
+    w, h = img.size
+    if w * h > max_pixels():
+        raise ValueError(f"{path} is {w} x {h} pixels, more than {max_pixels():,}, Pillow's limit against "
+                         "decompression bombs; shrink it first")
 
 
 def _rgb8(img, path: Path):
@@ -229,13 +253,7 @@ def ensure_writable_dir(path: str | os.PathLike, inputs: Sequence[str | os.PathL
     or an earlier version's outputs); the marker is written into a new one.
     """
     path = Path(path)
-    where = path.resolve()
-    for given in inputs:
-        inp = Path(given).resolve()
-        if where == inp or inp in where.parents:
-            raise OutputError(f"--out {path} is inside the input {given}; write the outputs elsewhere")
-        if where in inp.parents:
-            raise OutputError(f"the input {given} is inside --out {path}; write the outputs elsewhere")
+    check_outside(path, inputs)
     if owned and path.is_dir() and not is_ours(path):
         raise OutputError(f"{path} is a non-empty folder augmix did not make; choose a new or empty --out (nothing "
                           "there was changed)")
@@ -252,6 +270,17 @@ def ensure_writable_dir(path: str | os.PathLike, inputs: Sequence[str | os.PathL
         raise OutputError(f"cannot write to {path} ({err.strerror or type(err).__name__}); choose another "
                           "output folder") from None
     return path
+
+
+def check_outside(out: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> None:
+    """Refuse an output folder that is, lies inside, or holds one of ``inputs``."""
+    where = Path(out).resolve()
+    for given in inputs:
+        inp = Path(given).resolve()
+        if where == inp or inp in where.parents:
+            raise OutputError(f"--out {out} is inside the input {given}; write the outputs elsewhere")
+        if where in inp.parents:
+            raise OutputError(f"the input {given} is inside --out {out}; write the outputs elsewhere")
 
 
 def is_ours(folder: Path) -> bool:

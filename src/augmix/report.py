@@ -12,14 +12,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure  # the object API: no pyplot state, no backend switched on import
 
 from augmix.corruptions.tables import BENCHMARK
 from augmix.io import atomic_path
 from augmix.results import CorruptionResult, Results, load_results, write_json
 from augmix.suite.benchmark import Headline
 from augmix.suite.registry import REGISTRY
-from augmix.suite.text import pct, save_figure, signed
+from augmix.suite.text import figure, pct, save_figure, signed
 
 # the clean figures every run has, before the benchmarks' headlines
 CLEAN_HEADLINES = (Headline("clean error", lambda r: r.scores.error),
@@ -27,14 +26,31 @@ CLEAN_HEADLINES = (Headline("clean error", lambda r: r.scores.error),
                    Headline("clean calib gap", lambda r: r.scores.calib_gap, signed=True))
 
 
+MANIFEST = ".augmix-files"  # what the last write_results wrote besides results.json, one name a line
+
+
 def write_results(results: Results, out: str | Path) -> Path:
-    """Write results.json, report.md and the plots into ``out``; return the folder."""
+    """Write report.md, the plots and results.json into ``out`` as one unit; return the folder.
+
+    results.json is the folder's mark of completeness: it is removed first and written last,
+    so a kill or a full disk half-way leaves no results.json beside new or old files, and
+    every reader (``load_results``) refuses the folder. The files the previous evaluation
+    wrote there (listed in ``MANIFEST``) are removed with it, so no stale plot survives.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(results, out / "results.json")
+    (out / "results.json").unlink(missing_ok=True)
+    old = out / MANIFEST
+    if old.is_file():
+        for name in old.read_text().split("\n"):
+            if name and "/" not in name and not name.startswith("."):
+                (out / name).unlink(missing_ok=True)
     plots = plot_results(results, out)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(markdown(results, plots))
+    with atomic_path(old) as tmp:
+        tmp.write_text("\n".join(["report.md", *plots]) + "\n")
+    write_json(results, out / "results.json")
     return out
 
 
@@ -77,7 +93,7 @@ def plot_results(results: Results, out: Path) -> list[str]:
     bars = [(name, h.label, h.read(r)) for name, r in results.benchmarks.items()
             for h in REGISTRY[name].headlines[:1] if h.read(r) is not None]
     if bars:
-        fig = Figure(figsize=(max(5, 1 + 0.9 * len(bars)), 3.8))
+        fig = figure(figsize=(max(5, 1 + 0.9 * len(bars)), 3.8))
         ax = fig.subplots()
         ax.bar(range(len(bars) + 1), [100 * results.clean.scores.error] + [100 * v for _, _, v in bars],
                color=["#999999"] + ["#dd8452"] * len(bars))
@@ -88,7 +104,7 @@ def plot_results(results: Results, out: Path) -> list[str]:
     c = results.benchmarks.get("c")
     rel = c.reliability if isinstance(c, CorruptionResult) and c.reliability.count else results.clean.reliability
     if rel.count:
-        fig = Figure(figsize=(4, 5.2))
+        fig = figure(figsize=(4, 5.2))
         top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
         centres = (np.array(rel.edges[:-1]) + np.array(rel.edges[1:])) / 2
         width = 1 / len(centres)
@@ -189,7 +205,7 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
             per_corr[c] = {lab: _stats([r.benchmarks["c"].mean_of(c) for r in groups[lab]])
                            for lab in names}
             lines.append(f"| {c} | " + " | ".join(_cell(per_corr[c][lab], False) for lab in names) + " |")
-        fig = Figure(figsize=(12, 4))
+        fig = figure(figsize=(12, 4))
         ax = fig.subplots()
         width = 0.8 / len(names)
         for k, lab in enumerate(names):

@@ -19,7 +19,7 @@ import torch
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from augmix.data.download import DataError
-from augmix.io import open_image
+from augmix.io import check_pixels, open_image
 
 IMAGE_EXTENSIONS: tuple[str, ...] = tuple(IMG_EXTENSIONS)  # .jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp
 
@@ -98,9 +98,14 @@ def check_headers(paths: list[Path], progress: bool = False) -> None:
 
     for path in tqdm(paths, desc="checking images", unit="img", disable=not progress or len(paths) < 5000):
         try:
-            with Image.open(path):
-                pass
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+            with Image.open(path) as img:
+                check_pixels(img, path)
+        except ValueError as err:
+            raise DataError(str(err)) from None
+        except Image.DecompressionBombError:
+            raise DataError(f"{path} is larger than Pillow's limit against decompression bombs; shrink it first") \
+                from None
+        except (UnidentifiedImageError, OSError, SyntaxError) as err:
             raise DataError(f"cannot read {path} as an image ({type(err).__name__}); remove it from the "
                             "folder or replace it") from None
 

@@ -40,6 +40,8 @@ class GenerateConfig:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"--seed must be >= 0 (an integer), got {self.seed!r}")
+        if self.seed >= 2 ** 32:  # the published scripts' np.random.seed / RandomState take 32 bits
+            raise ValueError(f"--seed must be < 2**32 ({2 ** 32}), got {self.seed}")
         if self.benchmark != "c" and self.extra:
             raise ValueError("--extra adds the held-out -C corruptions; it does not apply to -C-bar or -P")
         if self.names is not None:

@@ -25,6 +25,10 @@ def generate(config: GenerateConfig | str | Path, **fields) -> Path:
         config = GenerateConfig(out=Path(config), **fields)
     elif fields:
         raise ValueError("give a GenerateConfig or its fields as keywords, not both")
+    from augmix.io import check_outside
+
+    if config.images is not None:
+        check_outside(config.out, [config.images])
     subset = make_subset(config.limit, config.indices)
     if config.tree_layout:
         from augmix.data.images import check_headers, walk_image_tree

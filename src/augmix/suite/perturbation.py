@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from augmix.data.download import DataError
 from augmix.data.perturbed import CifarP, FolderP, open_cifar_p, open_folder_p
@@ -16,7 +15,7 @@ from augmix.results import Results, StabilityResult
 from augmix.stability import evaluate_cifar_p, evaluate_folder_p, normalise_by
 from augmix.suite.benchmark import Benchmark, Context, Headline
 from augmix.suite.config import RELEASED
-from augmix.suite.text import save_figure
+from augmix.suite.text import figure, save_figure
 
 
 def _open(source: Path | str, ctx: Context) -> CifarP | FolderP:
@@ -79,7 +78,7 @@ def _summary(p: StabilityResult) -> list[str]:
 
 def _plot(p: StabilityResult, results: Results, out: Path) -> list[str]:
     names = list(p.per)
-    fig = Figure(figsize=(8, 3.8))
+    fig = figure(figsize=(8, 3.8))
     ax = fig.subplots()
     ax.bar(range(len(names)), [100 * p.per[n].flip_probability for n in names], color="#55a868")
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right")

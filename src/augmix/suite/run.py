@@ -68,9 +68,8 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
     downloaded) and checked against the clean data before any evaluation, and the output
     folder is checked for writing first.
     """
-    from augmix.evaluate import clean_result, open_model, resolve_device
-    from augmix.io import ensure_writable_dir
-    from augmix.report import write_results
+    from augmix.evaluate import check_batch, open_model, resolve_device
+    from augmix.io import ensure_writable_dir, output_lock
     from augmix.results import load_results
 
     cfg = config if config is not None else EvalConfig(**fields)
@@ -88,12 +87,23 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
         if not isinstance(baseline, StabilityResult):
             raise ValueError(f"{cfg.p_baseline} holds no -P results to normalise by; evaluate the baseline with "
                              "--perturbed")
-    ensure_writable_dir(cfg.out)
+    inputs = [p for p in sets.values() if p != RELEASED]
+    if cfg.dataset == "imagenet" and cfg.data_dir is not None:
+        inputs.append(Path(cfg.data_dir) / "val")
+    ensure_writable_dir(cfg.out, inputs)
     lm = open_model(cfg.checkpoint, cfg.arch, cfg.weights, _num_classes(cfg), cfg.dataset,
                     allow_other_dataset=cfg.allow_other_dataset)
     clean = _clean_set(cfg)
+    check_batch(cfg.batch, clean.images.shape[1:] if clean.images is not None else (224, 224, 3), dev)
     ctx = Context(cfg, lm, dev, clean, cfg.batch, baseline)
     handles = {name: REGISTRY[name].open(source, ctx) for name, source in sets.items()}
+    with output_lock(cfg.out):
+        return _evaluate_all(cfg, ctx, lm, clean, handles)
+
+
+def _evaluate_all(cfg: EvalConfig, ctx: Context, lm, clean: CleanSet, handles: dict) -> Results:
+    from augmix.evaluate import clean_result
+    from augmix.report import write_results
 
     clean_res = _evaluate_clean(ctx, clean_result)
     ctx.clean_error = clean_res.scores.error

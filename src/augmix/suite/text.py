@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure  # the object API: no pyplot state, no backend switched on import
 
 from augmix.io import atomic_path, reads_back
 from augmix.results import CorruptionResult, Scores
@@ -24,7 +23,15 @@ def signed(v: float | None) -> str:
     return f"{100 * v:+.1f}" + (f" ({word}confident)" if word else "")
 
 
-def save_figure(fig: Figure, path: Path) -> None:
+def figure(*args, **kwargs):
+    """A matplotlib ``Figure`` (the object API: no pyplot state, no backend switched), imported
+    only when a figure is drawn."""
+    from matplotlib.figure import Figure
+
+    return Figure(*args, **kwargs)
+
+
+def save_figure(fig, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path, verify=reads_back) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -61,7 +68,7 @@ def corruption_plots(r: CorruptionResult, clean: Scores, out: Path, prefix: str 
                      what: str = "corruption") -> list[str]:
     """Error per corruption (bars), and error / calibration / its direction against severity."""
     names = r.corruptions
-    fig = Figure(figsize=(10, 4))
+    fig = figure(figsize=(10, 4))
     ax = fig.subplots()
     ax.bar(range(len(names)), [100 * r.mean_of(c) for c in names], color="#4c72b0")
     ax.axhline(100 * clean.error, color="k", ls="--", lw=1, label="clean error")
@@ -73,7 +80,7 @@ def corruption_plots(r: CorruptionResult, clean: Scores, out: Path, prefix: str 
     save_figure(fig, out / first)
 
     ps, sev = r.per_severity, [0, *r.severities]
-    fig = Figure(figsize=(13, 3.5))
+    fig = figure(figsize=(13, 3.5))
     ax = fig.subplots(1, 3)
     ax[0].plot(sev, [100 * clean.error] + [100 * e for e in ps.error], "o-")
     ax[0].set(xlabel="severity (0 = clean)", ylabel="error (%)", title="Error vs severity")

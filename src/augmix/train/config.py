@@ -85,7 +85,7 @@ class TrainConfig:
         _check_range(self, "momentum", 0, 1, inclusive_max=False)
         _check_range(self, "weight_decay", 0)
         _check_range(self, "jsd_lambda", 0)
-        _check_range(self, "seed", 0)
+        _check_range(self, "seed", 0, 2 ** 32 - 1)  # numpy's seed range (seed_everything seeds numpy too)
         _check_range(self, "workers", 0)
         _check_range(self, "train_subset", 0)
         _check_range(self, "eval_batch_size", 1)

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from augmix.checkpoint import ModelSpec, build_model, load_checkpoint, save_checkpoint
+from augmix.evaluate import check_batch, one_line_oom
 from augmix.io import ensure_writable_dir
 from augmix.train import logs
 from augmix.train.allocator import keep_freed_memory
@@ -46,7 +47,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
     out = Path(cfg.out)
     ckpt_path = out / "checkpoint.pt"
     if dist.main:
-        ensure_writable_dir(out)
+        folders = [Path(cfg.data_dir) / "train", Path(cfg.data_dir) / "val"] if cfg.data_dir else []
+        ensure_writable_dir(out, [*folders, *([cfg.stylized_dir] if cfg.stylized_dir else [])]
+                            if cfg.dataset == "imagenet" else ())
     if ckpt_path.exists() and not resume:
         raise ValueError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
     saved = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
@@ -62,6 +65,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
 
     seed_everything(cfg.seed)
     data = load_train_data(cfg)
+    shape = tuple(data.train_x.shape[1:]) if data.train_x is not None else (3, 224, 224)
+    check_batch(cfg.batch_size * cfg.views, shape, dist.device)
+    check_batch(cfg.eval_batch_size, shape, dist.device)
     spec = ModelSpec(cfg.model, data.num_classes, *data.mean_std, dataset=cfg.dataset,
                      split_bn_views=cfg.views if cfg.split_bn else 0, classes=data.classes)
     # channels_last: tensor-core layouts on GPUs, and oneDNN's blocked convolutions on CPUs
@@ -86,15 +92,16 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
         bar = tqdm(steps, total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    disable=not (progress and dist.main), leave=False)
         for step in bar:
-            with torch.autocast(dist.device.type, enabled=cuda and cfg.amp):
-                loss = step.loss(net(step.x))
-            if not torch.isfinite(loss):
-                _diverged(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, step {seen // len(step.y) + 1}",
-                          ckpt_path)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            with one_line_oom(cfg.batch_size, dist.device):
+                with torch.autocast(dist.device.type, enabled=cuda and cfg.amp):
+                    loss = step.loss(net(step.x))
+                if not torch.isfinite(loss):
+                    _diverged(f"non-finite loss ({loss.item()}) at epoch {epoch + 1}, step "
+                              f"{seen // len(step.y) + 1}", ckpt_path)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
             scheduler.step()
             seen += len(step.y)
             loss_sum += loss.item() * len(step.y)

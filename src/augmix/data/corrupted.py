@@ -147,6 +147,11 @@ class FolderC:
     meta: dict | None = None
 
     @property
+    def severities(self) -> list[int]:
+        """The severities it holds: as its meta.json says (``augmix corrupt --severities``), else 1-5."""
+        return sorted(int(s) for s in (self.meta or {}).get("severities", [1, 2, 3, 4, 5]))
+
+    @property
     def corruptions(self) -> list[str]:
         """The corruption folders present (sub-folders holding severity folders), sorted."""
         return sorted(d for d in os.listdir(self.root) if not d.startswith(".") and (self.root / d).is_dir()

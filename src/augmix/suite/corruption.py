@@ -70,7 +70,7 @@ def evaluate_corrupted(handle: CifarC | FolderC, ctx: Context, names: tuple[str,
         return predict_samples(lm.model, samples, lm.spec.mean_std, ctx.device, ctx.batch_size,
                                ctx.config.workers, resize=resize, progress=False)
 
-    return corruption_result(present, [1, 2, 3, 4, 5], predict_tree, data, ctx.config.progress)
+    return corruption_result(present, handle.severities, predict_tree, data, ctx.config.progress)
 
 
 def _key(path: str, label: int) -> tuple[int, str]:
@@ -113,15 +113,14 @@ def _evaluate(handle: CifarC | FolderC, ctx: Context) -> CorruptionResult | None
 
 
 def _section(r: CorruptionResult, results: Results) -> list[str]:
-    lines = corruption_tables(r, "Error (%) per corruption and severity", clean=results.clean.scores)
-    lines[1:1] = ["", f"-C data: {r.data}. Mean corruption error over {len(r.per)} corruptions x "
-                  f"{len(r.severities)} severities: **{pct(r.mean_error)} %**; RMS calibration error "
-                  f"{pct(r.rms_calib_mean)} % (mean over corruption x severity), {pct(r.rms_calib_pooled)} % "
-                  f"(all corrupted predictions pooled); calibration gap {signed(r.calib_gap_mean)}."]
-    if r.mce is not None:
-        lines[2] += (f" ImageNet-C mCE (AlexNet-normalised) **{pct(r.mce)} %**, relative mCE "
-                     f"{pct(r.relative_mce or 0.0)} %.")
-    return lines
+    mce = (f" ImageNet-C mCE (AlexNet-normalised) **{pct(r.mce)} %**, relative mCE {pct(r.relative_mce or 0.0)} %."
+           if r.mce is not None else "")
+    return ["", "## Common corruptions (-C)", "",
+            f"Data: {r.data}. Mean corruption error over {len(r.per)} corruptions x {len(r.severities)} severities: "
+            f"**{pct(r.mean_error)} %**; RMS calibration error {pct(r.rms_calib_mean)} % (mean over corruption x "
+            f"severity), {pct(r.rms_calib_pooled)} % (all corrupted predictions pooled); calibration gap "
+            f"{signed(r.calib_gap_mean)}.{mce}",
+            *corruption_tables(r, "Error (%) per corruption and severity", level="###", clean=results.clean.scores)]
 
 
 def _summary(r: CorruptionResult) -> list[str]:

@@ -201,3 +201,36 @@ def test_a_missing_ffmpeg_or_frost_photograph_is_one_line(tmp_path, monkeypatch,
     text = capsys.readouterr().err
     err = [line for line in text.splitlines() if "error" in line]
     assert len(err) == 1 and "ffmpeg could not encode" in err[0] and "Traceback" not in text
+
+
+def test_on_the_fly_corruption_equals_the_written_folder(tmp_path):
+    """-C made in memory gives the figures of the folder `augmix corrupt` writes with the same seed
+    (CIFAR arrays with a subset, and an ImageNet tree through its JPEG)."""
+    from augmix.suite import GENERATE, EvalConfig, run_evaluation
+
+    data = write_cifar10(tmp_path / "data", 10, 12)
+    assert main(["corrupt", "--data-dir", str(data), "--corruptions", "gaussian_noise,glass_blur", "--seed", "3",
+                 "--limit", "9", "--workers", "2", "--out", str(tmp_path / "c")]) == 0
+    ckpt = _checkpoint(tmp_path / "m.pt")
+    common = {"checkpoint": ckpt, "data_dir": data, "limit": 9, "workers": 0, "progress": False,
+              "corruptions": ("gaussian_noise", "glass_blur")}
+    written = run_evaluation(EvalConfig(out=tmp_path / "e1", sets={"c": tmp_path / "c"}, **common))
+    made = run_evaluation(EvalConfig(out=tmp_path / "e2", sets={"c": GENERATE}, generate_seed=3, **common))
+    assert made.benchmarks["c"].per == written.benchmarks["c"].per
+    other = run_evaluation(EvalConfig(out=tmp_path / "e3", sets={"c": GENERATE}, generate_seed=4, **common))
+    assert other.benchmarks["c"].per["gaussian_noise"] != written.benchmarks["c"].per["gaussian_noise"]
+
+    wnids = ("n01440764", "n01443537")
+    inet = tmp_path / "inet"
+    for k, w in enumerate(wnids):
+        (inet / "val" / w).mkdir(parents=True)
+        Image.fromarray(smooth_images(1, 256, seed=k)[0][:, :240]).save(inet / "val" / w / f"v{k}.JPEG")
+    assert main(["corrupt", "--images", str(inet / "val"), "--corruptions", "shot_noise", "--seed", "3",
+                 "--workers", "1", "--out", str(tmp_path / "inc")]) == 0
+    ck = _checkpoint(tmp_path / "i.pt", classes=2, dataset="imagenet", names=wnids)
+    common = {"checkpoint": ck, "dataset": "imagenet", "data_dir": inet, "workers": 0, "progress": False,
+              "corruptions": ("shot_noise",)}
+    written = run_evaluation(EvalConfig(out=tmp_path / "i1", sets={"c": tmp_path / "inc"}, **common))
+    made = run_evaluation(EvalConfig(out=tmp_path / "i2", sets={"c": GENERATE}, generate_seed=3, **common))
+    assert made.benchmarks["c"].per == written.benchmarks["c"].per
+    assert "generated in memory (seed 3)" in made.benchmarks["c"].data

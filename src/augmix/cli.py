@@ -134,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from augmix.suite import RELEASED, EvalConfig, run_evaluation, summary_line
+    from augmix.suite import GENERATE, RELEASED, EvalConfig, run_evaluation, summary_line
 
     sets: dict[str, Path | str] = {}
     for name, path in [("c", args.corrupted), ("p", args.perturbed), ("c-bar", args.c_bar), ("3dcc", args.threedcc),
@@ -143,13 +143,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             continue
         if name in sets:
             raise ValueError(f"--natural {name} is given twice")
-        sets[name] = RELEASED if str(path) == RELEASED else Path(path)
+        sets[name] = str(path) if str(path) in (RELEASED, GENERATE) else Path(path)
     config = EvalConfig(out=args.out, checkpoint=args.checkpoint, arch=args.arch, weights=args.weights,
                         dataset=args.dataset, data_dir=args.data_dir, sets=sets, suite_dir=args.suite_dir,
                         suite=tuple(args.suite) if args.suite else None, batch_size=args.batch_size,
                         workers=args.workers, device=args.device, name=args.name,
                         allow_other_dataset=args.allow_other_dataset, p_baseline=args.p_baseline,
-                        difficulty=args.difficulty, **_subset_fields(args))
+                        difficulty=args.difficulty, generate_seed=args.generate_seed, **_subset_fields(args))
     res = run_evaluation(config)
     print(f"{summary_line(res)}; report in {args.out}")
 
@@ -276,11 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "digits", "imagenet"],
                    help="clean test data (default cifar10; imagenet: --data-dir holds val/)")
     p.add_argument("--data-dir", type=Path, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
-    p.add_argument("--corrupted", help="-C folder, or 'released' to download CIFAR-10-C/100-C")
+    p.add_argument("--corrupted", help="-C folder, 'released' to download CIFAR-10-C/100-C, or 'generate' to "
+                   "corrupt the test data in memory exactly as `augmix corrupt --seed` writes it")
     p.add_argument("--perturbed", type=Path, help="-P folder (CIFAR-10-P arrays or ImageNet-P videos)")
     p.add_argument("--3dcc", dest="threedcc", type=Path, help="ImageNet-3DCC folder (<corruption>/<severity>/<class>/"
                    "<image>), with --dataset imagenet")
-    p.add_argument("--c-bar", type=Path, help="-C-bar folder (CIFAR-10-C-bar arrays or an ImageNet-C-bar tree)")
+    p.add_argument("--c-bar", help="-C-bar folder (CIFAR-10-C-bar arrays or an ImageNet-C-bar tree), or 'generate' "
+                   "(in memory)")
+    p.add_argument("--generate-seed", type=int, default=0, help="the seed of sets made in memory ('generate'): "
+                   "as `augmix corrupt --seed` (default 0)")
     p.add_argument("--natural", type=_named_path, action="append", metavar="NAME=FOLDER",
                    help="a natural shift: cifar10.1, imagenet-r, imagenet-a, imagenet-sketch or imagenet-v2 = its "
                         "folder, or =released to download and verify it (repeatable)")

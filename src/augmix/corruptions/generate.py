@@ -113,12 +113,25 @@ def _benchmark_of(name: str) -> str:
 
 # ------------------------------------------------------------------------ CIFAR layout
 
+def corrupt_unit(images: np.ndarray, corruption: str, severity: int, seed: int, unit: int) -> np.ndarray:
+    """Unit ``unit`` (images ``unit * CHUNK ...``) of a CIFAR-layout set, exactly as the default mode
+    writes it: what ``corrupt_arrays`` and on-the-fly evaluation compute too."""
+    x = images[unit * CHUNK:(unit + 1) * CHUNK]
+    return corrupt(x, corruption, severity, seed=_stream(_benchmark_of(corruption), seed, corruption, severity, unit))
+
+
+def corrupt_arrays(images: np.ndarray, corruption: str, severity: int, seed: int) -> np.ndarray:
+    """Every image of a CIFAR-layout set at one corruption and severity, in memory: the rows the
+    default mode writes for ``images`` with ``seed`` (the same chunks, the same streams)."""
+    units = (len(images) + CHUNK - 1) // CHUNK
+    return np.concatenate([corrupt_unit(images, corruption, severity, seed, u) for u in range(units)])
+
+
 def _cifar_unit(args: tuple[str, int, int, int, str]) -> int:
     corruption, severity, unit, seed, part = args
-    x = shared()[unit * CHUNK:(unit + 1) * CHUNK]
-    out = corrupt(x, corruption, severity, seed=_stream(_benchmark_of(corruption), seed, corruption, severity, unit))
+    out = corrupt_unit(shared(), corruption, severity, seed, unit)
     save_npy(Path(part), out)
-    return len(x)
+    return len(out)
 
 
 def _cifar_reference_unit(args: tuple[str, list[int], int, str]) -> int:
@@ -238,15 +251,33 @@ def check_output_names(items: Sequence, out_name=output_name) -> list[str]:
     return names
 
 
+def corrupt_item(item, corruption: str, severity: int, seed: int, size: int) -> np.ndarray:
+    """One source image of an ImageNet-layout set, preprocessed and corrupted as the default mode
+    does before saving it (uint8 [size, size, 3]; the stream is keyed by its output name)."""
+    img = preprocess(item.load(), size)
+    rng = _stream(_benchmark_of(corruption), seed, corruption, severity, output_name(item))
+    return corrupt(np.asarray(img), corruption, severity, seed=rng)
+
+
+def jpeg_roundtrip(arr: np.ndarray) -> np.ndarray:
+    """``arr`` as it reads back from the released sets' JPEG (quality 85, optimize): the last step
+    of ImageNet-C, whose effect on error is known to matter."""
+    import io as _io
+
+    buf = _io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", **IMAGENET_JPEG)
+    buf.seek(0)
+    with Image.open(buf) as img:
+        return np.array(img.convert("RGB"))
+
+
 def _folder_unit(args) -> int:
     items, names, corruption, severity, seed, size, out = args
     for item, name in zip(items, names, strict=True):
         target = Path(out) / corruption / str(severity) / name
         if target.exists() and image_is_whole(target):  # a killed run's files are checked, not trusted
             continue
-        img = preprocess(item.load(), size)
-        rng = _stream(_benchmark_of(corruption), seed, corruption, severity, name)
-        arr = corrupt(np.asarray(img), corruption, severity, seed=rng)
+        arr = corrupt_item(item, corruption, severity, seed, size)
         save_image(Image.fromarray(arr), target, "JPEG", **IMAGENET_JPEG)
     return len(items)
 

@@ -5,8 +5,8 @@ ImageNet-3DCC, -P and the natural shifts), in one run, into one results.json / r
 benchmarks (``augmix.suite.registry``); each benchmark is one module of this package.
 """
 
-from augmix.suite.config import RELEASED, EvalConfig
+from augmix.suite.config import GENERATE, RELEASED, EvalConfig
 from augmix.suite.registry import REGISTRY, benchmark
 from augmix.suite.run import find_sets, run_evaluation, summary_line
 
-__all__ = ["REGISTRY", "RELEASED", "EvalConfig", "benchmark", "find_sets", "run_evaluation", "summary_line"]
+__all__ = ["GENERATE", "REGISTRY", "RELEASED", "EvalConfig", "benchmark", "find_sets", "run_evaluation", "summary_line"]

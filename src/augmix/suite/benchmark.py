@@ -35,6 +35,7 @@ class CleanSet:
     images: np.ndarray | None = None  # uint8 NHWC (CIFAR-style data)
     classes: list[str] | None = None  # class folders (ImageFolder data)
     samples: list[tuple[str, int]] | None = None  # (file, label) of the rows (ImageFolder data)
+    items: list | None = None  # the rows' ``data.images.TreeImage`` (ImageFolder data)
 
     @property
     def is_tree(self) -> bool:
@@ -74,6 +75,7 @@ class Benchmark:
     summary: Callable[[Record], list[str]]
     plot: Callable[[Record, Results, Path], list[str]] | None = None
     downloadable: tuple[str, ...] = field(default=())  # datasets whose release can be fetched (RELEASED)
+    generates: bool = False  # can be made in memory from the clean data (GENERATE)
     derived: bool = True  # made from the clean test split (subsets select its rows)
 
     def folders_for(self, dataset: str) -> tuple[str, ...]:

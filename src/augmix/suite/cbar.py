@@ -10,14 +10,17 @@ from augmix.data.corrupted import CifarC, FolderC
 from augmix.results import CorruptionResult, Results
 from augmix.suite.benchmark import Benchmark, Context, Headline
 from augmix.suite.corruption import evaluate_corrupted, open_corrupted
+from augmix.suite.generated import Generated
 from augmix.suite.text import corruption_plots, corruption_tables, pct
 
 
-def _open(source: Path | str, ctx: Context) -> CifarC | FolderC:
-    return open_corrupted(source, ctx, "the -C-bar set")
+def _open(source: Path | str, ctx: Context) -> CifarC | FolderC | Generated:
+    return open_corrupted(source, ctx, "the -C-bar set", "c-bar")
 
 
-def _evaluate(handle: CifarC | FolderC, ctx: Context) -> CorruptionResult | None:
+def _evaluate(handle: CifarC | FolderC | Generated, ctx: Context) -> CorruptionResult | None:
+    if isinstance(handle, Generated):
+        return evaluate_corrupted(handle, ctx, tuple(CBAR_TABLES[224 if ctx.clean.is_tree else 32]), "")
     if isinstance(handle, CifarC):
         return evaluate_corrupted(handle, ctx, tuple(CBAR_TABLES[32]), handle.provenance)
     table = CBAR_TABLES[224]
@@ -39,4 +42,5 @@ CBAR = Benchmark(
              "imagenet": ("ImageNet-C-Bar", "imagenet-c-bar", "imagenet_c_bar")},
     open=_open, evaluate=_evaluate, headlines=(Headline("-C-bar error", lambda r: r.mean_error),),
     section=_section, summary=lambda r: [f"-C-bar error {100 * r.mean_error:.2f}%"],
-    plot=lambda r, results, out: corruption_plots(r, results.clean.scores, out, "c_bar_", "-C-bar corruption"))
+    plot=lambda r, results, out: corruption_plots(r, results.clean.scores, out, "c_bar_", "-C-bar corruption"),
+    generates=True)

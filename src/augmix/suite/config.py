@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RELEASED = "released"  # a set's source: download (and verify) the released copy
+GENERATE = "generate"  # a set's source (-C, -C-bar): corrupt the clean test data in memory (generate_seed)
 DATASETS = ("cifar10", "cifar100", "digits", "imagenet")
 # Default images per batch when --batch-size is not given: by image size, to keep a batch's
 # activations within a few GB (a stated default, not a cap: an explicit --batch-size is used as given).
@@ -34,6 +35,7 @@ class EvalConfig:
     allow_other_dataset: bool = False
     p_baseline: Path | None = None  # a results.json normalising ImageNet-P into mFR / mT5D
     difficulty: int = 1  # -P frame step
+    generate_seed: int = 0  # the seed of sets made in memory (GENERATE): as `augmix corrupt --seed`
     limit: int | None = None  # only the first N test images (and the same rows of every derived set)
     indices: tuple[int, ...] | None = field(default=None, repr=False)  # only these test images
     progress: bool = True
@@ -52,7 +54,9 @@ class EvalConfig:
             raise ValueError("give --limit or --indices, not both")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"--limit must be >= 1, got {self.limit}")
-        self.sets = {k: (v if v == RELEASED else Path(v)) for k, v in self.sets.items() if v is not None}
+        self.sets = {k: (v if v in (RELEASED, GENERATE) else Path(v)) for k, v in self.sets.items() if v is not None}
+        if not 0 <= self.generate_seed < 2 ** 32:
+            raise ValueError(f"--generate-seed must be >= 0 and < 2**32, got {self.generate_seed}")
 
     @property
     def batch(self) -> int:

@@ -21,14 +21,20 @@ from augmix.data.subsets import rows_for
 from augmix.evaluate import check_labels, corruption_result, predict_arrays, predict_samples
 from augmix.results import CorruptionResult, Results
 from augmix.suite.benchmark import Benchmark, Context, Headline
-from augmix.suite.config import RELEASED
+from augmix.suite.config import GENERATE, RELEASED
+from augmix.suite.generated import Generated, evaluate_generated
 from augmix.suite.text import corruption_plots, corruption_tables, pct, signed
 
 # ---------------------------------------------------------------- shared by corruption benchmarks
 
-def open_corrupted(source: Path | str, ctx: Context, title: str) -> CifarC | FolderC:
+def open_corrupted(source: Path | str, ctx: Context, title: str, benchmark: str = "c") -> CifarC | FolderC | Generated:
     """A corrupted set in the layout of the clean data (arrays for CIFAR-style data, a tree for
-    ImageFolder data), checked against the clean test split before any evaluation."""
+    ImageFolder data), checked against the clean test split before any evaluation; or, for
+    ``GENERATE``, the recipe to make it in memory."""
+    if source == GENERATE:
+        if ctx.clean.is_tree and ctx.config.dataset != "imagenet":
+            raise DataError("corrupting in memory needs 224 px ImageNet images or CIFAR-style arrays")
+        return Generated(benchmark, ctx.config.generate_seed)
     if source == RELEASED:
         found = load_released_cifar_c(ctx.config.dataset, ctx.config.data_dir)
     elif ctx.clean.is_tree:
@@ -50,6 +56,8 @@ def evaluate_corrupted(handle: CifarC | FolderC, ctx: Context, names: tuple[str,
     """Error and calibration of each of ``names`` present in ``handle``, per severity, in the
     order of ``names``. Trees: ``aliases`` {(corruption, severity): other folder names};
     ``resize`` as ``data.images.EvalImages`` (False: as stored)."""
+    if isinstance(handle, Generated):
+        return evaluate_generated(handle, ctx, names)
     lm, clean = ctx.model, ctx.clean
     present = [c for c in names if c in handle.corruptions]
     if isinstance(handle, CifarC):
@@ -103,10 +111,10 @@ def _evaluate(handle: CifarC | FolderC, ctx: Context) -> CorruptionResult | None
     """The 15 benchmark corruptions present (or ``EvalConfig.corruptions``); ImageNet-C's mCE
     when all 15 are there."""
     names = tuple(ctx.config.corruptions or BENCHMARK)
-    data = (handle.provenance if isinstance(handle, CifarC) else
-            f"ImageNet-C tree {handle.root} (read as stored, no resize)")
+    data = (handle.provenance if isinstance(handle, CifarC) else handle.describe() if isinstance(handle, Generated)
+            else f"ImageNet-C tree {handle.root} (read as stored, no resize)")
     r = evaluate_corrupted(handle, ctx, names, data)
-    if r is not None and isinstance(handle, FolderC) and all(c in r.per for c in BENCHMARK):
+    if r is not None and ctx.clean.is_tree and all(c in r.per for c in BENCHMARK):
         ce = metrics.imagenet_ce({c: r.per[c].error for c in BENCHMARK}, ctx.clean_error)
         r = replace(r, mce=ce["mce"], relative_mce=ce["relative_mce"], ce=ce["ce"])
     return r
@@ -143,4 +151,4 @@ C = Benchmark(
                Headline("corrupted RMS calib", lambda r: r.rms_calib_mean),
                Headline("corrupted calib gap", lambda r: r.calib_gap_mean, signed=True),
                Headline("mCE", lambda r: r.mce)),
-    section=_section, summary=_summary, plot=_plot, downloadable=("cifar10", "cifar100"))
+    section=_section, summary=_summary, plot=_plot, downloadable=("cifar10", "cifar100"), generates=True)

@@ -9,7 +9,7 @@ import numpy as np
 
 from augmix.results import ModelInfo, Results, StabilityResult
 from augmix.suite.benchmark import CleanSet, Context
-from augmix.suite.config import RELEASED, EvalConfig
+from augmix.suite.config import GENERATE, RELEASED, EvalConfig
 from augmix.suite.registry import REGISTRY
 
 
@@ -39,6 +39,8 @@ def find_sets(dataset: str, suite_dir: str | Path | None, suite: tuple[str, ...]
             raise ValueError(f"{name} is a {kind} of another dataset than {dataset}")
         if given[name] == RELEASED and dataset not in b.downloadable:
             raise ValueError(f"{name} has no download for {dataset}; give its folder")
+        if given[name] == GENERATE and not b.generates:
+            raise ValueError(f"{name} cannot be made in memory; give its folder")
     found = {k: v for k, v in given.items() if v is not None}
     if suite_dir is not None:
         root = Path(suite_dir)
@@ -87,7 +89,7 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
         if not isinstance(baseline, StabilityResult):
             raise ValueError(f"{cfg.p_baseline} holds no -P results to normalise by; evaluate the baseline with "
                              "--perturbed")
-    inputs = [p for p in sets.values() if p != RELEASED]
+    inputs = [p for p in sets.values() if p not in (RELEASED, GENERATE)]
     if cfg.dataset == "imagenet" and cfg.data_dir is not None:
         inputs.append(Path(cfg.data_dir) / "val")
     ensure_writable_dir(cfg.out, inputs)
@@ -142,9 +144,10 @@ def _clean_set(cfg: EvalConfig) -> CleanSet:
         tree = walk_image_tree(Path(cfg.data_dir) / "val")
         rows = select(subset, len(tree.images), f"{tree.root}")
         samples = [tree.samples()[i] for i in rows]
+        items = [tree.images[i] for i in rows]
         source = f"ImageFolder {tree.root} (Resize 256, CenterCrop 224)" + (f", {subset.describe()}" if subset else "")
         return CleanSet(source, len(tree.images), rows, np.array([y for _, y in samples]), subset,
-                        classes=tree.classes, samples=samples)
+                        classes=tree.classes, samples=samples, items=items)
     if cfg.dataset == "digits":
         from augmix.data.digits import load_digits_rgb
 

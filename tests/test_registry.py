@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -234,3 +238,31 @@ def test_on_the_fly_corruption_equals_the_written_folder(tmp_path):
     made = run_evaluation(EvalConfig(out=tmp_path / "i2", sets={"c": GENERATE}, generate_seed=3, **common))
     assert made.benchmarks["c"].per == written.benchmarks["c"].per
     assert "generated in memory (seed 3)" in made.benchmarks["c"].data
+
+
+def test_generation_sharded_over_two_torchrun_ranks_equals_one_process(tmp_path):
+    """`torchrun --nproc_per_node 2 -m augmix corrupt ...`: each rank writes its share of the units,
+    rank 0 assembles and checks; the set equals a single process's (CIFAR arrays and a tree)."""
+    data = write_cifar10(tmp_path / "data", 10, 12)
+    val = tmp_path / "val"
+    for k, w in enumerate(("n1", "n2")):
+        (val / w).mkdir(parents=True)
+        for j in range(2):
+            Image.fromarray(smooth_images(1, 80, seed=10 * k + j)[0]).save(val / w / f"i{j}.JPEG")
+    jobs = {"arrays": ["--data-dir", str(data), "--corruptions", "contrast,gaussian_noise", "--severities", "1,2"],
+            "tree": ["--images", str(val), "--size", "64", "--corruptions", "shot_noise", "--severities", "1,3"]}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    for name, args in jobs.items():
+        assert main(["corrupt", *args, "--workers", "1", "--out", str(tmp_path / f"{name}1")]) == 0
+        proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                               "--master_port", "29517" if name == "arrays" else "29518", "-m", "augmix", "corrupt",
+                               *args, "--workers", "1", "--out", str(tmp_path / f"{name}2")],
+                              capture_output=True, text=True, timeout=300, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        one = sorted(p.relative_to(tmp_path / f"{name}1") for p in (tmp_path / f"{name}1").rglob("*") if p.is_file()
+                     and p.name not in ("meta.json",))
+        two = sorted(p.relative_to(tmp_path / f"{name}2") for p in (tmp_path / f"{name}2").rglob("*") if p.is_file()
+                     and p.name not in ("meta.json",))
+        assert one == two and one
+        for rel in one:
+            assert (tmp_path / f"{name}1" / rel).read_bytes() == (tmp_path / f"{name}2" / rel).read_bytes(), rel

@@ -2,6 +2,11 @@
 error the queued work is dropped rather than run; ``run`` executes a list of units of work
 here or in such a pool, with progress.
 
+Beyond one machine: under ``torchrun`` (``RANK`` / ``WORLD_SIZE`` in the environment) each
+rank runs every ``WORLD_SIZE``-th unit, and ``barrier`` waits for all ranks (a gloo process
+group, CPU only); the generators let rank 0 alone write meta.json, assemble the CIFAR-layout
+arrays and check the whole set once every rank is done.
+
 The clean images are handed to each worker once (``initargs``) and read there with
 ``shared()``, so a unit of work sends only its indices.
 """
@@ -43,12 +48,22 @@ def init_worker(images: np.ndarray | None = None) -> None:
 
 
 def _single_threaded() -> None:
-    """One torch thread in a forked worker: the workers already fill the cores, and an OpenMP
-    thread team inherited from a parent that used torch's thread pool deadlocks after fork."""
+    """One thread per library in a worker: the workers already fill the cores. Setting
+    ``OMP_NUM_THREADS`` there is too late (numpy's, scipy's and OpenCV's OpenBLAS were loaded by
+    the parent, each with a thread per core), so their pools are limited where they run
+    (threadpoolctl); and an OpenMP team inherited from a parent that used torch's pool
+    deadlocks after fork, so torch gets one thread too."""
     import sys
 
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
+    if "cv2" in sys.modules:  # OpenCV's own pool
+        sys.modules["cv2"].setNumThreads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # (a dependency; without it the pools keep their sizes)
+        return
+    threadpool_limits(1)
 
 
 def shared() -> np.ndarray:
@@ -76,10 +91,57 @@ def pool(workers: int, images: np.ndarray | None = None) -> Iterator[ProcessPool
     executor.shutdown(wait=True)
 
 
+def shard() -> tuple[int, int]:
+    """(rank, world size) of this process: torchrun's ``RANK`` and ``WORLD_SIZE``, else (0, 1)."""
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+    except ValueError:
+        raise ValueError("RANK and WORLD_SIZE must be integers (torchrun sets them)") from None
+    if world < 1 or not 0 <= rank < world:
+        raise ValueError(f"RANK {rank} is not a rank of WORLD_SIZE {world}")
+    return rank, world
+
+
+def is_main() -> bool:
+    """Whether this process writes what all ranks share (meta.json, assembled arrays)."""
+    return shard()[0] == 0
+
+
+def barrier() -> None:
+    """Wait for every rank (nothing to wait for in a single process)."""
+    rank, world = shard()
+    if world == 1:
+        return
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        try:
+            dist.init_process_group("gloo")
+        except (ValueError, RuntimeError) as err:
+            raise ValueError(f"cannot join the other ranks ({str(err).splitlines()[0][:120]}); start the ranks with "
+                             "torchrun, which sets MASTER_ADDR and MASTER_PORT") from None
+    dist.barrier()
+
+
 def run(fn: Callable[[tuple], int], tasks: Sequence[tuple], workers: int, bar,
         images: np.ndarray | None = None) -> None:
-    """``fn`` over ``tasks``: in this process for one worker or one task, else in a pool of at most
-    ``workers``; each result (how many items it made) is added to the progress ``bar``."""
+    """``fn`` over ``tasks`` (this rank's share of them under torchrun): in this process for one
+    worker or one task, else in a pool of at most ``workers``; each result (how many items it
+    made) is added to the progress ``bar``. Returns once every rank has finished its share."""
+    rank, world = shard()
+    if world > 1:
+        share = list(tasks)[rank::world]
+        if bar.total and tasks:
+            bar.reset(total=round(bar.total * len(share) / len(tasks)))
+        bar.set_description(f"{bar.desc} (rank {rank} of {world})")
+        _run(fn, share, workers, bar, images)
+        barrier()
+        return
+    _run(fn, tasks, workers, bar, images)
+
+
+def _run(fn: Callable[[tuple], int], tasks: Sequence[tuple], workers: int, bar, images: np.ndarray | None) -> None:
     if not tasks:
         return
     if workers <= 1 or len(tasks) == 1:

@@ -63,7 +63,7 @@ from augmix.io import (
     save_npy,
 )
 from augmix.results import Subset
-from augmix.workers import run, shared
+from augmix.workers import barrier, is_main, run, shared
 
 CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 
@@ -142,6 +142,14 @@ def _cifar_reference_unit(args: tuple[str, list[int], int, str]) -> int:
     return len(images) * len(severities)
 
 
+def _check_arrays(out: Path, names: Sequence[str], shape: tuple[int, ...]) -> None:
+    """The one check that the assembled CIFAR-layout set is complete."""
+    bad = [c for c in names if not is_valid_npy(out / f"{c}.npy", shape)]
+    if bad:
+        raise ValueError(f"{out / (bad[0] + '.npy')} is missing or incomplete after the run; run the same command "
+                         "again to complete the set")
+
+
 def _seeding(config: GenerateConfig) -> str:
     return "published (np.random.seed per corruption)" if config.reference_stream else seeding.SCHEME
 
@@ -170,7 +178,8 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         names = names_for(config, images.shape[1])
         out = ensure_writable_dir(config.out)
-        claim.enter_context(output_lock(out))
+        if is_main():  # (under torchrun, rank 0 holds the folder for all ranks)
+            claim.enter_context(output_lock(out))
         remove_stale_temps(out)
         n, sevs, seed = len(images), list(config.severities), config.seed
         mode = "reference-stream" if config.reference_stream else "batched"
@@ -180,18 +189,22 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
         keys = ("severities", "n_per_severity", "seed", "image_size", "mode", "seeding", "subset")
         meta = merge_meta(out, meta, keys, "corruptions", names, "a -C set",
                           defaults={"mode": "batched", "subset": None})
-        with atomic_path(out / "meta.json") as tmp:
-            tmp.write_text(json.dumps(meta, indent=2))
-        label_dtype = np.uint8 if labels.max() < 256 else np.int64
-        save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
+        if is_main():
+            with atomic_path(out / "meta.json") as tmp:
+                tmp.write_text(json.dumps(meta, indent=2))
+            label_dtype = np.uint8 if labels.max() < 256 else np.int64
+            save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
 
         shape = (len(sevs) * n, *images.shape[1:])
         workers = config.workers or os.cpu_count() or 1
         if config.reference_stream:
             todo = [(c, sevs, seed, str(out / f"{c}.npy")) for c in names if not is_valid_npy(out / f"{c}.npy", shape)]
+            barrier()  # every rank has listed the same work before any is done
             with tqdm(total=len(todo) * n * len(sevs), unit="img", desc=f"corrupting {n} images (reference stream)",
                       disable=not config.progress) as bar:
                 run(_cifar_reference_unit, todo, workers, bar, images)
+            if is_main():
+                _check_arrays(out, names, shape)
             return out
         units = (n + CHUNK - 1) // CHUNK
         todo, pending = [], []
@@ -207,14 +220,21 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
                     if not part.exists():
                         todo.append((corruption, severity, unit, seed, str(part)))
         total = sum(min(CHUNK, n - task[2] * CHUNK) for task in todo)
+        barrier()  # every rank has listed the same work before any is done
         with tqdm(total=total, unit="img", desc=f"corrupting {n} images", disable=not config.progress) as bar:
             run(_cifar_unit, todo, workers, bar, images)
+        if not is_main():  # rank 0 assembles and checks what all ranks made
+            return out
         for corruption in pending:  # assemble severity-major, then drop the parts
-            parts = out / ".parts" / corruption
-            blocks = [np.load(parts / f"s{s}_{u:05d}.npy") for s in sevs for u in range(units)]
-            save_npy(out / f"{corruption}.npy", np.concatenate(blocks))
-            shutil.rmtree(parts)
+            parts = [out / ".parts" / corruption / f"s{s}_{u:05d}.npy" for s in sevs for u in range(units)]
+            missing = [p.name for p in parts if not p.exists()]
+            if missing:
+                raise ValueError(f"{out} lacks {corruption} part {missing[0]}: a rank did not finish; run the same "
+                                 "command again to complete the set")
+            save_npy(out / f"{corruption}.npy", np.concatenate([np.load(p) for p in parts]))
+            shutil.rmtree(out / ".parts" / corruption)
         shutil.rmtree(out / ".parts", ignore_errors=True)
+        _check_arrays(out, names, shape)
         return out
 
 
@@ -312,7 +332,8 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
             raise ValueError("no images to corrupt")
         out_names = check_output_names(items)
         out = ensure_writable_dir(config.out)
-        claim.enter_context(output_lock(out))
+        if is_main():
+            claim.enter_context(output_lock(out))
         remove_stale_temps(out)
         mode = "reference-stream" if config.reference_stream else "batched"
         meta = {"layout": "imagenet-c", "severities": list(config.severities), "size": size, "seed": config.seed,
@@ -321,8 +342,9 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
         meta = merge_meta(out, meta, ("size", "seed", "mode", "seeding", "subset", "images"), "corruptions", names,
                           "a -C tree", defaults={"mode": "batched", "subset": None}, accumulate=("severities",))
         meta["complete_markers"] = True  # each finished <corruption>/<severity> folder holds COMPLETE
-        with atomic_path(out / "meta.json") as tmp:  # before any image: a rerun checks these settings
-            tmp.write_text(json.dumps(meta, indent=2))
+        if is_main():
+            with atomic_path(out / "meta.json") as tmp:  # before any image: a rerun checks these settings
+                tmp.write_text(json.dumps(meta, indent=2))
         sevs = list(config.severities)
         todo = [(c, s) for c in names for s in sevs if not (out / c / str(s) / COMPLETE).exists()]
         per_task = 16
@@ -335,9 +357,16 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
             unit = _folder_unit
             tasks = [(items[i:i + per_task], out_names[i:i + per_task], c, s, config.seed, size, str(out))
                      for c, s in todo for i in range(0, len(items), per_task)]
+        barrier()  # every rank has listed the same work before any is done
         with tqdm(total=len(items) * len(todo), unit="img", desc="corrupting", disable=not config.progress) as bar:
             run(unit, tasks, config.workers or os.cpu_count() or 1, bar)
+        if not is_main():  # rank 0 checks what all ranks made
+            return out
         for c, s in todo:
+            missing = [n for n in out_names if not (out / c / str(s) / n).is_file()]
+            if missing:
+                raise ValueError(f"{out / c / str(s) / missing[0]} is missing after the run: a rank did not finish; "
+                                 "run the same command again to complete the set")
             (out / c / str(s) / COMPLETE).write_text("")
         return out
 

@@ -48,7 +48,7 @@ from augmix.io import (
 from augmix.perturbations.functional import Streams, perturb, sequence
 from augmix.perturbations.tables import ALL, FFMPEG_ARGS, frames, is_noise, split_name, table_for
 from augmix.results import Subset
-from augmix.workers import run, shared
+from augmix.workers import barrier, is_main, run, shared
 
 CHUNK = 500  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 
@@ -133,7 +133,8 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
             raise ValueError("the 64 px motion blur blurs the image before its Resize(64); write that set from the "
                              "original images with --images (the ImageNet-P layout)")
         out = ensure_writable_dir(config.out)
-        claim.enter_context(output_lock(out))
+        if is_main():  # (under torchrun, rank 0 holds the folder for all ranks)
+            claim.enter_context(output_lock(out))
         remove_stale_temps(out)
         n = len(images)
         mode = "reference-stream" if reference_stream else "batched"
@@ -143,8 +144,9 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
         meta = merge_meta(out, meta, keys, "perturbations", names, "a -P set", defaults={"subset": None})
         meta_path = out / "meta.json"
         meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
-        with atomic_path(meta_path) as tmp:
-            tmp.write_text(json.dumps(meta, indent=2))
+        if is_main():
+            with atomic_path(meta_path) as tmp:
+                tmp.write_text(json.dumps(meta, indent=2))
 
         workers = workers or os.cpu_count() or 1
         shapes = {p: (n, frames(p, size), size, size, 3) for p in names}
@@ -160,15 +162,26 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
                 tasks += [(p, u, seed, size, str(out / ".parts" / p / f"c{u:05d}.npy")) for u in range(units)
                           if not Path(out / ".parts" / p / f"c{u:05d}.npy").exists()]
             unit_fn, total = _cifar_unit, sum(min(CHUNK, n - t[1] * CHUNK) for t in tasks)
+        barrier()  # every rank has listed the same work before any is done
         with tqdm(total=total, unit="seq", desc=f"perturbing {n} images", disable=not progress) as bar:
             run(unit_fn, tasks, workers, bar, images)
+        if not is_main():  # rank 0 assembles and checks what all ranks made
+            return out
         if not reference_stream:
             units = (n + CHUNK - 1) // CHUNK
             for p in pending:
                 parts = [out / ".parts" / p / f"c{u:05d}.npy" for u in range(units)]
+                missing = [q.name for q in parts if not q.exists()]
+                if missing:
+                    raise ValueError(f"{out} lacks {p} part {missing[0]}: a rank did not finish; run the same command "
+                                     "again to complete the set")
                 _assemble(parts, out / f"{p}.npy", shapes[p])
                 shutil.rmtree(out / ".parts" / p)
             shutil.rmtree(out / ".parts", ignore_errors=True)
+        bad = [p for p in names if not is_valid_npy(out / f"{p}.npy", shapes[p])]
+        if bad:
+            raise ValueError(f"{out / (bad[0] + '.npy')} is missing or incomplete after the run; run the same command "
+                             "again to complete the set")
         return out
 
 
@@ -233,7 +246,8 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
         out_names = check_output_names(items, _video_name)
         ffmpeg_exe()
         out = ensure_writable_dir(config.out)
-        claim.enter_context(output_lock(out))
+        if is_main():
+            claim.enter_context(output_lock(out))
         remove_stale_temps(out)
         mode = "reference-stream" if config.reference_stream else "batched"
         meta = {"layout": "imagenet-p", "size": size, "seed": seed, "mode": mode, "seeding": _seeding(config),
@@ -242,17 +256,25 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
                           names, "a -P tree", defaults={"layout": "imagenet-p", "mode": "batched", "subset": None})
         meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
         meta["complete_markers"] = True  # each finished <perturbation> folder holds COMPLETE
-        with atomic_path(out / "meta.json") as tmp:  # before any video: a rerun checks these settings
-            tmp.write_text(json.dumps(meta, indent=2))
+        if is_main():
+            with atomic_path(out / "meta.json") as tmp:  # before any video: a rerun checks these settings
+                tmp.write_text(json.dumps(meta, indent=2))
         todo = [p for p in names if not (out / p / COMPLETE).exists()]
         if config.reference_stream:  # one stream per perturbation, through the images in the loader's order
             tasks = [(items, out_names, p, seed, size, str(out), True) for p in todo]
         else:
             tasks = [(items[i:i + 8], out_names[i:i + 8], p, seed, size, str(out), False)
                      for p in todo for i in range(0, len(items), 8)]
+        barrier()  # every rank has listed the same work before any is done
         with tqdm(total=len(items) * len(todo), unit="video", desc="perturbing", disable=not config.progress) as bar:
             run(_folder_unit, tasks, config.workers or os.cpu_count() or 1, bar)
+        if not is_main():  # rank 0 checks what all ranks made
+            return out
         for p in todo:
+            missing = [n for n in out_names if not (out / p / n).is_file()]
+            if missing:
+                raise ValueError(f"{out / p / missing[0]} is missing after the run: a rank did not finish; run the "
+                                 "same command again to complete the set")
             (out / p / COMPLETE).write_text("")
         return out
 

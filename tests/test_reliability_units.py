@@ -15,6 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -304,3 +305,20 @@ def test_version_and_help_load_no_library_and_start_under_a_memory_limit():
         proc = subprocess.run([sys.executable, "-m", "augmix", *argv], preexec_fn=limit, capture_output=True,
                               text=True, timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
         assert proc.returncode == 0, (argv, proc.stderr[-500:])
+
+
+def test_a_full_disk_in_the_cifar_layout_names_the_file_and_the_cause(cifar, tmp_path, capsys, monkeypatch):
+    real_save = np.save
+
+    def short(f, arr, *a, **k):  # what numpy raises when the disk fills under np.save
+        if arr.size > 1000:
+            raise OSError(f"{arr.nbytes} requested and {arr.nbytes // 2} written")
+        return real_save(f, arr, *a, **k)
+
+    monkeypatch.setattr(np, "save", short)
+    assert main(["corrupt", "--data-dir", str(cifar), "--corruptions", "contrast", "--severities", "1",
+                 "--workers", "1", "--out", str(tmp_path / "c")]) == 2
+    line = _one_error_line(capsys)
+    assert "No space left on device" in line and "requested and" in line and ".npy" in line
+    assert not list((tmp_path / "c").glob("*.npy")) or all(
+        np.load(p).size < 1000 for p in (tmp_path / "c").glob("*.npy"))  # no array half-written under its name

@@ -322,3 +322,18 @@ def test_a_full_disk_in_the_cifar_layout_names_the_file_and_the_cause(cifar, tmp
     assert "No space left on device" in line and "requested and" in line and ".npy" in line
     assert not list((tmp_path / "c").glob("*.npy")) or all(
         np.load(p).size < 1000 for p in (tmp_path / "c").glob("*.npy"))  # no array half-written under its name
+
+
+def test_generator_workers_do_not_deadlock_after_the_parent_used_opencv_and_torch(tmp_path):
+    """Forked workers limit the thread pools they inherit; resizing OpenCV's pool there would hang."""
+    code = ("import cv2, numpy as np, torch\n"
+            "cv2.resize(np.zeros((2000, 2000, 3), np.uint8), (1500, 1500))\n"  # the parent starts OpenCV's pool
+            "torch.ones(512, 512) @ torch.ones(512, 512)\n"  # and torch's
+            "from augmix.corruptions.generate import generate_cifar_c\n"
+            "from tests.conftest import smooth_images\n"
+            f"generate_cifar_c(smooth_images(4, 32), np.arange(4), r'{tmp_path / 'c'}', ['contrast', 'fog'], [1],\n"
+            "                 workers=2, progress=False)\n"
+            "print('done')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"})
+    assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr[-1500:]

@@ -52,13 +52,12 @@ def _single_threaded() -> None:
     ``OMP_NUM_THREADS`` there is too late (numpy's, scipy's and OpenCV's OpenBLAS were loaded by
     the parent, each with a thread per core), so their pools are limited where they run
     (threadpoolctl); and an OpenMP team inherited from a parent that used torch's pool
-    deadlocks after fork, so torch gets one thread too."""
+    deadlocks after fork, so torch gets one thread too. OpenCV's own pool is left alone:
+    resizing it in a forked child of a parent that used it deadlocks."""
     import sys
 
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
-    if "cv2" in sys.modules:  # OpenCV's own pool
-        sys.modules["cv2"].setNumThreads(1)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # (a dependency; without it the pools keep their sizes)

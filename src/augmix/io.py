@@ -283,6 +283,20 @@ def check_outside(out: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -
             raise OutputError(f"the input {given} is inside --out {out}; write the outputs elsewhere")
 
 
+def require_files(paths: Sequence[Path]) -> None:
+    """Refuse to go on when a unit of work's file is missing (a rank or worker did not finish)."""
+    missing = next((p for p in paths if not Path(p).is_file()), None)
+    if missing is not None:
+        raise ValueError(f"{missing} is missing after the run: a rank did not finish; run the same command again to "
+                         "complete the set")
+
+
+def mark_complete(folder: Path, names: Sequence[str]) -> None:
+    """Write ``folder``'s completeness marker, last, once every one of ``names`` is in it."""
+    require_files([folder / n for n in names])
+    (folder / COMPLETE).touch()
+
+
 def is_ours(folder: Path) -> bool:
     """Whether ``folder`` is empty or was made by augmix (now or by an earlier version)."""
     names = [n for n in os.listdir(folder) if n not in (LOCK,)]

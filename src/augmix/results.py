@@ -145,6 +145,15 @@ class Subset:
     limit: int | None = None
     indices: list[int] | None = None
 
+    def as_meta(self) -> dict:
+        """How meta.json records it."""
+        return {"limit": self.limit} if self.limit is not None else {"indices": list(self.indices or [])}
+
+    @classmethod
+    def from_meta(cls, meta: dict | None) -> Subset | None:
+        """The subset a meta.json records (None: the whole split)."""
+        return None if meta is None else cls(limit=meta.get("limit"), indices=meta.get("indices"))
+
     def describe(self) -> str:
         if self.limit is not None:
             return f"the first {self.limit} images"

@@ -56,9 +56,11 @@ from augmix.io import (
     ensure_writable_dir,
     image_is_whole,
     is_valid_npy,
+    mark_complete,
     merge_meta,
     output_lock,
     remove_stale_temps,
+    require_files,
     save_image,
     save_npy,
 )
@@ -72,15 +74,12 @@ def _stream(benchmark: str, seed: int, corruption: str, severity: int, unit: int
     return seeding.stream(seed, benchmark, corruption, str(severity), str(unit))
 
 
-def _config(out_or_config, benchmark: str, names, severities, fields: dict) -> GenerateConfig:
-    """The config a generator runs with: given, or made from the Python caller's keywords."""
-    if isinstance(out_or_config, GenerateConfig):
-        if names is not None or fields:
-            raise ValueError("give a GenerateConfig or its fields as keywords, not both")
-        return out_or_config
-    bench = "c-bar" if names is not None and names and all(n in CBAR_ALL for n in names) else benchmark
-    return GenerateConfig(out=Path(out_or_config), benchmark=bench, names=tuple(names) if names else None,
-                          severities=tuple(severities), **fields)
+def _config(out_or_config, names, severities, fields: dict) -> GenerateConfig:
+    """``GenerateConfig.resolve``; keyword callers naming only -C-bar corruptions get the -C-bar benchmark."""
+    bench = "c-bar" if names and all(n in CBAR_ALL for n in names) else "c"
+    if not isinstance(out_or_config, GenerateConfig):
+        fields = {**fields, "severities": tuple(severities)}
+    return GenerateConfig.resolve(out_or_config, bench, names, **fields)
 
 
 def names_for(config: GenerateConfig, size: int) -> list[str]:
@@ -150,16 +149,6 @@ def _check_arrays(out: Path, names: Sequence[str], shape: tuple[int, ...]) -> No
                          "again to complete the set")
 
 
-def _seeding(config: GenerateConfig) -> str:
-    return "published (np.random.seed per corruption)" if config.reference_stream else seeding.SCHEME
-
-
-def _subset_meta(subset: Subset | None) -> dict | None:
-    if subset is None:
-        return None
-    return {"limit": subset.limit} if subset.limit is not None else {"indices": list(subset.indices or [])}
-
-
 def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | GenerateConfig,
                      corruptions: Sequence[str] | None = None, severities: Sequence[int] = (1, 2, 3, 4, 5), *,
                      source: str = "", subset: Subset | None = None, **fields) -> Path:
@@ -169,7 +158,7 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
     (``seed``, ``workers``, ``progress``, ``reference_stream``). ``subset``: which images of
     the test split these are (recorded in meta.json, so evaluation can check it).
     """
-    config = _config(out, "c", corruptions, severities, fields)
+    config = _config(out, corruptions, severities, fields)
     with contextlib.ExitStack() as claim:
         images = np.ascontiguousarray(images)
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
@@ -184,7 +173,7 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
         n, sevs, seed = len(images), list(config.severities), config.seed
         mode = "reference-stream" if config.reference_stream else "batched"
         meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed, "mode": mode,
-                "seeding": _seeding(config), "subset": _subset_meta(subset), "image_size": list(images.shape[1:3]),
+                "seeding": config.seeding, "subset": subset and subset.as_meta(), "image_size": list(images.shape[1:3]),
                 "source": source, "chunk": CHUNK}
         keys = ("severities", "n_per_severity", "seed", "image_size", "mode", "seeding", "subset")
         meta = merge_meta(out, meta, keys, "corruptions", names, "a -C set",
@@ -227,10 +216,7 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
             return out
         for corruption in pending:  # assemble severity-major, then drop the parts
             parts = [out / ".parts" / corruption / f"s{s}_{u:05d}.npy" for s in sevs for u in range(units)]
-            missing = [p.name for p in parts if not p.exists()]
-            if missing:
-                raise ValueError(f"{out} lacks {corruption} part {missing[0]}: a rank did not finish; run the same "
-                                 "command again to complete the set")
+            require_files(parts)
             save_npy(out / f"{corruption}.npy", np.concatenate([np.load(p) for p in parts]))
             shutil.rmtree(out / ".parts" / corruption)
         shutil.rmtree(out / ".parts", ignore_errors=True)
@@ -252,11 +238,15 @@ def preprocess(img: Image.Image, size: int) -> Image.Image:
     raise ValueError(f"no published preprocessing for size {size}; use 224 (ImageNet) or 64 (Tiny-ImageNet)")
 
 
-def output_name(item) -> str:
-    """Where an item's corrupted copy goes below ``<corruption>/<severity>``: ``<class>/<file>``,
-    with a JPEG ending (the released sets are JPEGs)."""
+def output_name(item, suffix: str | None = None) -> str:
+    """Where an item's output goes below ``<corruption>/<severity>`` (or ``<perturbation>``):
+    ``<class>/<file>``, with a JPEG ending by default (the released -C sets are JPEGs; a JPEG
+    keeps its own) or ``suffix`` (the -P videos' ``.mp4``)."""
     rel = Path(item.relative)
-    name = rel.name if rel.suffix.lower() in (".jpg", ".jpeg") else rel.stem + ".JPEG"
+    if suffix is None:
+        name = rel.name if rel.suffix.lower() in (".jpg", ".jpeg") else rel.stem + ".JPEG"
+    else:
+        name = rel.stem + suffix
     return (Path(item.cls) / rel.parent / name).as_posix()
 
 
@@ -322,7 +312,7 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
     corruption and images in the published loader's order (the published ImageNet script
     ran 4 DataLoader workers, each with its own copy of numpy's state; see docs/PARITY.md).
     """
-    config = _config(out, "c", corruptions, severities, fields)
+    config = _config(out, corruptions, severities, fields)
     with contextlib.ExitStack() as claim:
         size = config.size
         preprocess(Image.new("RGB", (8, 8)), size)  # validate size early
@@ -337,7 +327,7 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
         remove_stale_temps(out)
         mode = "reference-stream" if config.reference_stream else "batched"
         meta = {"layout": "imagenet-c", "severities": list(config.severities), "size": size, "seed": config.seed,
-                "mode": mode, "seeding": _seeding(config), "subset": _subset_meta(subset), "source": source,
+                "mode": mode, "seeding": config.seeding, "subset": subset and subset.as_meta(), "source": source,
                 "images": len(items)}
         meta = merge_meta(out, meta, ("size", "seed", "mode", "seeding", "subset", "images"), "corruptions", names,
                           "a -C tree", defaults={"mode": "batched", "subset": None}, accumulate=("severities",))
@@ -363,11 +353,7 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
         if not is_main():  # rank 0 checks what all ranks made
             return out
         for c, s in todo:
-            missing = [n for n in out_names if not (out / c / str(s) / n).is_file()]
-            if missing:
-                raise ValueError(f"{out / c / str(s) / missing[0]} is missing after the run: a rank did not finish; "
-                                 "run the same command again to complete the set")
-            (out / c / str(s) / COMPLETE).write_text("")
+            mark_complete(out / c / str(s), out_names)
         return out
 
 

@@ -81,10 +81,7 @@ def select(subset: Subset | None, n: int, what: str = "the test split") -> np.nd
 
 def subset_from_meta(meta: dict) -> Subset | None:
     """The subset a generated folder's meta.json records (None: the whole split)."""
-    s = meta.get("subset")
-    if s is None:
-        return None
-    return Subset(limit=s.get("limit"), indices=s.get("indices"))
+    return Subset.from_meta(meta.get("subset"))
 
 
 def rows_for(folder_subset: Subset | None, folder_n: int, wanted: Subset | None, full_n: int, root) -> np.ndarray:

@@ -60,6 +60,22 @@ class GenerateConfig:
             raise ValueError("--reference-stream reproduces the published scripts over the whole split; drop "
                              "--limit/--indices")
 
+    @classmethod
+    def resolve(cls, out_or_config, benchmark: str, names=None, **fields) -> GenerateConfig:
+        """The config a generator runs with: given, or made from a Python caller's keywords."""
+        if isinstance(out_or_config, GenerateConfig):
+            if names is not None or fields:
+                raise ValueError("give a GenerateConfig or its fields as keywords, not both")
+            return out_or_config
+        return cls(out=Path(out_or_config), benchmark=benchmark, names=tuple(names) if names else None, **fields)
+
+    @property
+    def seeding(self) -> str:
+        """How its random streams are derived, as meta.json records it (``augmix.seeding``)."""
+        from augmix.seeding import SCHEME
+
+        return "published (the scripts' np.random.seed / torch.manual_seed)" if self.reference_stream else SCHEME
+
     @property
     def tree_layout(self) -> bool:
         """Whether the output is a tree of files (ImageNet-C JPEGs, ImageNet-P videos)."""

@@ -32,7 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from augmix import seeding
-from augmix.corruptions.generate import check_output_names
+from augmix.corruptions.generate import check_output_names, output_name
 from augmix.generation.config import GenerateConfig
 from augmix.io import (
     COMPLETE,
@@ -40,9 +40,11 @@ from augmix.io import (
     atomic_path,
     ensure_writable_dir,
     is_valid_npy,
+    mark_complete,
     merge_meta,
     output_lock,
     remove_stale_temps,
+    require_files,
     save_npy,
 )
 from augmix.perturbations.functional import Streams, perturb, sequence
@@ -55,24 +57,6 @@ CHUNK = 500  # images per unit of work in the CIFAR layout (fixes the seeding, k
 
 def _rng(seed: int, name: str, unit: int | str) -> np.random.Generator:
     return seeding.stream(seed, "p", name, str(unit))
-
-
-def _config(out_or_config, names, fields: dict) -> GenerateConfig:
-    if isinstance(out_or_config, GenerateConfig):
-        if names is not None or fields:
-            raise ValueError("give a GenerateConfig or its fields as keywords, not both")
-        return out_or_config
-    return GenerateConfig(out=Path(out_or_config), benchmark="p", names=tuple(names) if names else None, **fields)
-
-
-def _subset_meta(subset: Subset | None) -> dict | None:
-    if subset is None:
-        return None
-    return {"limit": subset.limit} if subset.limit is not None else {"indices": list(subset.indices or [])}
-
-
-def _seeding(config: GenerateConfig) -> str:
-    return "published (np.random.seed and torch.manual_seed)" if config.reference_stream else seeding.SCHEME
 
 
 def _check_names(names: Sequence[str] | None) -> list[str]:
@@ -119,7 +103,7 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
 
     ``out``: a ``GenerateConfig``, or the output folder with the config's fields as keywords.
     """
-    config = _config(out, names, fields)
+    config = GenerateConfig.resolve(out, "p", names, **fields)
     with contextlib.ExitStack() as claim:
         names = _check_names(config.names)
         seed, workers, progress = config.seed, config.workers, config.progress
@@ -138,8 +122,8 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
         remove_stale_temps(out)
         n = len(images)
         mode = "reference-stream" if reference_stream else "batched"
-        meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "seeding": _seeding(config),
-                "subset": _subset_meta(subset), "image_size": size, "source": source, "chunk": CHUNK}
+        meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "seeding": config.seeding,
+                "subset": subset and subset.as_meta(), "image_size": size, "source": source, "chunk": CHUNK}
         keys = ("layout", "n", "seed", "mode", "seeding", "subset", "image_size")
         meta = merge_meta(out, meta, keys, "perturbations", names, "a -P set", defaults={"subset": None})
         meta_path = out / "meta.json"
@@ -171,10 +155,7 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
             units = (n + CHUNK - 1) // CHUNK
             for p in pending:
                 parts = [out / ".parts" / p / f"c{u:05d}.npy" for u in range(units)]
-                missing = [q.name for q in parts if not q.exists()]
-                if missing:
-                    raise ValueError(f"{out} lacks {p} part {missing[0]}: a rank did not finish; run the same command "
-                                     "again to complete the set")
+                require_files(parts)
                 _assemble(parts, out / f"{p}.npy", shapes[p])
                 shutil.rmtree(out / ".parts" / p)
             shutil.rmtree(out / ".parts", ignore_errors=True)
@@ -215,8 +196,7 @@ def encode_mp4(frames_rgb: np.ndarray, path: str | Path, noise: bool) -> None:
 
 
 def _video_name(item) -> str:
-    rel = Path(item.relative)
-    return (Path(item.cls) / rel.parent / (rel.stem + ".mp4")).as_posix()
+    return output_name(item, ".mp4")
 
 
 def _folder_unit(args) -> int:
@@ -235,7 +215,7 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
                       source: str = "", subset: Subset | None = None, **fields) -> Path:
     """Write ImageNet-P style videos of ``items`` (each with ``.load()``, ``.cls``, ``.relative``
     and ``.path``, e.g. ``walk_image_tree(root).images``); ``size`` 224: ImageNet-P, 64: Tiny."""
-    config = _config(out, names, fields)
+    config = GenerateConfig.resolve(out, "p", names, **fields)
     with contextlib.ExitStack() as claim:
         names = _check_names(config.names)
         size, seed = config.size, config.seed
@@ -250,8 +230,8 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
             claim.enter_context(output_lock(out))
         remove_stale_temps(out)
         mode = "reference-stream" if config.reference_stream else "batched"
-        meta = {"layout": "imagenet-p", "size": size, "seed": seed, "mode": mode, "seeding": _seeding(config),
-                "subset": _subset_meta(subset), "source": source, "images": len(items)}
+        meta = {"layout": "imagenet-p", "size": size, "seed": seed, "mode": mode, "seeding": config.seeding,
+                "subset": subset and subset.as_meta(), "source": source, "images": len(items)}
         meta = merge_meta(out, meta, ("layout", "size", "seed", "mode", "seeding", "subset", "images"), "perturbations",
                           names, "a -P tree", defaults={"layout": "imagenet-p", "mode": "batched", "subset": None})
         meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
@@ -271,11 +251,7 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
         if not is_main():  # rank 0 checks what all ranks made
             return out
         for p in todo:
-            missing = [n for n in out_names if not (out / p / n).is_file()]
-            if missing:
-                raise ValueError(f"{out / p / missing[0]} is missing after the run: a rank did not finish; run the "
-                                 "same command again to complete the set")
-            (out / p / COMPLETE).write_text("")
+            mark_complete(out / p, out_names)
         return out
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 from augmix.corruptions.generate import generate_cifar_c
 from augmix.corruptions.tables import BENCHMARK
 from augmix.io import atomic_path, ensure_writable_dir, save_image
-from augmix.report import _stats, compare, read_headline, summary_headlines
+from augmix.report import compare, mean_std, read_headline, summary_headlines
 from augmix.results import Subset, load_results
 from augmix.suite import EvalConfig, run_evaluation
 from augmix.train import TrainConfig, train
@@ -115,7 +115,7 @@ def _summary(out: Path, runs: dict[str, list], settings: dict, timings: dict, da
         table[label] = {}
         for where, h in summary_headlines():
             if h.label in shown:
-                st = _stats([read_headline(r, where, h) for r in results])
+                st = mean_std([read_headline(r, where, h) for r in results])
                 table[label][h.label] = None if st is None else {"mean": st[0], "std": st[1]}
         table[label]["runs"] = len(results)
     std, amx = (table[label] for _, label in ARMS)

@@ -134,7 +134,7 @@ def read_headline(results: Results, where: str | None, h: Headline) -> float | N
     return None if record is None else h.read(record)
 
 
-def _stats(values: list) -> tuple[float, float | None] | None:
+def mean_std(values: list) -> tuple[float, float | None] | None:
     """(mean, sample standard deviation or None for one run), or None when any run lacks the figure."""
     if not values or any(v is None for v in values):
         return None
@@ -167,23 +167,23 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
     groups: dict[str, list[Results]] = {}
     for lab, r in zip(labels, res, strict=True):
         groups.setdefault(lab, []).append(r)
-    table = {lab: {h.label: _stats([read_headline(r, where, h) for r in g]) for where, h in summary_headlines()}
+    table = {lab: {h.label: mean_std([read_headline(r, where, h) for r in g]) for where, h in summary_headlines()}
              for lab, g in groups.items()}
-    shown = [(h.label, None, h.signed) for _, h in summary_headlines()
+    shown = [(h.label, h.signed) for _, h in summary_headlines()
              if any(table[lab][h.label] is not None for lab in groups)]
 
     lines = ["# Comparison", "", "Figures in %; `a ± s`: mean and sample standard deviation over the runs "
              "(seeds) sharing a label. Calibration gap: mean confidence - accuracy (> 0 overconfident).", "",
-             "| method | runs | " + " | ".join(n for n, _, _ in shown) + " |", "|---|---:|" + "---:|" * len(shown)]
+             "| method | runs | " + " | ".join(n for n, _ in shown) + " |", "|---|---:|" + "---:|" * len(shown)]
     for lab, g in groups.items():
-        lines.append(f"| {lab} | {len(g)} | " + " | ".join(_cell(table[lab][n], sg) for n, _, sg in shown) + " |")
+        lines.append(f"| {lab} | {len(g)} | " + " | ".join(_cell(table[lab][n], sg) for n, sg in shown) + " |")
     names = list(groups)
     if len(names) > 1:
         base = names[0]
         lines += ["", f"## Differences from {base}", "",
                   "| method | metric | difference | spread | |", "|---|---|---:|---:|---|"]
         for lab in names[1:]:
-            for n, _, _ in shown:
+            for n, _ in shown:
                 a, b = table[base][n], table[lab][n]
                 if a is None or b is None:
                     continue
@@ -202,7 +202,7 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
         lines += ["", "## Error (%) per corruption (mean over severities)", "",
                   "| corruption | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
         for c in corr:
-            per_corr[c] = {lab: _stats([r.benchmarks["c"].mean_of(c) for r in groups[lab]])
+            per_corr[c] = {lab: mean_std([r.benchmarks["c"].mean_of(c) for r in groups[lab]])
                            for lab in names}
             lines.append(f"| {c} | " + " | ".join(_cell(per_corr[c][lab], False) for lab in names) + " |")
         fig = figure(figsize=(12, 4))
@@ -223,7 +223,7 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
         tmp.write_text("\n".join(lines) + "\n")
     summary = {"methods": {lab: {"runs": len(groups[lab]),
                                  **{n: (None if table[lab][n] is None else
-                                        {"mean": table[lab][n][0], "std": table[lab][n][1]}) for n, _, _ in shown}}
+                                        {"mean": table[lab][n][0], "std": table[lab][n][1]}) for n, _ in shown}}
                            for lab in names},
                "per_corruption": {c: {lab: {"mean": v[0], "std": v[1]} for lab, v in d.items()}
                                   for c, d in per_corr.items()}}

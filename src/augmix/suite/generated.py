@@ -33,19 +33,20 @@ class Generated:
 
 
 class _CorruptedItems(torch.utils.data.Dataset):
-    """Tree images corrupted as the generator writes them, read back through its JPEG (in workers)."""
+    """Tree images corrupted as the generator writes them, read back through its JPEG (in workers):
+    item ``j`` is image ``j % n`` under the ``j // n``-th (corruption, severity)."""
 
-    def __init__(self, items: list, labels: np.ndarray, corruption: str, severity: int, seed: int) -> None:
-        self.items, self.labels = items, labels
-        self.corruption, self.severity, self.seed = corruption, severity, seed
+    def __init__(self, items: list, labels: np.ndarray, keys: list[tuple[str, int]], seed: int) -> None:
+        self.items, self.labels, self.keys, self.seed = items, labels, keys, seed
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.items) * len(self.keys)
 
-    def __getitem__(self, i: int):
+    def __getitem__(self, j: int):
         from augmix.corruptions.generate import corrupt_item, jpeg_roundtrip
 
-        arr = jpeg_roundtrip(corrupt_item(self.items[i], self.corruption, self.severity, self.seed, 224))
+        (corruption, severity), i = self.keys[j // len(self.items)], j % len(self.items)
+        arr = jpeg_roundtrip(corrupt_item(self.items[i], corruption, severity, self.seed, 224))
         return torch.from_numpy(np.array(arr)).permute(2, 0, 1), int(self.labels[i])
 
 
@@ -55,21 +56,35 @@ def evaluate_generated(handle: Generated, ctx: Context, names: tuple[str, ...]) 
     from augmix.evaluate import corruption_result, model_input, one_line_oom, predict_arrays
 
     lm, clean, cfg = ctx.model, ctx.clean, ctx.config
-
-    def predict(c: str, s: int):
-        if not clean.is_tree:
+    severities = [1, 2, 3, 4, 5]
+    if not clean.is_tree:
+        def predict(c: str, s: int):
             x = corrupt_arrays(clean.images, c, s, handle.seed)
             return predict_arrays(lm.model, x, lm.spec.mean_std, ctx.device, ctx.batch_size, progress=False), \
                 clean.labels
-        loader = torch.utils.data.DataLoader(_CorruptedItems(clean.items, clean.labels, c, s, handle.seed),
-                                             batch_size=ctx.batch_size, num_workers=cfg.workers)
+
+        return corruption_result(list(names), severities, predict, handle.describe(), cfg.progress)
+
+    # one loader (its workers started once) over every (corruption, severity), in the order
+    # corruption_result asks for them, each batch within one of them
+    keys = [(c, s) for c in names for s in severities]
+    n, bs = len(clean.items), ctx.batch_size
+    batches = [list(range(k * n + i, k * n + min(i + bs, n))) for k in range(len(keys)) for i in range(0, n, bs)]
+    loader = torch.utils.data.DataLoader(_CorruptedItems(clean.items, clean.labels, keys, handle.seed),
+                                         batch_sampler=batches, num_workers=cfg.workers)
+    stream, order = iter(loader), iter(keys)
+    lm.model.eval().to(ctx.device)
+
+    @torch.no_grad()
+    def predict_next(c: str, s: int):
+        if (c, s) != next(order):  # (the loader runs ahead in this order)
+            raise RuntimeError(f"corruptions asked for out of order at {c} severity {s}")
         logits, labels = [], []
-        with torch.no_grad():
-            lm.model.eval().to(ctx.device)
-            for x, y in loader:
-                with one_line_oom(ctx.batch_size, ctx.device):
-                    logits.append(lm.model(model_input(x, lm.spec.mean_std, ctx.device)).float().cpu())
-                labels.append(y)
+        for _ in range(-(-n // bs)):
+            x, y = next(stream)
+            with one_line_oom(bs, ctx.device):
+                logits.append(lm.model(model_input(x, lm.spec.mean_std, ctx.device)).float().cpu())
+            labels.append(y)
         return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
-    return corruption_result(list(names), [1, 2, 3, 4, 5], predict, handle.describe(), cfg.progress)
+    return corruption_result(list(names), severities, predict_next, handle.describe(), cfg.progress)

@@ -19,7 +19,6 @@ from augmix.data.natural import (
     open_imagenet_shift,
     read_cifar10_1,
 )
-from augmix.data.subsets import select
 from augmix.evaluate import check_labels, predict_arrays, predict_samples, score
 from augmix.results import Results, ShiftResult
 from augmix.suite.benchmark import Benchmark, Context, Headline
@@ -30,11 +29,9 @@ NOTE = ("ImageNet shifts are scored on the classes the model and the set share, 
         "(for a 1000-class model on ImageNet-R/-A: the published 200-logit evaluation).")
 
 
-def _limit(ctx: Context, n: int, what: str) -> np.ndarray:
-    from augmix.results import Subset
-
-    limit = ctx.config.limit
-    return np.arange(n) if limit is None else select(Subset(limit=min(limit, n)), n, what)
+def _limit(ctx: Context, n: int) -> np.ndarray:
+    """The rows ``--limit`` keeps of a natural shift: its first N images (all, when it has fewer)."""
+    return np.arange(n if ctx.config.limit is None else min(ctx.config.limit, n))
 
 
 def _open_cifar10_1(source: Path | str, ctx: Context):
@@ -46,7 +43,7 @@ def _open_cifar10_1(source: Path | str, ctx: Context):
 
 
 def _evaluate_cifar10_1(shift, ctx: Context) -> ShiftResult:
-    rows = _limit(ctx, len(shift.labels), "CIFAR-10.1")
+    rows = _limit(ctx, len(shift.labels))
     lm = ctx.model
     logits = predict_arrays(lm.model, shift.images[rows], lm.spec.mean_std, ctx.device, ctx.batch_size,
                             progress=ctx.config.progress, desc="cifar10.1")

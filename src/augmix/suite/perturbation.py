@@ -25,18 +25,17 @@ def _open(source: Path | str, ctx: Context) -> CifarP | FolderP:
     if ctx.clean.is_tree:
         return open_folder_p(source)
     found = open_cifar_p(source, expected_n=ctx.clean.n_full)
-    n = len(found.videos(found.perturbations[0]))
-    rows_for(found.subset, n, ctx.clean.subset, ctx.clean.n_full, found.root)  # refuses other images
+    rows_for(found.subset, found.n, ctx.clean.subset, ctx.clean.n_full, found.root)  # refuses other images
     return found
 
 
 def _evaluate(handle: CifarP | FolderP, ctx: Context) -> StabilityResult:
     cfg, lm, clean = ctx.config, ctx.model, ctx.clean
     if isinstance(handle, CifarP):
-        n = len(handle.videos(handle.perturbations[0]))
-        rows = rows_for(handle.subset, n, clean.subset, clean.n_full, handle.root)
+        rows = rows_for(handle.subset, handle.n, clean.subset, clean.n_full, handle.root)
+        whole = np.array_equal(rows, np.arange(handle.n))
         res = evaluate_cifar_p(lm, handle, ctx.device, difficulty=cfg.difficulty, batch_size=ctx.batch_size,
-                               progress=cfg.progress, rows=None if np.array_equal(rows, np.arange(n)) else rows)
+                               progress=cfg.progress, rows=None if whole else rows)
     else:
         res = evaluate_folder_p(lm, handle, ctx.device, difficulty=cfg.difficulty, batch_size=ctx.batch_size,
                                 workers=cfg.workers, progress=cfg.progress,

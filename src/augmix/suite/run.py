@@ -104,10 +104,9 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
 
 
 def _evaluate_all(cfg: EvalConfig, ctx: Context, lm, clean: CleanSet, handles: dict) -> Results:
-    from augmix.evaluate import clean_result
     from augmix.report import write_results
 
-    clean_res = _evaluate_clean(ctx, clean_result)
+    clean_res = _evaluate_clean(ctx)
     ctx.clean_error = clean_res.scores.error
     records = {}
     for name, handle in handles.items():
@@ -153,20 +152,16 @@ def _clean_set(cfg: EvalConfig) -> CleanSet:
 
         test = load_digits_rgb()[1]
     else:
-        test = load_cifar_split(cfg)
+        from augmix.data import load_cifar
+
+        test = load_cifar(cfg.dataset, cfg.data_dir, train=False)
     rows = select(subset, len(test.labels), test.source)
     source = test.source + (f", {subset.describe()}" if subset else "")
     return CleanSet(source, len(test.labels), rows, np.asarray(test.labels)[rows], subset, images=test.images[rows])
 
 
-def load_cifar_split(cfg: EvalConfig):
-    from augmix.data import load_cifar
-
-    return load_cifar(cfg.dataset, cfg.data_dir, train=False)
-
-
-def _evaluate_clean(ctx: Context, clean_result):
-    from augmix.evaluate import check_labels, predict_arrays, predict_samples
+def _evaluate_clean(ctx: Context):
+    from augmix.evaluate import check_labels, clean_result, predict_arrays, predict_samples
 
     lm, clean = ctx.model, ctx.clean
     check_labels(lm, clean.labels, "the clean test data")

@@ -337,3 +337,13 @@ def test_generator_workers_do_not_deadlock_after_the_parent_used_opencv_and_torc
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"})
     assert proc.returncode == 0 and "done" in proc.stdout, proc.stderr[-1500:]
+
+
+def test_compare_never_writes_into_a_run_it_reads(cifar, tmp_path, capsys):
+    ck = str(_ckpt(tmp_path / "m.pt"))
+    assert main(["evaluate", ck, "--data-dir", str(cifar), "--workers", "0", "--out", str(tmp_path / "e")]) == 0
+    before = sorted(p.name for p in (tmp_path / "e").iterdir())
+    for out in (tmp_path / "e", tmp_path / "e" / "cmp", tmp_path):
+        assert main(["compare", str(tmp_path / "e"), "--out", str(out)]) == 2
+        assert "--out" in _one_error_line(capsys)
+    assert sorted(p.name for p in (tmp_path / "e").iterdir()) == before

@@ -162,7 +162,7 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
     if labels is not None and len(labels) != len(runs):
         raise ValueError(f"--labels has {len(labels)} names for {len(runs)} runs; give one per run")
     res = [load_results(r) for r in runs]
-    out = ensure_writable_dir(out)
+    out = ensure_writable_dir(out, [Path(r).parent if Path(r).is_file() else r for r in runs])
     labels = labels or [r.name or Path(p).name for r, p in zip(res, runs, strict=True)]
     groups: dict[str, list[Results]] = {}
     for lab, r in zip(labels, res, strict=True):

@@ -17,6 +17,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
@@ -121,6 +122,29 @@ def barrier() -> None:
             raise ValueError(f"cannot join the other ranks ({str(err).splitlines()[0][:120]}); start the ranks with "
                              "torchrun, which sets MASTER_ADDR and MASTER_PORT") from None
     dist.barrier()
+
+
+def claim_output(folder, stack: contextlib.ExitStack):
+    """A generator's output folder, claimed for the run: checked and created, locked (by rank 0
+    for all ranks under torchrun) until ``stack`` closes, and cleared of killed runs' temporaries."""
+    from augmix.io import ensure_writable_dir, output_lock, remove_stale_temps
+
+    out = ensure_writable_dir(folder)
+    if is_main():
+        stack.enter_context(output_lock(out))
+    remove_stale_temps(out)
+    return out
+
+
+def write_meta(folder, meta: dict) -> None:
+    """meta.json, by rank 0 alone, atomically."""
+    import json
+
+    from augmix.io import atomic_path
+
+    if is_main():
+        with atomic_path(Path(folder) / "meta.json") as tmp:
+            tmp.write_text(json.dumps(meta, indent=2))
 
 
 def run(fn: Callable[[tuple], int], tasks: Sequence[tuple], workers: int, bar,

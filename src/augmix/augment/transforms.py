@@ -87,6 +87,14 @@ class _AugMixTransform(Transform):
             return sample_params(n, self.config, generator)
         return sample_params(n, self.config, self.stream.rng() if self.stream is not None else None)
 
+    def _replayed(self) -> AugMixParams | None:
+        """The parameters ``forward(..., params=)`` is replaying, if any."""
+        return getattr(self, "_replay", None)
+
+    def _keep(self, params: AugMixParams) -> AugMixParams:
+        self.last_params = params
+        return params
+
     def forward(self, *inputs: Any, params: AugMixParams | None = None) -> Any:
         """Transform a v2 sample; ``params`` replays a draw (e.g. ``last_params``) instead of a new one."""
         self._replay = params
@@ -120,13 +128,7 @@ class AugMix(_AugMixTransform):
 
     def make_params(self, flat_inputs: Any = None, generator: Seed = None) -> AugMixParams:
         """One image's random choices (batch size 1)."""
-        replay = getattr(self, "_replay", None)
-        if replay is not None:
-            self.last_params = replay
-            return replay
-        params = self._draw(1, generator)
-        self.last_params = params
-        return params
+        return self._keep(self._replayed() or self._draw(1, generator))
 
     def transform(self, inpt: Any, params: AugMixParams) -> Any:
         if isinstance(inpt, Image.Image):
@@ -166,14 +168,11 @@ class AugMixBatch(_AugMixTransform):
 
     def make_params(self, flat_inputs: Any, generator: Seed = None) -> AugMixParams:
         """Random choices for every image of the batch (twice the batch with ``jsd``)."""
-        replay = getattr(self, "_replay", None)
+        replay = self._replayed()
         if replay is not None:
-            self.last_params = replay
-            return replay
-        x = _the_batch(flat_inputs)
-        params = self._draw(x.shape[0] * (2 if self.jsd else 1), generator or self._call_generator)
-        self.last_params = params
-        return params
+            return self._keep(replay)
+        n = _the_batch(flat_inputs).shape[0] * (2 if self.jsd else 1)
+        return self._keep(self._draw(n, generator or self._call_generator))
 
     def transform(self, inpt: Any, params: AugMixParams) -> Any:
         x = _check_batch(inpt).as_subclass(torch.Tensor)

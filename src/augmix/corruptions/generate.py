@@ -26,7 +26,6 @@ corruption, drawn through its severities and then its images in order, one image
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -52,20 +51,16 @@ from augmix.corruptions.tables import (
 from augmix.generation.config import GenerateConfig
 from augmix.io import (
     COMPLETE,
-    atomic_path,
-    ensure_writable_dir,
     image_is_whole,
     is_valid_npy,
     mark_complete,
     merge_meta,
-    output_lock,
-    remove_stale_temps,
     require_files,
     save_image,
     save_npy,
 )
 from augmix.results import Subset
-from augmix.workers import barrier, is_main, run, shared
+from augmix.workers import barrier, claim_output, is_main, run, shared, write_meta
 
 CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 
@@ -166,10 +161,7 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
         if len(labels) != len(images):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         names = names_for(config, images.shape[1])
-        out = ensure_writable_dir(config.out)
-        if is_main():  # (under torchrun, rank 0 holds the folder for all ranks)
-            claim.enter_context(output_lock(out))
-        remove_stale_temps(out)
+        out = claim_output(config.out, claim)
         n, sevs, seed = len(images), list(config.severities), config.seed
         mode = "reference-stream" if config.reference_stream else "batched"
         meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed, "mode": mode,
@@ -178,9 +170,8 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
         keys = ("severities", "n_per_severity", "seed", "image_size", "mode", "seeding", "subset")
         meta = merge_meta(out, meta, keys, "corruptions", names, "a -C set",
                           defaults={"mode": "batched", "subset": None})
+        write_meta(out, meta)
         if is_main():
-            with atomic_path(out / "meta.json") as tmp:
-                tmp.write_text(json.dumps(meta, indent=2))
             label_dtype = np.uint8 if labels.max() < 256 else np.int64
             save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
 
@@ -321,10 +312,7 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
         if not items:
             raise ValueError("no images to corrupt")
         out_names = check_output_names(items)
-        out = ensure_writable_dir(config.out)
-        if is_main():
-            claim.enter_context(output_lock(out))
-        remove_stale_temps(out)
+        out = claim_output(config.out, claim)
         mode = "reference-stream" if config.reference_stream else "batched"
         meta = {"layout": "imagenet-c", "severities": list(config.severities), "size": size, "seed": config.seed,
                 "mode": mode, "seeding": config.seeding, "subset": subset and subset.as_meta(), "source": source,
@@ -332,9 +320,7 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
         meta = merge_meta(out, meta, ("size", "seed", "mode", "seeding", "subset", "images"), "corruptions", names,
                           "a -C tree", defaults={"mode": "batched", "subset": None}, accumulate=("severities",))
         meta["complete_markers"] = True  # each finished <corruption>/<severity> folder holds COMPLETE
-        if is_main():
-            with atomic_path(out / "meta.json") as tmp:  # before any image: a rerun checks these settings
-                tmp.write_text(json.dumps(meta, indent=2))
+        write_meta(out, meta)  # before any image: a rerun checks these settings
         sevs = list(config.severities)
         todo = [(c, s) for c in names for s in sevs if not (out / c / str(s) / COMPLETE).exists()]
         per_task = 16

@@ -164,10 +164,7 @@ class FolderC:
         for name in (str(severity), *aliases):
             path = self.root / corruption / name
             if path.is_dir():
-                check_inside(path, self.root)
-                if (self.meta or {}).get("complete_markers") and not (path / COMPLETE).exists():
-                    raise DataError(f"{path} is incomplete (its generation was interrupted); run the same "
-                                    "`augmix corrupt` command again to finish it")
+                check_finished(path, self.root, self.meta, "augmix corrupt")
                 return path
         raise DataError(f"{self.root / corruption / str(severity)} is missing from the -C tree at {self.root}")
 
@@ -184,11 +181,15 @@ class FolderC:
         return [(str(i.path), index[i.cls]) for i in tree.images]
 
 
-def check_inside(path: Path, root: Path) -> None:
-    """Refuse a folder of a set that is a link to somewhere outside the set."""
+def check_finished(path: Path, root: Path, meta: dict | None, verb: str) -> None:
+    """Refuse a folder of a tree-layout set that links outside the set, or that ``verb`` did not
+    finish (it writes a completeness marker last into each folder)."""
     if root.resolve() not in path.resolve().parents:
         raise DataError(f"{path} links outside {root}; a set holds its own folders - replace the link with the "
                         "folder itself")
+    if (meta or {}).get("complete_markers") and not (path / COMPLETE).exists():
+        raise DataError(f"{path} is incomplete (its generation was interrupted); run the same `{verb}` command again "
+                        "to finish it")
 
 
 def open_folder_c(root: str | Path) -> FolderC:

@@ -17,7 +17,6 @@ import numpy as np
 from augmix.data.download import DataError
 from augmix.data.images import walk_image_tree
 from augmix.data.subsets import subset_from_meta
-from augmix.io import COMPLETE
 from augmix.results import Subset
 
 
@@ -112,15 +111,12 @@ class FolderP:
 
     def videos(self, name: str) -> list[tuple[Path, int]]:
         """(file, class index) of every video of one perturbation, in DatasetFolder's order."""
-        from augmix.data.corrupted import check_inside
+        from augmix.data.corrupted import check_finished
 
         folder = self.root / name
         if not folder.is_dir():
             raise DataError(f"{folder} is missing from the ImageNet-P tree at {self.root}")
-        check_inside(folder, self.root)
-        if (self.meta or {}).get("complete_markers") and not (folder / COMPLETE).exists():
-            raise DataError(f"{folder} is incomplete (its generation was interrupted); run the same `augmix perturb` "
-                            "command again to finish it")
+        check_finished(folder, self.root, self.meta, "augmix perturb")
         tree = walk_image_tree(folder, extensions=(".mp4",), allow_empty=True)
         if not tree.images:
             raise DataError(f"{folder} holds no .mp4 videos in class folders (expected {folder}/<class>/<name>.mp4)")

@@ -21,7 +21,6 @@ stream per perturbation, drawn image by image in order.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -38,19 +37,16 @@ from augmix.io import (
     COMPLETE,
     MissingTool,
     atomic_path,
-    ensure_writable_dir,
     is_valid_npy,
     mark_complete,
     merge_meta,
-    output_lock,
-    remove_stale_temps,
     require_files,
     save_npy,
 )
 from augmix.perturbations.functional import Streams, perturb, sequence
 from augmix.perturbations.tables import ALL, FFMPEG_ARGS, frames, is_noise, split_name, table_for
 from augmix.results import Subset
-from augmix.workers import barrier, is_main, run, shared
+from augmix.workers import barrier, claim_output, is_main, run, shared, write_meta
 
 CHUNK = 500  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
 
@@ -116,21 +112,15 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
         if size == 64 and any(split_name(n)[0] == "motion_blur" for n in names):
             raise ValueError("the 64 px motion blur blurs the image before its Resize(64); write that set from the "
                              "original images with --images (the ImageNet-P layout)")
-        out = ensure_writable_dir(config.out)
-        if is_main():  # (under torchrun, rank 0 holds the folder for all ranks)
-            claim.enter_context(output_lock(out))
-        remove_stale_temps(out)
+        out = claim_output(config.out, claim)
         n = len(images)
         mode = "reference-stream" if reference_stream else "batched"
         meta = {"layout": "cifar-p", "n": n, "seed": seed, "mode": mode, "seeding": config.seeding,
                 "subset": subset and subset.as_meta(), "image_size": size, "source": source, "chunk": CHUNK}
         keys = ("layout", "n", "seed", "mode", "seeding", "subset", "image_size")
         meta = merge_meta(out, meta, keys, "perturbations", names, "a -P set", defaults={"subset": None})
-        meta_path = out / "meta.json"
         meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
-        if is_main():
-            with atomic_path(meta_path) as tmp:
-                tmp.write_text(json.dumps(meta, indent=2))
+        write_meta(out, meta)
 
         workers = workers or os.cpu_count() or 1
         shapes = {p: (n, frames(p, size), size, size, 3) for p in names}
@@ -225,10 +215,7 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
             raise ValueError("no images to perturb")
         out_names = check_output_names(items, _video_name)
         ffmpeg_exe()
-        out = ensure_writable_dir(config.out)
-        if is_main():
-            claim.enter_context(output_lock(out))
-        remove_stale_temps(out)
+        out = claim_output(config.out, claim)
         mode = "reference-stream" if config.reference_stream else "batched"
         meta = {"layout": "imagenet-p", "size": size, "seed": seed, "mode": mode, "seeding": config.seeding,
                 "subset": subset and subset.as_meta(), "source": source, "images": len(items)}
@@ -236,9 +223,7 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
                           names, "a -P tree", defaults={"layout": "imagenet-p", "mode": "batched", "subset": None})
         meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
         meta["complete_markers"] = True  # each finished <perturbation> folder holds COMPLETE
-        if is_main():
-            with atomic_path(out / "meta.json") as tmp:  # before any video: a rerun checks these settings
-                tmp.write_text(json.dumps(meta, indent=2))
+        write_meta(out, meta)  # before any video: a rerun checks these settings
         todo = [p for p in names if not (out / p / COMPLETE).exists()]
         if config.reference_stream:  # one stream per perturbation, through the images in the loader's order
             tasks = [(items, out_names, p, seed, size, str(out), True) for p in todo]

@@ -20,8 +20,11 @@ done
 cmp /tmp/cc_before/fog.npy /tmp/cc_after/fog.npy && echo identical-fog
 .venv/bin/python - "$LOG" <<'PY'
 import json, re, statistics, sys
+sys.path.insert(0, "benchmarks")
+from _common import machine
 rows = [re.match(r"(\w+) round (\d+) wall ([\d.]+) s user ([\d.]+) s sys ([\d.]+) s", l) for l in open(sys.argv[1])]
-out = {"command": "bash benchmarks/cli_threads.sh", "data": "CIFAR-10 test split (10,000 images), 15 x 5 corruptions"}
+out = {"command": "bash benchmarks/cli_threads.sh", "data": "CIFAR-10 test split (10,000 images), 15 x 5 corruptions",
+       "machine": machine()}
 for side in ("before", "after"):
     wall = [float(m[3]) for m in rows if m and m[1] == side]
     cpu = [float(m[4]) + float(m[5]) for m in rows if m and m[1] == side]

@@ -8,7 +8,8 @@ plus ``preprocess(image)``, with its ToTensor + Normalize (the published module 
 (b) torchvision ``v2.AugMix`` per PIL image and on a uint8 batch (ops shared by the batch),
 (c) timm's ``augment_and_mix_transform`` (if timm is installed), (d) ours per image
 (``augmix.AugMix``), (e) ours batched on the CPU with 1 and 2 threads (the compiled kernel
-back-end, the default for uint8 CPU batches; also the plain torch back-end for comparison),
+back-end, the default for uint8 CPU batches; also the torch back-ends for comparison: the
+grouped one and the sync-free "graph" one meant for GPUs),
 (f) ours on a GPU if one is visible. Same images for all; per-image paths run
 single-threaded. Also compares the output distributions of (a) and (e) on every image:
 per-image mean |augmented - clean| (mean, standard error, two-sample KS test). Finally
@@ -162,6 +163,7 @@ def main() -> None:
 
     mod = augmix.AugMixBatch(severity=3, jsd=True, generator=0)
     mod_torch = augmix.AugMixBatch(severity=3, jsd=True, generator=0, backend="torch")
+    mod_graph = augmix.AugMixBatch(severity=3, jsd=True, generator=0, backend="graph")
 
     def ours_batched(x_all=batch, m=mod):
         for i in range(0, n, args.batch):
@@ -173,6 +175,8 @@ def main() -> None:
     torch.set_num_threads(1)
     record("e_ours_batched_cpu_torch_backend_1_thread", timed(lambda: ours_batched(m=mod_torch), 1), 1,
            backend="torch")
+    record("e_ours_batched_cpu_graph_backend_1_thread", timed(lambda: ours_batched(m=mod_graph), 1), 1,
+           backend="graph", note="sync-free path for GPUs and torch.compile, run on the CPU as a proxy")
 
     if torch.cuda.is_available():
         gpu = batch.cuda()
@@ -222,7 +226,7 @@ def main() -> None:
 
     base = results["a_reference_cifar_aug"]["triplets_per_s_per_core"]
     for key in ("e_ours_batched_cpu_1_thread", "e_ours_batched_cpu_2_thread",
-                "e_ours_batched_cpu_torch_backend_1_thread"):
+                "e_ours_batched_cpu_torch_backend_1_thread", "e_ours_batched_cpu_graph_backend_1_thread"):
         results[key]["speedup_per_core_vs_a"] = round(results[key]["triplets_per_s_per_core"] / base, 2)
     save("augment_throughput", {"command": " ".join(["python benchmarks/augment_throughput.py", *sys.argv[1:]]),
                                 "data": provenance, "image_size": 32, "batch": args.batch, "images": n,

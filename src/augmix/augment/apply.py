@@ -11,7 +11,9 @@ Two back-ends with one meaning:
   affine resampling, the other ops run once per op on the images that drew them); for a
   uint8 batch on the CPU the default picks the compiled ``"kernel"`` back-end
   (``augment.compiled``), which walks each image through its chains with Pillow's own
-  arithmetic and is both faster and exact.
+  arithmetic and is both faster and exact. On a GPU the default is the ``"graph"``
+  back-end (``augment.graph``): the same arithmetic on every chain with masks, so a
+  batch never waits for the host and compiles as one graph.
 """
 
 from __future__ import annotations
@@ -125,22 +127,29 @@ def mix(x: torch.Tensor, chains: torch.Tensor, params: AugMixParams) -> torch.Te
     return out.clamp_(0, 1)
 
 
-BACKENDS = ("auto", "kernel", "torch")
+BACKENDS = ("auto", "kernel", "torch", "graph")
 
 
 def apply_tensor(x: torch.Tensor, params: AugMixParams, backend: str = "auto") -> torch.Tensor:
     """AugMix of a batch ``[B, C, H, W]`` with per-image parameters; float32 in [0, 1].
 
     ``backend``: ``"kernel"`` (compiled; uint8 on the CPU only; Pillow-exact chains),
-    ``"torch"`` (any dtype and device), or ``"auto"``: the kernel where it applies.
+    ``"torch"`` (any dtype and device; chains grouped by op, fastest off the kernel on a
+    CPU), ``"graph"`` (the same results without host synchronisation, for GPUs and
+    ``torch.compile``), or ``"auto"``: the kernel where it applies, else ``"graph"`` on
+    an accelerator and ``"torch"`` on the CPU.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if x.ndim != 4:
         raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
-    if backend != "torch":
+    if backend in ("auto", "kernel"):
         from augmix.augment import compiled  # numba: imported, and compiled, on first use
 
         if backend == "kernel" or compiled.fits(x):
             return compiled.augmix_uint8(x, params)  # refuses what it cannot take, naming backend='torch'
+    if backend == "graph" or (backend == "auto" and x.device.type != "cpu"):
+        from augmix.augment.graph import apply_chains_graph
+
+        return mix(x, apply_chains_graph(x, params), params)
     return mix(x, apply_chains(x, params), params)

@@ -135,7 +135,17 @@ def affine(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     """
     xf, shape = _flat(x)
     n, _, h, w = xf.shape
-    dev = xf.device
+    src = xf if xf.is_floating_point() else xf.to(torch.float32)
+    out = sample_affine(src, matrix)
+    if x.dtype == torch.uint8:  # a convex combination of 0..255 values: truncation is floor
+        return out.add_(_AFFINE_EPS).to(torch.int32).to(torch.uint8).reshape(shape)
+    return out.clamp_(0, 1).to(x.dtype).reshape(shape)
+
+
+def sample_affine(src: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+    """Pillow's bilinear affine of a float32 batch [N, C, H, W], before rounding."""
+    n, _, h, w = src.shape
+    dev = src.device
     a, b, c, d, e, f = matrix.to(torch.float64).reshape(n, 6).unbind(1)
     # With x_pix = (x_n + 1) * w / 2 on both sides, the map in normalised coordinates is
     # x_n' = a x_n + (b h/w) y_n + (a + b h/w + 2c/w - 1), and likewise for y.
@@ -150,12 +160,8 @@ def affine(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     grid = torch.empty(n, h, w, 2, device=dev, dtype=torch.float32)
     grid[..., 0] = gx
     grid[..., 1] = gy
-    src = xf if xf.is_floating_point() else xf.to(torch.float32)
     out = F.grid_sample(src, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    out.mul_(valid.unsqueeze(1))  # (a float mask multiplies faster than a bool one)
-    if x.dtype == torch.uint8:  # a convex combination of 0..255 values: truncation is floor
-        return out.add_(_AFFINE_EPS).to(torch.int32).to(torch.uint8).reshape(shape)
-    return out.clamp_(0, 1).to(x.dtype).reshape(shape)
+    return out.mul_(valid.unsqueeze(1))  # (a float mask multiplies faster than a bool one)
 
 
 def shift(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
@@ -211,20 +217,19 @@ def _grey(xf: torch.Tensor, exact: bool) -> torch.Tensor:
     return (0.299 * r + 0.587 * g + 0.114 * b).unsqueeze(1)
 
 
-def _enhance(kind: str, img: torch.Tensor, factor: Magnitude) -> torch.Tensor:
-    xf, shape = _flat(img)
-    exact = img.dtype == torch.uint8
-    n = xf.shape[0]
-    f = _per_image(factor, n, xf.device, torch.float32).view(n, 1, 1, 1)
-    x = xf.to(torch.float32)
+def degenerate(kind: str, x: torch.Tensor, exact: bool) -> torch.Tensor:
+    """The image an enhance op blends with (``ImageEnhance``), float32 [N, C, H, W].
+
+    ``x`` is float32 on Pillow's scale (0-255 when ``exact``, i.e. for uint8 input).
+    """
     if kind == "brightness":
-        deg = torch.zeros_like(x)
-    elif kind == "color":
-        deg = _grey(x, exact).expand_as(x)
-    elif kind == "contrast":
+        return torch.zeros_like(x)
+    if kind == "color":
+        return _grey(x, exact).expand_as(x)
+    if kind == "contrast":
         mean = _grey(x, exact).mean(dim=(1, 2, 3), keepdim=True, dtype=torch.float64)
-        deg = ((mean + 0.5).floor() if exact else mean).to(torch.float32).expand_as(x)
-    elif kind == "sharpness":
+        return ((mean + 0.5).floor() if exact else mean).to(torch.float32).expand_as(x)
+    if kind == "sharpness":
         kernel = torch.tensor([[1, 1, 1], [1, 5, 1], [1, 1, 1]], dtype=torch.float32) / 13
         kernel = kernel.to(x.device).expand(x.shape[1], 1, 3, 3)
         smooth = F.conv2d(x, kernel, groups=x.shape[1])
@@ -232,8 +237,17 @@ def _enhance(kind: str, img: torch.Tensor, factor: Magnitude) -> torch.Tensor:
             smooth = (smooth + 0.5).floor_().clamp_(0, 255)
         deg = x.clone()
         deg[..., 1:-1, 1:-1] = smooth  # Pillow's 3x3 filter copies the border
-    else:
-        raise ValueError(kind)
+        return deg
+    raise ValueError(kind)
+
+
+def _enhance(kind: str, img: torch.Tensor, factor: Magnitude) -> torch.Tensor:
+    xf, shape = _flat(img)
+    exact = img.dtype == torch.uint8
+    n = xf.shape[0]
+    f = _per_image(factor, n, xf.device, torch.float32).view(n, 1, 1, 1)
+    x = xf.to(torch.float32)
+    deg = degenerate(kind, x, exact)
     return _finish(_blend(deg, x, f).clamp_(0, 255 if exact else 1), img, shape, eps=0.0)
 
 
@@ -254,14 +268,17 @@ def _autocontrast_t(img: torch.Tensor) -> torch.Tensor:
     return out.clamp_(0, 1).reshape(shape)
 
 
-def _equalize_t(img: torch.Tensor) -> torch.Tensor:
-    """Pillow's ``ImageOps.equalize`` per image and channel, vectorised."""
-    xf, shape = _flat(img)
-    codes = _to_codes(xf)
+def equalize_luts(codes: torch.Tensor, index: torch.Tensor | None = None) -> torch.Tensor:
+    """Pillow's ``ImageOps.equalize`` lookup tables, int64 [N * C, 256], for uint8 [N, C, H, W].
+
+    Fixed shapes and no host synchronisation (histograms by ``scatter_add_``), so the
+    same code serves the grouped and the sync-free tensor paths. ``index`` is ``codes`` as
+    int64 [N * C, H * W] when the caller has it already.
+    """
     n, ch, h, w = codes.shape
-    flat = codes.reshape(n * ch, h * w).long()
-    offs = torch.arange(n * ch, device=codes.device).view(-1, 1) * 256
-    hist = torch.bincount((flat + offs).reshape(-1), minlength=n * ch * 256).view(n * ch, 256)
+    flat = codes.reshape(n * ch, h * w).long() if index is None else index
+    hist = torch.zeros(n * ch, 256, dtype=torch.int64, device=codes.device)
+    hist.scatter_add_(1, flat, torch.ones_like(flat))
     # step = (total - count of the last non-empty bin) // 256
     last = 255 - (hist.flip(1) > 0).long().argmax(dim=1)
     last_count = hist.gather(1, last.view(-1, 1)).squeeze(1)
@@ -272,8 +289,16 @@ def _equalize_t(img: torch.Tensor) -> torch.Tensor:
     safe = step.clamp_min(1).view(-1, 1)
     lut = ((safe // 2 + cum) // safe).clamp_(max=255)
     ident = torch.arange(256, device=codes.device).expand_as(lut)
-    lut = torch.where(identity.view(-1, 1), ident, lut)
-    out = lut.gather(1, flat).to(torch.uint8).reshape(n, ch, h, w)
+    return torch.where(identity.view(-1, 1), ident, lut)
+
+
+def _equalize_t(img: torch.Tensor) -> torch.Tensor:
+    """Pillow's ``ImageOps.equalize`` per image and channel, vectorised."""
+    xf, shape = _flat(img)
+    codes = _to_codes(xf)
+    n, ch, h, w = codes.shape
+    lut = equalize_luts(codes)
+    out = lut.gather(1, codes.reshape(n * ch, h * w).long()).to(torch.uint8).reshape(n, ch, h, w)
     return _from_codes(out, xf).reshape(shape)
 
 

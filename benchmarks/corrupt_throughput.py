@@ -1,6 +1,6 @@
 """Corruption speed: images/s per core per corruption at 32 and 224 px, ours vs imagecorruptions.
 
-    python benchmarks/corrupt_throughput.py [--n32 2000] [--n224 48] [--full]
+    python benchmarks/corrupt_throughput.py [--n32 2000] [--n224 48] [--full] [--images DIR] [--synthetic]
 
 Ours runs batched (one call per corruption and severity 3); ``imagecorruptions`` (the
 maintained fork ``imagecorruptions-imaug``, which we depend on for the frost photographs)
@@ -33,15 +33,22 @@ from augmix.corruptions import ALL, BENCHMARK, corrupt  # noqa: E402
 cv2.setNumThreads(1)
 
 
-def imagenet_images(n: int) -> tuple[np.ndarray, str]:
-    """``n`` Imagewoof validation photographs, Resize(256) + CenterCrop(224), or synthetic."""
+def imagenet_images(n: int, folder: Path | None = None, synthetic: bool = False) -> tuple[np.ndarray, str]:
+    """``n`` photographs, Resize(256) + CenterCrop(224): from ``folder`` (an image tree), else
+    the developers' Imagewoof copy; synthetic noise only when asked for, else refuse."""
     from augmix.corruptions.generate import preprocess
     from augmix.data.images import walk_image_tree
 
+    if folder is not None:
+        if not folder.is_dir():
+            sys.exit(f"error: --images {folder} is not a folder; give a folder of photographs (e.g. ImageNet val)")
+        items = walk_image_tree(folder).images
+        step = max(1, len(items) // n)
+        arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items[::step][:n]])
+        return arr, f"{len(arr)} photographs from {folder}, 256/224 crop"
     folder = Path(tempfile.gettempdir()) / "augmix-bench-data" / "imagewoof2-320-val500" / "val"
     if not folder.is_dir() and (SHARED / "prepare.py").exists():
         import subprocess
-        import sys
 
         subprocess.run([sys.executable, str(SHARED / "prepare.py"), "imagewoof", str(folder.parents[1])],
                        check=True, stdout=subprocess.DEVNULL)
@@ -49,8 +56,11 @@ def imagenet_images(n: int) -> tuple[np.ndarray, str]:
         items = walk_image_tree(folder).images[:: max(1, 500 // n)][:n]
         arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items])
         return arr, f"Imagewoof2-320 validation (ImageNet photographs), {len(arr)} images, 256/224 crop"
+    if not synthetic:
+        sys.exit("error: no photographs for the 224 px timings; give --images DIR (a folder of photographs, e.g. "
+                 "ImageNet val), or --synthetic to time uniform noise instead (recorded as such)")
     rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8), "synthetic noise (no Imagewoof found)"
+    return rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8), "synthetic uniform noise (--synthetic)"
 
 
 def rate(fn, count: int, min_time: float = 1.0) -> float:
@@ -114,9 +124,16 @@ def main() -> None:
     ap.add_argument("--peer224", type=int, default=8)
     ap.add_argument("--full", action="store_true", help="also time full CIFAR-10-C generations")
     ap.add_argument("--rounds", type=int, default=5, help="rounds of every timing: medians and ranges reported")
+    ap.add_argument("--images", type=Path, help="photographs for the 224 px timings (default: the developers' "
+                    "Imagewoof copy)")
+    ap.add_argument("--synthetic", action="store_true", help="time uniform noise where no real images are found "
+                    "(recorded in the JSON); without it the script refuses")
     args = ap.parse_args()
     x32, note32 = cifar_test_images(args.n32)
-    x224, note224 = imagenet_images(args.n224)
+    if note32.startswith("synthetic") and not args.synthetic:
+        sys.exit("error: no CIFAR-10 for the 32 px timings; put it under $AUGMIX_DATA (official layout) or pass "
+                 "--synthetic to time uniform noise instead (recorded as such)")
+    x224, note224 = imagenet_images(args.n224, args.images, args.synthetic)
     result = {"command": "python benchmarks/corrupt_throughput.py " + " ".join(sys.argv[1:]),
               "machine": machine(), "threads": 1, "rounds": args.rounds,
               "data": {"32": note32, "224": note224},

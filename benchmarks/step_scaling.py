@@ -3,7 +3,7 @@
     python benchmarks/step_scaling.py [--models tiny,small,wrn40_2] [--rounds 4]
 
 For each model, memory layout (NCHW or channels_last) and allocator setting (glibc's
-default, or ``augmix.train.allocator.keep_freed_memory``), a fresh process times forward + backward +
+default, or ``augmix.allocator.keep_freed_memory``), a fresh process times forward + backward +
 SGD step on random 32x32 inputs at batch 128 and 384, alternating, and reports the median
 step times and their ratio (3.0 is linear). This isolates why a JSD epoch may cost more
 than 3x a standard one on a CPU; ``train_throughput.py`` measures whole epochs.
@@ -24,7 +24,7 @@ from _common import machine, save
 
 def child(model: str, channels_last: bool, keep_memory: bool, rounds: int) -> dict:
     if keep_memory:
-        from augmix.train.allocator import keep_freed_memory
+        from augmix.allocator import keep_freed_memory
 
         keep_freed_memory()
     from augmix.models import create_model

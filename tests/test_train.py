@@ -103,7 +103,7 @@ def test_loader_path_and_methods_run(cifar, tmp_path):
 def test_keep_freed_memory_applies_on_glibc_and_resume_ignores_it(cifar, tmp_path):
     import platform
 
-    from augmix.train.allocator import keep_freed_memory
+    from augmix.allocator import keep_freed_memory
 
     if platform.libc_ver()[0] == "glibc":
         assert keep_freed_memory() is True

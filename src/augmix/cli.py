@@ -149,7 +149,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                         suite=tuple(args.suite) if args.suite else None, batch_size=args.batch_size,
                         workers=args.workers, device=args.device, name=args.name,
                         allow_other_dataset=args.allow_other_dataset, p_baseline=args.p_baseline,
-                        difficulty=args.difficulty, generate_seed=args.generate_seed, **_subset_fields(args))
+                        difficulty=args.difficulty, generate_seed=args.generate_seed,
+                        tune_malloc=args.tune_malloc, **_subset_fields(args))
     res = run_evaluation(config)
     print(f"{summary_line(res)}; report in {args.out}")
 
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive(int), default=None,
                    help="images per batch (default 500 for 32 px data, 100 for ImageNet; used as given)")
     p.add_argument("--workers", type=_positive(int, 0), default=2, help="DataLoader workers (default 2)")
+    p.add_argument("--no-tune-malloc", dest="tune_malloc", action="store_false",
+                   help="CPU: leave glibc's allocator as it is (default: keep freed memory for reuse, which makes "
+                        "large batches faster; the process keeps its peak memory)")
     p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--allow-other-dataset", action="store_true",
                    help="evaluate a checkpoint on a dataset other than the one it was trained on")

@@ -39,6 +39,7 @@ class EvalConfig:
     limit: int | None = None  # only the first N test images (and the same rows of every derived set)
     indices: tuple[int, ...] | None = field(default=None, repr=False)  # only these test images
     progress: bool = True
+    tune_malloc: bool = True  # CPU with glibc: keep freed memory for reuse (augmix.allocator)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)

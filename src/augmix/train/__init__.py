@@ -7,7 +7,6 @@
     loop.py         ``train``: the loop, top to bottom
     distributed.py  torchrun / DDP set-up
     rng.py          seeding and RNG state in checkpoints
-    allocator.py    glibc's allocator setting for CPU training
     logs.py         log.csv, log.jsonl, TensorBoard
 """
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from augmix.allocator import keep_freed_memory
 from augmix.checkpoint import ModelSpec, build_model, load_checkpoint, save_checkpoint
 from augmix.evaluate import check_batch, one_line_oom
 from augmix.io import ensure_writable_dir
 from augmix.train import logs
-from augmix.train.allocator import keep_freed_memory
 from augmix.train.batches import make_batches
 from augmix.train.config import TrainConfig
 from augmix.train.data import load_train_data, test_error

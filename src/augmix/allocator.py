@@ -1,4 +1,4 @@
-"""CPU training: let glibc keep freed memory, so large batches stop paying page faults."""
+"""CPU training and evaluation: let glibc keep freed memory, so large batches stop paying page faults."""
 
 from __future__ import annotations
 

@@ -255,9 +255,13 @@ def check_output_names(items: Sequence, out_name=output_name) -> list[str]:
 def corrupt_item(item, corruption: str, severity: int, seed: int, size: int) -> np.ndarray:
     """One source image of an ImageNet-layout set, preprocessed and corrupted as the default mode
     does before saving it (uint8 [size, size, 3]; the stream is keyed by its output name)."""
-    img = preprocess(item.load(), size)
-    rng = _stream(_benchmark_of(corruption), seed, corruption, severity, output_name(item))
-    return corrupt(np.asarray(img), corruption, severity, seed=rng)
+    return corrupt_prepared(np.asarray(preprocess(item.load(), size)), output_name(item), corruption, severity, seed)
+
+
+def corrupt_prepared(img: np.ndarray, name: str, corruption: str, severity: int, seed: int) -> np.ndarray:
+    """``corrupt_item`` of an image already preprocessed, whose output name is ``name``."""
+    rng = _stream(_benchmark_of(corruption), seed, corruption, severity, name)
+    return corrupt(img, corruption, severity, seed=rng)
 
 
 def jpeg_roundtrip(arr: np.ndarray) -> np.ndarray:
@@ -273,14 +277,20 @@ def jpeg_roundtrip(arr: np.ndarray) -> np.ndarray:
 
 
 def _folder_unit(args) -> int:
-    items, names, corruption, severity, seed, size, out = args
+    """Every (corruption, severity) still to do for a few source images, each decoded and
+    resized once (not once per output: that was a third of the work at 224 px)."""
+    items, names, pairs, seed, size, out = args
     for item, name in zip(items, names, strict=True):
-        target = Path(out) / corruption / str(severity) / name
-        if target.exists() and image_is_whole(target):  # a killed run's files are checked, not trusted
-            continue
-        arr = corrupt_item(item, corruption, severity, seed, size)
-        save_image(Image.fromarray(arr), target, "JPEG", **IMAGENET_JPEG)
-    return len(items)
+        img = None
+        for corruption, severity in pairs:
+            target = Path(out) / corruption / str(severity) / name
+            if target.exists() and image_is_whole(target):  # a killed run's files are checked, not trusted
+                continue
+            if img is None:
+                img = np.asarray(preprocess(item.load(), size))
+            arr = corrupt_prepared(img, name, corruption, severity, seed)
+            save_image(Image.fromarray(arr), target, "JPEG", **IMAGENET_JPEG)
+    return len(items) * len(pairs)
 
 
 def _folder_reference_unit(args) -> int:
@@ -323,7 +333,7 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
         write_meta(out, meta)  # before any image: a rerun checks these settings
         sevs = list(config.severities)
         todo = [(c, s) for c in names for s in sevs if not (out / c / str(s) / COMPLETE).exists()]
-        per_task = 16
+        per_task = 4  # source images per task: each task does all their outputs (75 each for a full -C)
         if config.reference_stream:  # one stream per corruption runs through all its severities: redo them all
             redo = list(dict.fromkeys(c for c, _ in todo))
             todo = [(c, s) for c in redo for s in sevs]
@@ -331,8 +341,12 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
             tasks = [(items, out_names, c, sevs, config.seed, size, str(out)) for c in redo]
         else:
             unit = _folder_unit
-            tasks = [(items[i:i + per_task], out_names[i:i + per_task], c, s, config.seed, size, str(out))
-                     for c, s in todo for i in range(0, len(items), per_task)]
+            # few images: split their outputs too, so that every worker has work
+            chunks = -(-len(items) // per_task)
+            groups = min(len(todo), max(1, -(-4 * (config.workers or os.cpu_count() or 1) // chunks))) or 1
+            parts = [todo[g::groups] for g in range(groups)]
+            tasks = [(items[i:i + per_task], out_names[i:i + per_task], part, config.seed, size, str(out))
+                     for i in range(0, len(items), per_task) for part in parts]
         barrier()  # every rank has listed the same work before any is done
         with tqdm(total=len(items) * len(todo), unit="img", desc="corrupting", disable=not config.progress) as bar:
             run(unit, tasks, config.workers or os.cpu_count() or 1, bar)

@@ -71,9 +71,26 @@ def atomic_path(path: str | os.PathLike, verify: Callable[[Path], None] | None =
 
 
 def reads_back(path: Path) -> None:
-    """Raise unless ``path`` decodes as a whole image (a short write leaves a truncated one)."""
+    """Raise unless ``path`` is a whole image (a short write leaves a truncated one).
+
+    A JPEG is whole when it ends with its end-of-image marker: a short write cuts the
+    marker off, and the entropy-coded data cannot contain it (a 0xFF byte there is always
+    followed by 0x00). This costs two small reads instead of a decode (a third of the work
+    of writing a 224 px -C image). Other formats are decoded.
+    """
     from PIL import Image
 
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+            if head == b"\xff\xd8":
+                f.seek(-2, os.SEEK_END)
+                if f.read(2) == b"\xff\xd9":
+                    return
+                raise OSError("no JPEG end-of-image marker")
+    except OSError:
+        raise OSError(errno.EIO, "the image written does not read back whole (it ends early); is the disk full?") \
+            from None
     try:
         with Image.open(path) as img:
             img.load()

@@ -8,7 +8,13 @@ Each reproduces a step of hendrycks/robustness ``make_*_c.py`` exactly in method
   angle, taps at ``ceil(i*cos - 0.5), ceil(i*sin - 0.5)``, edge pixels repeated, the
   result rounded to 8 bits as the PNG round trip does;
 * ``clipped_zoom`` - ``scipy.ndimage.zoom(order=1)`` of the centre crop, then the centre
-  trimmed, as two matrix products per zoom factor;
+  trimmed, as a separable two-tap interpolation per zoom factor;
+* ``hsv_map`` - scikit-image's ``rgb2hsv`` -> shift V or scale S -> ``hsv2rgb``, per pixel
+  in float64 with its formulas (numba);
+* ``poisson_codes`` - Poisson draws with means ``code / 255 * lam`` for 8-bit codes, by
+  inverting each of the 256 CDFs (exactly Poisson; faster than numpy's per-draw sampler);
+* ``bilinear_reflect`` - ``scipy.ndimage.map_coordinates(order=1, mode="reflect")`` of
+  displaced pixel grids (elastic transform; numba);
 * ``plasma_fractal`` - the diamond-square height map of fog, one per image;
 * ``glass_shuffle`` - glass blur's sequential local pixel swaps (numba);
 * ``frost_layers`` - the published frost photographs, from the registry package that ships
@@ -106,17 +112,49 @@ def _zoom_matrix(size: int, zoom_factor: float) -> np.ndarray:
     return mat
 
 
+@functools.lru_cache(maxsize=256)
+def _zoom_taps(size: int, zoom_factor: float) -> tuple[np.ndarray, ...]:
+    """The two taps of each row of ``_zoom_matrix``: (first, second, their weights), float32."""
+    mat = _zoom_matrix(size, zoom_factor)
+    lo = np.argmax(mat != 0, axis=1)
+    hi = size - 1 - np.argmax(mat[:, ::-1] != 0, axis=1)
+    rows = np.arange(size)
+    w_lo = mat[rows, lo]
+    w_hi = np.where(hi == lo, 0.0, mat[rows, hi])
+    return lo, hi, w_lo.astype(np.float32), w_hi.astype(np.float32)
+
+
+@numba.njit(cache=True)
+def _zoom_rows_cols(x, lo, hi, wlo, whi, out):  # pragma: no cover - compiled
+    n, h, w, c = x.shape
+    tmp = np.empty((h, w, c), dtype=np.float32)
+    for k in range(n):
+        for i in range(h):
+            a, b, wa, wb = lo[i], hi[i], wlo[i], whi[i]
+            for j in range(w):
+                for ch in range(c):
+                    tmp[i, j, ch] = wa * x[k, a, j, ch] + wb * x[k, b, j, ch]
+        for i in range(h):
+            for j in range(w):
+                a, b, wa, wb = lo[j], hi[j], wlo[j], whi[j]
+                for ch in range(c):
+                    out[k, i, j, ch] = wa * tmp[i, a, ch] + wb * tmp[i, b, ch]
+
+
 def clipped_zoom(x: np.ndarray, zoom_factor: float) -> np.ndarray:
-    """The source's ``clipped_zoom`` on images [N, H, W, C] (float): zoom the centre, trim."""
+    """The source's ``clipped_zoom`` on images [N, H, W, C] (float): zoom the centre, trim.
+
+    Order-1 zoom has two taps per output row and column: a separable two-tap pass each way
+    (float32), ~50x less arithmetic than the dense matrix products it replaced.
+    """
     n, h, w, c = x.shape
     if h != w:
         raise ValueError("clipped_zoom follows the source and needs square images")
-    mat = _zoom_matrix(h, float(zoom_factor)).astype(x.dtype)
-    # rows: M @ X over all images and channels at once; then columns: X @ M^T
-    t = np.matmul(mat, x.transpose(1, 0, 2, 3).reshape(h, n * w * c))  # [h, n*w*c]
-    t = t.reshape(h, n, w, c).transpose(1, 0, 3, 2).reshape(n * h * c, w)  # [n*h*c, w]
-    out = np.matmul(t, mat.T).reshape(n, h, c, w).transpose(0, 1, 3, 2)
-    return np.ascontiguousarray(out)
+    lo, hi, wlo, whi = _zoom_taps(h, float(zoom_factor))
+    out = np.empty(x.shape, dtype=np.float32)
+    announce_first_compile(_zoom_rows_cols, "corruption kernels")
+    _zoom_rows_cols(np.ascontiguousarray(x, dtype=np.float32), lo, hi, wlo, whi, out)
+    return out
 
 
 def clipped_zoom_exact(x: np.ndarray, zoom_factor: float) -> np.ndarray:
@@ -228,3 +266,133 @@ def frost_layers(scale: float) -> tuple[np.ndarray, ...]:
             img = cv2.resize(img, (0, 0), fx=scale, fy=scale)
         layers.append(np.ascontiguousarray(img[..., ::-1]))
     return tuple(layers)
+
+
+@numba.njit(cache=True)
+def _hsv_map(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover - compiled
+    """skimage's rgb2hsv / hsv2rgb (0.26) per pixel, float64, same operations in the same order."""
+    for i in range(x.shape[0]):
+        r, g, b = x[i, 0] / 255.0, x[i, 1] / 255.0, x[i, 2] / 255.0
+        v = max(r, max(g, b))
+        delta = v - min(r, min(g, b))
+        s = 0.0 if delta == 0.0 else delta / v
+        h = 0.0
+        if delta != 0.0:  # the last of red, green, blue to equal the maximum wins, as in skimage
+            if b == v:
+                h = 4.0 + (r - g) / delta
+            elif g == v:
+                h = 2.0 + (b - r) / delta
+            else:
+                h = (g - b) / delta
+            h = (h / 6.0) % 1.0
+        v = min(max(v + value_shift, 0.0), 1.0)
+        s = min(max(s * sat_scale + sat_shift, 0.0), 1.0)
+        hi = math.floor(h * 6)
+        f = h * 6 - hi
+        p = v * (1 - s)
+        q = v * (1 - f * s)
+        t = v * (1 - (1 - f) * s)
+        k = int(hi) % 6
+        if k == 0:
+            rr, gg, bb = v, t, p
+        elif k == 1:
+            rr, gg, bb = q, v, p
+        elif k == 2:
+            rr, gg, bb = p, v, t
+        elif k == 3:
+            rr, gg, bb = p, q, v
+        elif k == 4:
+            rr, gg, bb = t, p, v
+        else:
+            rr, gg, bb = v, p, q
+        out[i, 0] = min(max(rr, 0.0), 1.0) * 255
+        out[i, 1] = min(max(gg, 0.0), 1.0) * 255
+        out[i, 2] = min(max(bb, 0.0), 1.0) * 255
+
+
+def hsv_map(x: np.ndarray, value_shift: float = 0.0, sat_scale: float = 1.0, sat_shift: float = 0.0) -> np.ndarray:
+    """uint8 RGB [..., 3] -> HSV, ``V + value_shift`` and ``S * sat_scale + sat_shift`` (each
+    clipped to [0, 1]) -> RGB, clipped and scaled to [0, 255] (float64): brightness and saturate."""
+    flat = np.ascontiguousarray(x).reshape(-1, 3)
+    out = np.empty(flat.shape, dtype=np.float64)
+    announce_first_compile(_hsv_map, "corruption kernels")
+    _hsv_map(flat, out, float(value_shift), float(sat_scale), float(sat_shift))
+    return out.reshape(x.shape)
+
+
+@numba.njit(cache=True, inline="always")
+def _reflect(i, n):  # pragma: no cover - compiled
+    """scipy.ndimage's "reflect" (half-sample symmetric) index into [0, n)."""
+    period = 2 * n
+    i = i % period
+    return i if i < n else period - 1 - i
+
+
+@numba.njit(cache=True)
+def _bilinear_reflect(img, dy, dx, out):  # pragma: no cover - compiled
+    h, w, c = img.shape
+    for y in range(h):
+        for x in range(w):
+            sy = y + dy[y, x]
+            sx = x + dx[y, x]
+            y0 = math.floor(sy)
+            x0 = math.floor(sx)
+            fy = sy - y0
+            fx = sx - x0
+            ya, yb = _reflect(y0, h), _reflect(y0 + 1, h)
+            xa, xb = _reflect(x0, w), _reflect(x0 + 1, w)
+            for ch in range(c):
+                top = img[ya, xa, ch] * (1 - fx) + img[ya, xb, ch] * fx
+                bottom = img[yb, xa, ch] * (1 - fx) + img[yb, xb, ch] * fx
+                out[y, x, ch] = top * (1 - fy) + bottom * fy
+
+
+def bilinear_reflect(img: np.ndarray, dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+    """``img`` [H, W, C] sampled at (y + dy, x + dx), linear, mirrored at the borders."""
+    out = np.empty(img.shape, dtype=np.float32)
+    announce_first_compile(_bilinear_reflect, "corruption kernels")
+    _bilinear_reflect(np.ascontiguousarray(img, dtype=np.float32), np.ascontiguousarray(dy, dtype=np.float32),
+                      np.ascontiguousarray(dx, dtype=np.float32), out)
+    return out
+
+
+_GUIDE = 256  # guide-table cells per CDF: the search starts at most a step or two short of its answer
+
+
+@functools.lru_cache(maxsize=32)
+def _poisson_cdfs(lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """CDFs [256, K] of Poisson(code / 255 * lam) for every 8-bit code (K past the last mass
+    > 1e-18), and guide tables [256, _GUIDE]: the smallest k with cdf[k] >= j / _GUIDE."""
+    from scipy.stats import poisson
+
+    top = int(lam + 14 * math.sqrt(lam) + 30)
+    k = np.arange(top + 1)
+    means = np.arange(256) / 255.0 * lam
+    cdfs = np.ascontiguousarray(poisson.cdf(k[None, :], means[:, None]))
+    cells = np.arange(_GUIDE) / _GUIDE
+    guides = np.stack([np.minimum(np.searchsorted(row, cells), top) for row in cdfs]).astype(np.int64)
+    return cdfs, guides
+
+
+@numba.njit(cache=True)
+def _invert_cdfs(codes, u, cdfs, guides, out):  # pragma: no cover - compiled
+    last = cdfs.shape[1] - 1
+    cells = guides.shape[1]
+    for i in range(codes.shape[0]):
+        c = codes[i]
+        k = guides[c, int(u[i] * cells)]  # cdf[k - 1] < u: the answer is k or above
+        while k < last and cdfs[c, k] < u[i]:
+            k += 1
+        out[i] = k
+
+
+def poisson_codes(x: np.ndarray, lam: float, rng: np.random.Generator) -> np.ndarray:
+    """Poisson draws (float64) with means ``x / 255 * lam`` for uint8 ``x``: shot noise's
+    ``rng.poisson(x / 255 * lam)``, by inverse-CDF sampling from one uniform per value."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    u = rng.random(flat.size)
+    out = np.empty(flat.size, dtype=np.float64)
+    cdfs, guides = _poisson_cdfs(float(lam))
+    announce_first_compile(_invert_cdfs, "corruption kernels")
+    _invert_cdfs(flat, u, cdfs, guides, out)
+    return out.reshape(x.shape)

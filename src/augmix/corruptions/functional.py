@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from skimage import color as skcolor
 
 from augmix.corruptions import blocks
 from augmix.corruptions.tables import ALL, CBAR_ALL, FOG_MAPSIZE, FROST_SCALE, table_for
@@ -44,8 +43,9 @@ def gaussian_noise(x, c, rng):
 
 
 def shot_noise(x, c, rng):
-    x = _unit(x)
-    return np.clip(rng.poisson(x * c) / c, 0, 1) * 255
+    if isinstance(rng, ReferenceStream):  # numpy's own sampler: the published stream
+        return np.clip(rng.poisson(_unit(x) * c) / c, 0, 1) * 255
+    return np.clip(blocks.poisson_codes(x, c, rng) / c, 0, 1) * 255
 
 
 def impulse_noise(x, c, rng):
@@ -149,23 +149,9 @@ def fog(x, c, rng):
     return np.clip(x * max_val / (max_val + c[0]), 0, 1) * 255
 
 
-def _hsv_map(x: np.ndarray, fn: Callable[[np.ndarray], None]) -> np.ndarray:
-    """skimage's rgb2hsv -> fn(hsv) in place -> hsv2rgb, in cache-sized chunks of pixels."""
-    out = np.empty(x.shape, dtype=np.float64)
-    flat, dst = x.reshape(-1, 3), out.reshape(-1, 3)
-    step = 1 << 16
-    for i in range(0, len(flat), step):
-        hsv = skcolor.rgb2hsv(_unit(flat[i:i + step]))
-        fn(hsv)
-        dst[i:i + step] = skcolor.hsv2rgb(hsv)
-    return out
-
-
 def brightness(x, c, rng):
-    def shift_value(hsv):
-        hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
-
-    return np.clip(_hsv_map(x, shift_value), 0, 1) * 255
+    # skimage's rgb2hsv -> V + c, clipped -> hsv2rgb, per pixel with its float64 formulas
+    return blocks.hsv_map(x, value_shift=c)
 
 
 def spatter(x, c, rng):
@@ -201,10 +187,7 @@ def contrast(x, c, rng):
 
 
 def saturate(x, c, rng):
-    def scale_saturation(hsv):
-        hsv[..., 1] = np.clip(hsv[..., 1] * c[0] + c[1], 0, 1)
-
-    return np.clip(_hsv_map(x, scale_saturation), 0, 1) * 255
+    return blocks.hsv_map(x, sat_scale=c[0], sat_shift=c[1])
 
 
 def elastic_transform(x, c, rng):
@@ -224,14 +207,9 @@ def elastic_transform(x, c, rng):
         noise = ndimage.gaussian_filter(noise, sigma=(0, 0, sigma, sigma), mode="reflect", truncate=3)
     dx = (noise[0] * alpha).astype(np.float32)
     dy = (noise[1] * alpha).astype(np.float32)
-    yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     out = np.empty_like(image)
-    zz = np.broadcast_to(np.arange(ch), (h, w, ch)).reshape(-1)
-    for i in range(n):
-        rows = np.repeat((yy + dy[i]).reshape(-1), ch)
-        cols = np.repeat((xx + dx[i]).reshape(-1), ch)
-        out[i] = ndimage.map_coordinates(warped[i], (rows, cols, zz), order=1,
-                                         mode="reflect").reshape(h, w, ch)
+    for i in range(n):  # map_coordinates(order=1, mode="reflect") at (y + dy, x + dx, channel)
+        out[i] = blocks.bilinear_reflect(warped[i], dy[i], dx[i])
     return np.clip(out, 0, 1) * 255
 
 

@@ -112,13 +112,13 @@ def test_default_mode_folder_generation_is_unchanged_by_the_mode_switch(tmp_path
 
 
 def test_fast_paths_at_224_px_match_the_reference_stream_path():
-    # The default mode's own kernels (the two-tap zoom, inverse-CDF Poisson draws) against the
+    # The default mode's own numerics (two-tap zoom, inverse-CDF Poisson draws, float32 noise) against the
     # reference-stream path, which is byte-identical to the published generator (above).
     x = smooth_images(12, 224, seed=21)
     for s in (1, 3, 5):
         fast = corrupt(x[:4], "zoom_blur", s, seed=0).astype(int)  # deterministic: equal up to float32 rounding
         assert np.abs(fast - corrupt(x[:4], "zoom_blur", s, seed=np.random.RandomState(0)).astype(int)).max() <= 1
-        for name in ("shot_noise", "snow"):
+        for name in ("shot_noise", "gaussian_noise", "speckle_noise", "impulse_noise", "snow"):
             ours = _psnr(corrupt(x, name, s, seed=SEED), x)
             published = _psnr(corrupt(x, name, s, seed=np.random.RandomState(SEED)), x)
             assert abs(ours - published) <= 0.2, (name, s, ours, published)

@@ -230,7 +230,10 @@ def glass_shuffle(x: np.ndarray, max_delta: int, iterations: int, rng: np.random
     """
     n, h, w, _ = x.shape
     steps = iterations * max(h - 2 * max_delta, 0) * max(w - 2 * max_delta, 0)
-    deltas = rng.integers(-max_delta, max_delta, size=(n, max(steps, 1), 2)).astype(np.int64)
+    if isinstance(rng, np.random.Generator):  # small integers drawn as such (the reference stream draws int64)
+        deltas = rng.integers(-max_delta, max_delta, size=(n, max(steps, 1), 2), dtype=np.int8)
+    else:
+        deltas = rng.integers(-max_delta, max_delta, size=(n, max(steps, 1), 2)).astype(np.int64)
     announce_first_compile(_shuffle, "the glass blur kernel")
     return _shuffle(np.ascontiguousarray(x), deltas, max_delta, iterations)
 

@@ -8,8 +8,9 @@ severities, JPEG quality 85 as released) on the first ``--images`` photographs, 
 process per round, and reads the children's resource usage: wall seconds, CPU seconds
 (user + system of every process) and the largest resident set of any one process. The
 extrapolation to the 50,000-image validation set scales the wall time linearly (the work is
-per image). ``--compare-ref`` also times the same command from another commit (a git
-worktree of this repository, e.g. the commit before a change), interleaved round by round.
+per image). Each arm runs a git worktree of its commit (HEAD, and with ``--compare-ref`` another
+commit, e.g. the one before a change, interleaved round by round), so uncommitted edits are
+never measured.
 Data: the developers' Imagewoof copy (320 px ImageNet photographs), or ``--folder``.
 """
 
@@ -92,12 +93,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="augmix-inc-") as tmp:
         work = Path(tmp)
         photos, note = _photos(args.folder, args.images, work)
-        arms = {"this": REPO / "src"}
-        if args.compare_ref:
-            tree = work / "ref"
-            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), args.compare_ref],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            arms = {args.compare_ref: tree / "src", **arms}
+        # each arm runs a git worktree of its commit: what is measured is a commit, not an edited tree
+        refs = [args.compare_ref, "HEAD"] if args.compare_ref else ["HEAD"]
+        arms = {}
+        for i, ref in enumerate(refs):
+            tree = work / f"tree{i}"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), ref], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            arms["this" if ref == "HEAD" else ref] = tree / "src"
         rows: dict[str, list[dict]] = {k: [] for k in arms}
         try:
             for r in range(args.rounds):
@@ -106,9 +109,8 @@ def main() -> None:
                     rows[name].append(row)
                     print(f"round {r + 1} {name}: {row}")
         finally:
-            if args.compare_ref:
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(work / "ref")],
-                               check=False)
+            for src in arms.values():
+                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(src.parent)], check=False)
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     result = {"command": " ".join(["python benchmarks/imagenet_c_generation.py", *sys.argv[1:]]), "data": note,

@@ -53,8 +53,9 @@ def _single_threaded() -> None:
     ``OMP_NUM_THREADS`` there is too late (numpy's, scipy's and OpenCV's OpenBLAS were loaded by
     the parent, each with a thread per core), so their pools are limited where they run
     (threadpoolctl); and an OpenMP team inherited from a parent that used torch's pool
-    deadlocks after fork, so torch gets one thread too. OpenCV's own pool is left alone:
-    resizing it in a forked child of a parent that used it deadlocks."""
+    deadlocks after fork, so torch gets one thread too. OpenCV's own pool cannot be resized
+    in a forked child of a parent that used it (that deadlocks): ``pool`` sizes it to one
+    thread in the parent, before the workers fork, instead."""
     import sys
 
     if "torch" in sys.modules:
@@ -81,13 +82,26 @@ def _start(images: np.ndarray | None) -> None:
 
 @contextlib.contextmanager
 def pool(workers: int, images: np.ndarray | None = None) -> Iterator[ProcessPoolExecutor]:
-    """``workers`` processes holding ``images``; queued work is cancelled if the caller fails."""
+    """``workers`` processes holding ``images``; queued work is cancelled if the caller fails.
+
+    OpenCV's thread pool is one thread while the pool runs: the workers fork with that setting
+    (they already fill the cores), and the caller's setting is restored afterwards.
+    """
+    import sys
+
+    cv2 = sys.modules.get("cv2")
+    threads = cv2.getNumThreads() if cv2 is not None else None
+    if cv2 is not None:
+        cv2.setNumThreads(1)
     executor = ProcessPoolExecutor(workers, initializer=_start, initargs=(images,))
     try:
         yield executor
     except BaseException:
         executor.shutdown(wait=True, cancel_futures=True)
         raise
+    finally:
+        if cv2 is not None:
+            cv2.setNumThreads(threads)
     executor.shutdown(wait=True)
 
 

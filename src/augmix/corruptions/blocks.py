@@ -13,6 +13,9 @@ Each reproduces a step of hendrycks/robustness ``make_*_c.py`` exactly in method
   in float64 with its formulas (numba);
 * ``poisson_codes`` - Poisson draws with means ``code / 255 * lam`` for 8-bit codes, by
   inverting each of the 256 CDFs (exactly Poisson; faster than numpy's per-draw sampler);
+* ``gaussian_reflect`` - ``scipy.ndimage.gaussian_filter(mode="reflect")`` over the last two
+  axes as two matrix products (elastic transform's displacement fields, whose kernel at
+  224 px reaches 1,025 taps: wider than the image);
 * ``bilinear_reflect`` - ``scipy.ndimage.map_coordinates(order=1, mode="reflect")`` of
   displaced pixel grids (elastic transform; numba);
 * ``plasma_fractal`` - the diamond-square height map of fog, one per image;
@@ -399,3 +402,27 @@ def poisson_codes(x: np.ndarray, lam: float, rng: np.random.Generator) -> np.nda
     announce_first_compile(_invert_cdfs, "corruption kernels")
     _invert_cdfs(flat, u, cdfs, guides, out)
     return out.reshape(x.shape)
+
+
+@functools.lru_cache(maxsize=32)
+def _gaussian_reflect_matrix(size: int, sigma: float, truncate: float) -> np.ndarray:
+    """[size, size] matrix G with G @ v == gaussian_filter1d(v, sigma, mode="reflect", truncate=truncate)."""
+    radius = int(truncate * float(sigma) + 0.5)  # scipy's kernel: exp(-x^2 / 2 sigma^2), normalised
+    offsets = np.arange(-radius, radius + 1)
+    taps = np.exp(-0.5 / (sigma * sigma) * offsets.astype(np.float64) ** 2)
+    taps /= taps.sum()
+    period = 2 * size
+    mat = np.zeros((size, size), dtype=np.float64)
+    for i in range(size):
+        j = (i + offsets) % period  # "reflect": half-sample symmetric, repeated for kernels wider than the image
+        j = np.where(j < size, j, period - 1 - j)
+        np.add.at(mat[i], j, taps)
+    return mat
+
+
+def gaussian_reflect(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """``gaussian_filter`` (mode "reflect") over the last two axes of float64 ``x`` [..., H, W]."""
+    h, w = x.shape[-2:]
+    rows = _gaussian_reflect_matrix(h, float(sigma), float(truncate))
+    cols = rows if w == h else _gaussian_reflect_matrix(w, float(sigma), float(truncate))
+    return np.matmul(np.matmul(rows, x), cols.T)

@@ -243,7 +243,9 @@ def elastic_transform(x, c, rng):
         m = cv2.getAffineTransform(pts1, pts2)
         warped[i] = cv2.warpAffine(image[i], m, (w, h), borderMode=cv2.BORDER_REFLECT_101)
     noise = rng.uniform(-1, 1, size=(2, n, h, w))
-    if sigma > 0:
+    if sigma > 0 and _fast(rng):  # the same filter as two matrix products (its kernel outgrows the image)
+        noise = blocks.gaussian_reflect(noise, sigma, truncate=3)
+    elif sigma > 0:
         noise = ndimage.gaussian_filter(noise, sigma=(0, 0, sigma, sigma), mode="reflect", truncate=3)
     dx = (noise[0] * alpha).astype(np.float32)
     dy = (noise[1] * alpha).astype(np.float32)

@@ -177,3 +177,13 @@ def test_tables_are_complete():
     for size, table in TABLES.items():
         assert set(table) == set(BENCHMARK + EXTRA), size
         assert all(len(v) == 5 for v in table.values())
+
+
+@pytest.mark.parametrize("size, sigma", [(32, 2.56), (37, 5.0), (224, 2.44), (224, 244 * 0.7)])
+def test_gaussian_reflect_is_scipys_filter(size, sigma):
+    # elastic transform's smoothing; at 224 px, severity 1 the kernel (1,025 taps) is wider than the image
+    from scipy import ndimage
+
+    noise = np.random.default_rng(0).uniform(-1, 1, size=(2, 3, size, size))
+    ref = ndimage.gaussian_filter(noise, sigma=(0, 0, sigma, sigma), mode="reflect", truncate=3)
+    assert np.abs(blocks.gaussian_reflect(noise, sigma, truncate=3) - ref).max() < 1e-12

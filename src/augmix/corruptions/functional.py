@@ -2,8 +2,9 @@
 
 Every function follows hendrycks/robustness ``ImageNet-C/create_c/make_*_c.py`` step for
 step (same formulas, constants from ``tables.py``), applied to a batch of uint8 images
-``[N, H, W, 3]`` with a ``numpy.random.Generator``, and returns float values in
-[0, 255]; ``corrupt`` then truncates them to uint8 as the source's ``np.uint8(...)`` does.
+``[N, H, W, 3]`` with a ``numpy.random.Generator``, and returns values in [0, 255] (float;
+Pillow's own uint8 for pixelate and JPEG); ``corrupt`` then truncates them to uint8 as the
+source's ``np.uint8(...)`` does.
 Random draws come from the generator in a different order than the source's global
 ``np.random`` stream, so outputs match the source in distribution, not bit for bit.
 """
@@ -257,7 +258,7 @@ def elastic_transform(x, c, rng):
 
 def pixelate(x, c, rng):
     n, h, w, _ = x.shape
-    out = np.empty(x.shape, dtype=np.float64)
+    out = np.empty(x.shape, dtype=np.uint8)  # Pillow's 8-bit result, kept as it is
     for i in range(n):
         img = Image.fromarray(x[i]).resize((int(w * c), int(h * c)), Image.BOX)
         out[i] = np.asarray(img.resize((w, h), Image.BOX))
@@ -265,7 +266,7 @@ def pixelate(x, c, rng):
 
 
 def jpeg_compression(x, c, rng):
-    out = np.empty(x.shape, dtype=np.float64)
+    out = np.empty(x.shape, dtype=np.uint8)
     for i in range(len(x)):
         buf = io.BytesIO()
         Image.fromarray(x[i]).save(buf, "JPEG", quality=c)

@@ -41,6 +41,16 @@ def cifar_root() -> tuple[Path | None, str]:
     return None, "none"
 
 
+def imagewoof_val() -> Path | None:
+    """The developers' Imagewoof2-320 validation photographs (an ImageNet subset, class folders),
+    unpacked once into a cache folder from ``../shared/data``; ``None`` where that copy is absent."""
+    folder = Path(tempfile.gettempdir()) / "augmix-bench-data" / "imagewoof2-320-val500" / "val"
+    if not folder.is_dir() and (SHARED / "prepare.py").exists():
+        subprocess.run([sys.executable, str(SHARED / "prepare.py"), "imagewoof", str(folder.parents[1])], check=True,
+                       stdout=subprocess.DEVNULL)
+    return folder if folder.is_dir() else None
+
+
 def cifar_test_images(n: int) -> tuple[np.ndarray, str]:
     """``n`` CIFAR-10 test images (uint8 NHWC) and their provenance; synthetic if no data."""
     from augmix.data import load_cifar

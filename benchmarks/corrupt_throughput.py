@@ -26,7 +26,7 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import SHARED, cifar_test_images, machine, save  # noqa: E402
+from _common import cifar_test_images, imagewoof_val, machine, save  # noqa: E402
 
 from augmix.corruptions import ALL, BENCHMARK, corrupt  # noqa: E402
 
@@ -46,13 +46,8 @@ def imagenet_images(n: int, folder: Path | None = None, synthetic: bool = False)
         step = max(1, len(items) // n)
         arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items[::step][:n]])
         return arr, f"{len(arr)} photographs from {folder}, 256/224 crop"
-    folder = Path(tempfile.gettempdir()) / "augmix-bench-data" / "imagewoof2-320-val500" / "val"
-    if not folder.is_dir() and (SHARED / "prepare.py").exists():
-        import subprocess
-
-        subprocess.run([sys.executable, str(SHARED / "prepare.py"), "imagewoof", str(folder.parents[1])],
-                       check=True, stdout=subprocess.DEVNULL)
-    if folder.is_dir():
+    folder = imagewoof_val()
+    if folder is not None:
         items = walk_image_tree(folder).images[:: max(1, 500 // n)][:n]
         arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items])
         return arr, f"Imagewoof2-320 validation (ImageNet photographs), {len(arr)} images, 256/224 crop"

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import SHARED, machine, save
+from _common import imagewoof_val, machine, save
 
 ARMS = ("bare_default", "bare_keep_freed", "evaluate", "evaluate_no_tune")
 
@@ -40,11 +40,8 @@ def _photos(folder: Path | None) -> tuple[Path, str]:
         if not folder.is_dir():
             sys.exit(f"error: --folder {folder} is not a folder; give an ImageFolder tree of photographs")
         return folder, f"photographs under {folder}"
-    cache = Path(tempfile.gettempdir()) / "augmix-bench-data" / "imagewoof2-320-val500" / "val"
-    if not cache.is_dir() and (SHARED / "prepare.py").exists():
-        subprocess.run([sys.executable, str(SHARED / "prepare.py"), "imagewoof", str(cache.parents[1])], check=True,
-                       stdout=subprocess.DEVNULL)
-    if not cache.is_dir():
+    cache = imagewoof_val()
+    if cache is None:
         sys.exit("error: no photographs found; give --folder DIR (an ImageFolder tree, e.g. ImageNet val)")
     return cache, "Imagewoof2-320 validation (ImageNet photographs, 10 classes), 320 px"
 

@@ -30,20 +30,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import SHARED, machine, save
+from _common import imagewoof_val, machine, save
 
 REPO = Path(__file__).resolve().parents[1]
 FULL = 50_000
 
 
 def _photos(folder: Path | None, n: int, work: Path) -> tuple[Path, str]:
-    """A folder tree with the first ``n`` photographs (symbolic links, class folders kept)."""
+    """A folder tree with copies of the first ``n`` photographs (class folders kept)."""
     if folder is None:
-        folder = Path(tempfile.gettempdir()) / "augmix-bench-data" / "imagewoof2-320-val500" / "val"
-        if not folder.is_dir() and (SHARED / "prepare.py").exists():
-            subprocess.run([sys.executable, str(SHARED / "prepare.py"), "imagewoof", str(folder.parents[1])],
-                           check=True, stdout=subprocess.DEVNULL)
-        if not folder.is_dir():
+        folder = imagewoof_val()
+        if folder is None:
             sys.exit("error: no photographs found; give --folder DIR (a class-folder tree, e.g. ImageNet val)")
         note = "Imagewoof2-320 validation (ImageNet photographs, 320 px)"
     else:

@@ -278,7 +278,7 @@ def jpeg_roundtrip(arr: np.ndarray) -> np.ndarray:
 
 def _folder_unit(args) -> int:
     """Every (corruption, severity) still to do for a few source images, each decoded and
-    resized once (not once per output: that was a third of the work at 224 px)."""
+    resized once (not once per output, 75 times for a full set)."""
     items, names, pairs, seed, size, out = args
     for item, name in zip(items, names, strict=True):
         img = None

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from augmix.augment import functional as Fn
-from augmix.augment.ops import OP_SPECS
+from augmix.augment.apply import check_batch
 from augmix.augment.sampler import AugMixParams
 
 _BILINEAR = ("rotate", "shear_x", "shear_y")
@@ -167,14 +167,7 @@ def chain_steps(chains: torch.Tensor, names: tuple[str, ...], ops: torch.Tensor,
 
 def apply_chains_graph(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
     """The augmented chains ``[B, width, C, H, W]``, as ``apply.apply_chains``, sync-free."""
-    if x.ndim != 4:
-        raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
-    b, c, h, w = x.shape
-    if params.batch_size != b:
-        raise ValueError(f"parameters are for {params.batch_size} images, the batch has {b}")
-    unknown = [n for n in params.op_names if n not in OP_SPECS]
-    if unknown:
-        raise ValueError(f"unknown ops {unknown}")
+    b, c, h, w = check_batch(x, params)
     width, depth = params.width, params.ops.shape[2]
     dev = x.device
     # The parameters are drawn on the host; one copy each moves them (no synchronisation).

@@ -73,18 +73,9 @@ def apply_pil(
     return (1 - m) * preprocess(img) + m * mix
 
 
-def check_batch(x: torch.Tensor, params: AugMixParams) -> tuple[int, int, int, int]:
-    """``x``'s shape (B, C, H, W), refusing a tensor that is not a batch of ``params``' size."""
-    if x.ndim != 4:
-        raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
-    if params.batch_size != x.shape[0]:
-        raise ValueError(f"parameters are for {params.batch_size} images, the batch has {x.shape[0]}")
-    return tuple(x.shape)
-
-
 def apply_chains(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
     """The augmented chains ``[B, width, C, H, W]`` (same dtype as ``x``) before mixing."""
-    b, c, h, w = check_batch(x, params)
+    b, c, h, w = params.check_batch(x)
     width, depth = params.width, params.ops.shape[2]
     dev = x.device
     ops = params.ops.reshape(b * width, depth).to(dev)

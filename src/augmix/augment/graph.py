@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 
 from augmix.augment import functional as Fn
-from augmix.augment.apply import check_batch
 from augmix.augment.sampler import AugMixParams
 
 _BILINEAR = ("rotate", "shear_x", "shear_y")
@@ -167,7 +166,7 @@ def chain_steps(chains: torch.Tensor, names: tuple[str, ...], ops: torch.Tensor,
 
 def apply_chains_graph(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
     """The augmented chains ``[B, width, C, H, W]``, as ``apply.apply_chains``, sync-free."""
-    b, c, h, w = check_batch(x, params)
+    b, c, h, w = params.check_batch(x)
     width, depth = params.width, params.ops.shape[2]
     dev = x.device
     # The parameters are drawn on the host; one copy each moves them (no synchronisation).

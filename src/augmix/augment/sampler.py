@@ -117,6 +117,14 @@ class AugMixParams:
             self._args_cache[key] = levels_to_args(self.op_names, self.ops, self.levels, self.signs, height, width)
         return self._args_cache[key]
 
+    def check_batch(self, x: torch.Tensor) -> tuple[int, int, int, int]:
+        """``x``'s shape (B, C, H, W), refusing a tensor that is not a batch of these parameters' size."""
+        if x.ndim != 4:
+            raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
+        if self.batch_size != x.shape[0]:
+            raise ValueError(f"parameters are for {self.batch_size} images, the batch has {x.shape[0]}")
+        return tuple(x.shape)
+
     def select(self, index: int | slice) -> AugMixParams:
         """Parameters of a sub-batch."""
         idx = slice(index, index + 1) if isinstance(index, int) else index

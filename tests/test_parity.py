@@ -122,3 +122,11 @@ def test_fast_paths_at_224_px_match_the_reference_stream_path():
             ours = _psnr(corrupt(x, name, s, seed=SEED), x)
             published = _psnr(corrupt(x, name, s, seed=np.random.RandomState(SEED)), x)
             assert abs(ours - published) <= 0.2, (name, s, ours, published)
+
+
+def test_fast_zoom_is_scipys_zoom_within_one_level_on_a_few_values():
+    x = smooth_images(40, 32, seed=5)
+    for s in range(1, 6):
+        fast = corrupt(x, "zoom_blur", s, seed=0).astype(int)
+        exact = corrupt(x, "zoom_blur", s, seed=np.random.RandomState(0)).astype(int)  # scipy's zoom itself
+        assert np.abs(fast - exact).max() <= 1 and (fast != exact).mean() < 1e-3, s

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from augmix.augment import functional as Fn
-from augmix.augment.sampler import AugMixParams
+from augmix.augment.sampler import AugMixParams, to_device
 
 _BILINEAR = ("rotate", "shear_x", "shear_y")
 _TRANSLATE = ("translate_x", "translate_y")
@@ -169,9 +169,9 @@ def apply_chains_graph(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
     b, c, h, w = params.check_batch(x)
     width, depth = params.width, params.ops.shape[2]
     dev = x.device
-    # The parameters are drawn on the host; one copy each moves them (no synchronisation).
-    ops = params.ops.reshape(b * width, depth).to(dev, non_blocking=True)
-    args = params.args(h, w).reshape(b * width, depth).to(dev, non_blocking=True)
-    active = params.active().reshape(b * width, depth).to(dev, non_blocking=True)
+    # The parameters are drawn on the host; one copy each moves them, from pinned memory on CUDA.
+    ops = to_device(params.ops.reshape(b * width, depth), dev)
+    args = to_device(params.args(h, w).reshape(b * width, depth), dev)
+    active = to_device(params.active().reshape(b * width, depth), dev)
     chains = x.unsqueeze(1).expand(b, width, c, h, w).reshape(b * width, c, h, w)
     return chain_steps(chains, params.op_names, ops, args, active).reshape(b, width, c, h, w)

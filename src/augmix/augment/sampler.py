@@ -137,6 +137,15 @@ class AugMixParams:
 Seed = int | np.random.Generator | torch.Generator | None
 
 
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A parameter tensor (drawn on the host) on ``device``. To a CUDA device it goes from pinned
+    memory without blocking: a copy from pageable memory would make the host wait for the
+    stream, which the sync-free back-end must not do."""
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
 def as_numpy_rng(seed: Seed) -> np.random.Generator:
     """A numpy Generator from an int, a numpy Generator, a torch Generator or None.
 

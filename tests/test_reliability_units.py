@@ -347,3 +347,14 @@ def test_compare_never_writes_into_a_run_it_reads(cifar, tmp_path, capsys):
         assert main(["compare", str(tmp_path / "e"), "--out", str(out)]) == 2
         assert "--out" in _one_error_line(capsys)
     assert sorted(p.name for p in (tmp_path / "e").iterdir()) == before
+
+
+def test_cpu_evaluation_keeps_freed_memory_unless_told_not_to(cifar, tmp_path, monkeypatch):
+    import augmix.allocator as allocator
+
+    calls = []
+    monkeypatch.setattr(allocator, "keep_freed_memory", lambda: calls.append(1) or True)
+    ck = str(_ckpt(tmp_path / "m.pt"))
+    base = ["evaluate", ck, "--data-dir", str(cifar), "--workers", "0", "--device", "cpu"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0 and calls == [1]
+    assert main([*base, "--no-tune-malloc", "--out", str(tmp_path / "b")]) == 0 and calls == [1]

@@ -18,7 +18,9 @@ Measures, naming the card:
    ``augmix corrupt --seed 0`` writes it.
 
 Parts 2 and 3 need CIFAR-10 in the official layout (``--data``, else ``$AUGMIX_DATA`` or
-``~/.cache/augmix``; the developers' ``../shared/data`` copy is unpacked when present).
+``~/.cache/augmix``; the developers' ``../shared/data`` copy is unpacked when present); a
+reduced copy in that layout (fewer images per batch file) works, and the JSON records the
+image counts used.
 Without it part 2 runs on synthetic images (speed only, and says so) and part 3 is
 skipped with the reason. Corruptions have no GPU implementation yet, so no corruption
 figure is measured here (recorded as skipped). Results: ``benchmarks/results/gpu.json``
@@ -104,6 +106,14 @@ def _epoch_row(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
 
 
+def _split_sizes(root: Path) -> tuple[int, int]:
+    """(train, test) image counts of the CIFAR-10 folder (a reduced official layout is fine)."""
+    from augmix.data import load_cifar
+
+    return (len(load_cifar("cifar10", root, train=True, download=False).labels),
+            len(load_cifar("cifar10", root, train=False, download=False).labels))
+
+
 def train_epoch(root: Path, data_note: str, model: str, subset: int, device: torch.device, work: Path) -> dict:
     """One AugMix+JSD epoch of the trainer with the paper's settings; images/s from its log."""
     from augmix.train import TrainConfig, train
@@ -116,7 +126,8 @@ def train_epoch(root: Path, data_note: str, model: str, subset: int, device: tor
     train(cfg, progress=False)
     wall = time.perf_counter() - t0
     row = _epoch_row(work / "epoch")[-1]
-    result = {"model": model, "data": data_note, "images": subset or 50000, "batch_size": cfg.batch_size,
+    result = {"model": model, "data": data_note, "images": subset or _split_sizes(root)[0],
+              "batch_size": cfg.batch_size,
               "amp": device.type == "cuda", "channels_last": True, "augmix_on": str(device),
               "epoch_s": row["seconds"], "images_per_s": row["images_per_s"], "wall_s_with_setup": round(wall, 1)}
     print(f"WRN epoch: {result['images_per_s']} images/s ({result['epoch_s']} s)")
@@ -143,7 +154,7 @@ def recipe_run(root: Path, model: str, epochs: int, subset: int, test_limit: int
                                     device=str(device), progress=False, name=f"{model} AugMix+JSD, {epochs} epochs"))
     eval_s = time.perf_counter() - t0
     result = {"model": model, "epochs": epochs, "schedule": f"cosine over {epochs} epochs (the paper: 100)",
-              "train_images": subset or 50000, "test_images": test_limit or 10000,
+              "train_images": subset or _split_sizes(root)[0], "test_images": test_limit or _split_sizes(root)[1],
               "clean_error_pct": round(100 * res.clean.scores.error, 2),
               "cifar10c_mean_corruption_error_pct": round(100 * res.benchmarks["c"].mean_error, 2),
               "cifar10c": "made in memory, seed 0 (as `augmix corrupt --seed 0`)",

@@ -134,12 +134,14 @@ def affine(x: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
     coefficients are converted to ``grid_sample``'s normalised ones in float64.
     """
     xf, shape = _flat(x)
-    n, _, h, w = xf.shape
     src = xf if xf.is_floating_point() else xf.to(torch.float32)
-    out = sample_affine(src, matrix)
-    if x.dtype == torch.uint8:  # a convex combination of 0..255 values: truncation is floor
-        return out.add_(_AFFINE_EPS).to(torch.int32).to(torch.uint8).reshape(shape)
-    return out.clamp_(0, 1).to(x.dtype).reshape(shape)
+    return round_affine(sample_affine(src, matrix), x.dtype == torch.uint8).to(x.dtype).reshape(shape)
+
+
+def round_affine(out: torch.Tensor, uint8: bool) -> torch.Tensor:
+    """``sample_affine``'s values rounded as Pillow does (in place): truncated for uint8 images
+    (a convex combination of 0..255 values, so truncation is floor), clamped for float ones."""
+    return out.add_(_AFFINE_EPS).floor_() if uint8 else out.clamp_(0, 1)
 
 
 def sample_affine(src: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
@@ -247,20 +249,32 @@ def _enhance(kind: str, img: torch.Tensor, factor: Magnitude) -> torch.Tensor:
     n = xf.shape[0]
     f = _per_image(factor, n, xf.device, torch.float32).view(n, 1, 1, 1)
     x = xf.to(torch.float32)
-    deg = degenerate(kind, x, exact)
-    return _finish(_blend(deg, x, f).clamp_(0, 255 if exact else 1), img, shape, eps=0.0)
+    return blend(degenerate(kind, x, exact), x, f, img).reshape(shape)
 
 
-def _autocontrast_t(img: torch.Tensor) -> torch.Tensor:
-    xf, shape = _flat(img)
+def blend(deg: torch.Tensor, x: torch.Tensor, factor: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The enhance ops' ``Image.blend(deg, x, factor)`` (float32, on Pillow's scale) rounded
+    as Pillow rounds for images of ``like``'s dtype."""
+    exact = like.dtype == torch.uint8
+    return _finish(_blend(deg, x, factor).clamp_(0, 255 if exact else 1), like, x.shape, eps=0.0)
+
+
+def autocontrast_map(xf: torch.Tensor, full: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``ImageOps.autocontrast``'s per-image, per-channel map ``v * scale + offset`` (float64,
+    [N, C, 1, 1]) for images [N, C, H, W] on the scale 0..``full``; the identity where a channel is flat."""
     lo = xf.amin(dim=(-2, -1), keepdim=True).to(torch.float64)
     hi = xf.amax(dim=(-2, -1), keepdim=True).to(torch.float64)
     flat = hi <= lo
     # torch evaluates `number / tensor` as number * (1 / tensor); divide tensors to round
     # exactly as Pillow's `255.0 / (hi - lo)` does, and keep Pillow's double arithmetic.
-    full = torch.full_like(hi, _scale(img))
-    scale = torch.where(flat, torch.ones_like(hi), full / (hi - lo).clamp_min(1e-12))
+    scale = torch.where(flat, torch.ones_like(hi), torch.full_like(hi, full) / (hi - lo).clamp_min(1e-12))
     offset = torch.where(flat, torch.zeros_like(lo), -lo * scale)
+    return scale, offset
+
+
+def _autocontrast_t(img: torch.Tensor) -> torch.Tensor:
+    xf, shape = _flat(img)
+    scale, offset = autocontrast_map(xf, _scale(img))
     if img.dtype == torch.uint8:
         out = xf.to(torch.float64).mul_(scale).add_(offset).floor_().clamp_(0, 255)
         return out.to(torch.uint8).reshape(shape)

@@ -77,9 +77,7 @@ def _geometric(chains: torch.Tensor, src: torch.Tensor, names: tuple[str, ...], 
             sel = on & (op == k)
             mats = torch.where(sel.view(-1, 1), Fn.affine_matrix(names[k], arg, h, w), mats)
             tilt = tilt | sel
-        resampled = Fn.sample_affine(src, mats)
-        # functional.affine's rounding: truncation for uint8, clamping for float
-        resampled = resampled.add_(Fn._AFFINE_EPS).floor_() if chains.dtype == torch.uint8 else resampled.clamp_(0, 1)
+        resampled = Fn.round_affine(Fn.sample_affine(src, mats), chains.dtype == torch.uint8)
         out = torch.where(_selected(tilt), resampled, out)
         hit = hit | tilt
     return torch.where(_selected(hit), out.to(chains.dtype), chains)
@@ -92,12 +90,8 @@ def _point_luts(name: str, codes: torch.Tensor, index: torch.Tensor, arg: torch.
     values = torch.arange(256, device=dev, dtype=torch.int64).expand(n * c, 256)
     if name == "equalize":
         return Fn.equalize_luts(codes, index)
-    if name == "autocontrast":  # as _autocontrast_t, in float64
-        lo = codes.amin(dim=(-2, -1)).reshape(n * c, 1).to(torch.float64)
-        hi = codes.amax(dim=(-2, -1)).reshape(n * c, 1).to(torch.float64)
-        flat = hi <= lo
-        scale = torch.where(flat, torch.ones_like(hi), torch.full_like(hi, 255.0) / (hi - lo).clamp_min(1e-12))
-        offset = torch.where(flat, torch.zeros_like(lo), -lo * scale)
+    if name == "autocontrast":  # functional's map, applied to the 256 codes
+        scale, offset = (t.reshape(n * c, 1) for t in Fn.autocontrast_map(codes, 255.0))
         return (values.to(torch.float64) * scale + offset).floor_().clamp_(0, 255).to(torch.int64)
     if name == "posterize":
         bits = arg.to(torch.int64).clamp(0, 8).repeat_interleave(c, output_size=n * c).view(-1, 1)
@@ -144,8 +138,7 @@ def _enhance(chains: torch.Tensor, src: torch.Tensor, names: tuple[str, ...], op
         sel = on & (op == k)
         deg = torch.where(_selected(sel), Fn.degenerate(names[k], src, exact), deg)
         hit = hit | sel
-    f = arg.to(torch.float32).view(-1, 1, 1, 1)
-    blended = Fn._finish((deg + f * (src - deg)).clamp_(0, 255 if exact else 1), chains, chains.shape, eps=0.0)
+    blended = Fn.blend(deg, src, arg.to(torch.float32).view(-1, 1, 1, 1), chains)
     return torch.where(_selected(hit), blended, out)
 
 

@@ -99,10 +99,11 @@ def timed(fn, repeat: int = 3) -> float:
     return best
 
 
-def save(name: str, payload: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
+def save(name: str, payload: dict, path: Path | None = None) -> Path:
+    """``payload`` as ``benchmarks/results/<name>.json`` (or ``path``), written whole or not at all."""
+    path = Path(path) if path is not None else RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2))
     os.replace(tmp, path)
     print(f"saved {path}")

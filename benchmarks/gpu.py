@@ -234,11 +234,8 @@ def main() -> None:
                 report["recipe"] = recipe_run(root, model, epochs, subset, 16 if args.smoke else None, device,
                                               workers, work)
     report["total_s"] = round(time.perf_counter() - start, 1)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
-        print(f"saved {args.json}")
-    elif not args.smoke:
-        save("gpu", report)
+    if args.json or not args.smoke:
+        save("gpu", report, args.json)
 
 
 if __name__ == "__main__":

@@ -96,8 +96,9 @@ def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarra
 
 
 @functools.lru_cache(maxsize=256)
-def _zoom_matrix(size: int, zoom_factor: float) -> np.ndarray:
-    """[size, size] matrix M with M @ v == clipped_zoom of the vector v (order-1 scipy zoom)."""
+def _zoom_taps(size: int, zoom_factor: float) -> tuple[np.ndarray, ...]:
+    """Order-1 ``scipy.ndimage.zoom`` of the centre crop, trimmed back to ``size``, as two taps per
+    output index: (first source index, second source index, their weights as float32)."""
     ch = int(np.ceil(size / zoom_factor))
     top = (size - ch) // 2
     out_len = int(round(ch * zoom_factor))  # scipy.ndimage.zoom's output shape
@@ -108,23 +109,10 @@ def _zoom_matrix(size: int, zoom_factor: float) -> np.ndarray:
     frac = coords - lo
     hi = np.minimum(lo + 1, ch - 1)
     lo = np.minimum(lo, ch - 1)
-    mat = np.zeros((size, size), dtype=np.float64)
-    rows = np.arange(size)
-    np.add.at(mat, (rows, top + lo), 1 - frac)
-    np.add.at(mat, (rows, top + hi), frac)
-    return mat
-
-
-@functools.lru_cache(maxsize=256)
-def _zoom_taps(size: int, zoom_factor: float) -> tuple[np.ndarray, ...]:
-    """The two taps of each row of ``_zoom_matrix``: (first, second, their weights), float32."""
-    mat = _zoom_matrix(size, zoom_factor)
-    lo = np.argmax(mat != 0, axis=1)
-    hi = size - 1 - np.argmax(mat[:, ::-1] != 0, axis=1)
-    rows = np.arange(size)
-    w_lo = mat[rows, lo]
-    w_hi = np.where(hi == lo, 0.0, mat[rows, hi])
-    return lo, hi, w_lo.astype(np.float32), w_hi.astype(np.float32)
+    same = hi == lo  # at the crop's last index both taps fall on one source value
+    w_lo = np.where(same, (1 - frac) + frac, 1 - frac)
+    w_hi = np.where(same, 0.0, frac)
+    return top + lo, top + hi, w_lo.astype(np.float32), w_hi.astype(np.float32)
 
 
 @numba.njit(cache=True)
@@ -226,17 +214,20 @@ def _shuffle(x, deltas, max_delta, iterations):  # pragma: no cover - compiled
     return x
 
 
-def glass_shuffle(x: np.ndarray, max_delta: int, iterations: int, rng: np.random.Generator) -> np.ndarray:
+def glass_shuffle(x: np.ndarray, max_delta: int, iterations: int, rng: np.random.Generator,
+                  draws: type = np.int64) -> np.ndarray:
     """Glass blur's in-place local swaps, in the source's order (rows and columns descending).
 
-    Offsets are drawn as the source's ``np.random.randint(-d, d)``: in [-d, d - 1].
+    Offsets are drawn as the source's ``np.random.randint(-d, d)``: in [-d, d - 1], as
+    ``draws`` integers (int64, numpy's default, for the reference stream; int8 is faster).
     """
     n, h, w, _ = x.shape
     steps = iterations * max(h - 2 * max_delta, 0) * max(w - 2 * max_delta, 0)
-    if isinstance(rng, np.random.Generator):  # small integers drawn as such (the reference stream draws int64)
-        deltas = rng.integers(-max_delta, max_delta, size=(n, max(steps, 1), 2), dtype=np.int8)
+    size = (n, max(steps, 1), 2)
+    if draws == np.int64:  # as numpy draws them by default (the reference stream's calls)
+        deltas = rng.integers(-max_delta, max_delta, size=size).astype(np.int64)
     else:
-        deltas = rng.integers(-max_delta, max_delta, size=(n, max(steps, 1), 2)).astype(np.int64)
+        deltas = rng.integers(-max_delta, max_delta, size=size, dtype=draws)
     announce_first_compile(_shuffle, "the glass blur kernel")
     return _shuffle(np.ascontiguousarray(x), deltas, max_delta, iterations)
 

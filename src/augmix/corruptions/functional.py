@@ -30,10 +30,11 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def _fast(rng) -> bool:
-    """Whether the default mode's own numerics apply: the additive noises in float32 (the
-    published code, and the reference-stream mode, in float64); continuous noise makes them
-    equal in distribution, at half the memory traffic. Deterministic corruptions keep
-    float64: float32 would move exact grey levels of flat regions one level down."""
+    """Whether the default mode's own numerics apply (the reference stream keeps the published
+    calls): the fast zoom, Poisson draws and Gaussian smoothing of ``blocks``, small integer
+    draws, and the additive noises in float32 (continuous noise: equal in distribution, at
+    half the memory traffic). Deterministic corruptions keep float64 in both modes: float32
+    would move exact grey levels of flat regions one level down."""
     return not isinstance(rng, ReferenceStream)
 
 
@@ -114,7 +115,7 @@ def gaussian_blur(x, c, rng):
 def glass_blur(x, c, rng):
     sigma, max_delta, iterations = c
     x = np.uint8(_gaussian(_unit(x), sigma) * 255)
-    x = blocks.glass_shuffle(x, max_delta, iterations, rng)
+    x = blocks.glass_shuffle(x, max_delta, iterations, rng, draws=np.int8 if _fast(rng) else np.int64)
     return np.clip(_gaussian(x / 255.0, sigma), 0, 1) * 255
 
 
@@ -135,8 +136,8 @@ def motion_blur(x, c, rng):
 
 
 def _clipped_zoom(rng) -> Callable[[np.ndarray, float], np.ndarray]:
-    """The fast zoom (matrix products), or scipy's own in reference-stream mode."""
-    return blocks.clipped_zoom_exact if isinstance(rng, ReferenceStream) else blocks.clipped_zoom
+    """The fast zoom (two taps per row and column), or scipy's own in reference-stream mode."""
+    return blocks.clipped_zoom if _fast(rng) else blocks.clipped_zoom_exact
 
 
 def zoom_blur(x, c, rng):

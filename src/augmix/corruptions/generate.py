@@ -26,7 +26,6 @@ corruption, drawn through its severities and then its images in order, one image
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,7 +175,7 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
             save_npy(out / "labels.npy", np.tile(np.asarray(labels, dtype=label_dtype), len(sevs)))
 
         shape = (len(sevs) * n, *images.shape[1:])
-        workers = config.workers or os.cpu_count() or 1
+        workers = config.processes
         if config.reference_stream:
             todo = [(c, sevs, seed, str(out / f"{c}.npy")) for c in names if not is_valid_npy(out / f"{c}.npy", shape)]
             barrier()  # every rank has listed the same work before any is done
@@ -343,13 +342,13 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
             unit = _folder_unit
             # few images: split their outputs too, so that every worker has work
             chunks = -(-len(items) // per_task)
-            groups = min(len(todo), max(1, -(-4 * (config.workers or os.cpu_count() or 1) // chunks))) or 1
+            groups = min(len(todo), max(1, -(-4 * config.processes // chunks))) or 1
             parts = [todo[g::groups] for g in range(groups)]
             tasks = [(items[i:i + per_task], out_names[i:i + per_task], part, config.seed, size, str(out))
                      for i in range(0, len(items), per_task) for part in parts]
         barrier()  # every rank has listed the same work before any is done
         with tqdm(total=len(items) * len(todo), unit="img", desc="corrupting", disable=not config.progress) as bar:
-            run(unit, tasks, config.workers or os.cpu_count() or 1, bar)
+            run(unit, tasks, config.processes, bar)
         if not is_main():  # rank 0 checks what all ranks made
             return out
         for c, s in todo:

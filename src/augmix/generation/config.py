@@ -77,6 +77,13 @@ class GenerateConfig:
         return "published (the scripts' np.random.seed / torch.manual_seed)" if self.reference_stream else SCHEME
 
     @property
+    def processes(self) -> int:
+        """How many worker processes to run: ``workers``, or one per core."""
+        import os
+
+        return self.workers or os.cpu_count() or 1
+
+    @property
     def tree_layout(self) -> bool:
         """Whether the output is a tree of files (ImageNet-C JPEGs, ImageNet-P videos)."""
         return self.images is not None and self.layout == "imagenet"

@@ -102,7 +102,7 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
     config = GenerateConfig.resolve(out, "p", names, **fields)
     with contextlib.ExitStack() as claim:
         names = _check_names(config.names)
-        seed, workers, progress = config.seed, config.workers, config.progress
+        seed, workers, progress = config.seed, config.processes, config.progress
         reference_stream = config.reference_stream
         images = np.ascontiguousarray(images)
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
@@ -122,7 +122,6 @@ def generate_cifar_p(images: np.ndarray, out: str | Path | GenerateConfig, names
         meta["frames"] = {p: frames(p, size) for p in meta["perturbations"]}
         write_meta(out, meta)
 
-        workers = workers or os.cpu_count() or 1
         shapes = {p: (n, frames(p, size), size, size, 3) for p in names}
         pending = [p for p in names if not is_valid_npy(out / f"{p}.npy", shapes[p])]
         if reference_stream:
@@ -232,7 +231,7 @@ def generate_folder_p(items: Sequence, out: str | Path | GenerateConfig, names: 
                      for p in todo for i in range(0, len(items), 8)]
         barrier()  # every rank has listed the same work before any is done
         with tqdm(total=len(items) * len(todo), unit="video", desc="perturbing", disable=not config.progress) as bar:
-            run(_folder_unit, tasks, config.workers or os.cpu_count() or 1, bar)
+            run(_folder_unit, tasks, config.processes, bar)
         if not is_main():  # rank 0 checks what all ranks made
             return out
         for p in todo:

@@ -106,15 +106,8 @@ def _epoch_row(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
 
 
-def _split_sizes(root: Path) -> tuple[int, int]:
-    """(train, test) image counts of the CIFAR-10 folder (a reduced official layout is fine)."""
-    from augmix.data import load_cifar
-
-    return (len(load_cifar("cifar10", root, train=True, download=False).labels),
-            len(load_cifar("cifar10", root, train=False, download=False).labels))
-
-
-def train_epoch(root: Path, data_note: str, model: str, subset: int, device: torch.device, work: Path) -> dict:
+def train_epoch(root: Path, data_note: str, model: str, subset: int, n_train: int, device: torch.device,
+                work: Path) -> dict:
     """One AugMix+JSD epoch of the trainer with the paper's settings; images/s from its log."""
     from augmix.train import TrainConfig, train
 
@@ -126,7 +119,7 @@ def train_epoch(root: Path, data_note: str, model: str, subset: int, device: tor
     train(cfg, progress=False)
     wall = time.perf_counter() - t0
     row = _epoch_row(work / "epoch")[-1]
-    result = {"model": model, "data": data_note, "images": subset or _split_sizes(root)[0],
+    result = {"model": model, "data": data_note, "images": subset or n_train,
               "batch_size": cfg.batch_size,
               "amp": device.type == "cuda", "channels_last": True, "augmix_on": str(device),
               "epoch_s": row["seconds"], "images_per_s": row["images_per_s"], "wall_s_with_setup": round(wall, 1)}
@@ -134,8 +127,8 @@ def train_epoch(root: Path, data_note: str, model: str, subset: int, device: tor
     return result
 
 
-def recipe_run(root: Path, model: str, epochs: int, subset: int, test_limit: int | None, device: torch.device,
-               workers: int, work: Path) -> dict:
+def recipe_run(root: Path, model: str, epochs: int, subset: int, test_limit: int | None, sizes: tuple[int, int],
+               device: torch.device, workers: int, work: Path) -> dict:
     """The paper's recipe over ``epochs`` epochs, then clean and CIFAR-10-C (made in memory) errors."""
     from augmix.suite import EvalConfig, run_evaluation
     from augmix.suite.config import GENERATE
@@ -154,7 +147,7 @@ def recipe_run(root: Path, model: str, epochs: int, subset: int, test_limit: int
                                     device=str(device), progress=False, name=f"{model} AugMix+JSD, {epochs} epochs"))
     eval_s = time.perf_counter() - t0
     result = {"model": model, "epochs": epochs, "schedule": f"cosine over {epochs} epochs (the paper: 100)",
-              "train_images": subset or _split_sizes(root)[0], "test_images": test_limit or _split_sizes(root)[1],
+              "train_images": subset or sizes[0], "test_images": test_limit or sizes[1],
               "clean_error_pct": round(100 * res.clean.scores.error, 2),
               "cifar10c_mean_corruption_error_pct": round(100 * res.benchmarks["c"].mean_error, 2),
               "cifar10c": "made in memory, seed 0 (as `augmix corrupt --seed 0`)",
@@ -208,11 +201,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="augmix-gpu-") as tmp:
         work = Path(tmp)
         root, note = _cifar(args.data, args.smoke, work)
-        cifar = None
-        if root is not None:
+        cifar, n_train = None, 0
+        if root is not None:  # (a reduced copy of the official layout is fine: the counts are recorded)
             from augmix.data import load_cifar
 
             cifar = load_cifar("cifar10", root, train=False, download=False).images
+            n_train = len(load_cifar("cifar10", root, train=True, download=False).labels)
         sizes = {32: 8, 64: 2} if args.smoke else {32: 1024, 224: 128}
         report["augmix"] = augmix_throughput(device, sizes, 2 if args.smoke else args.rounds, cifar)
         report["corruptions_224px"] = {"skipped": "the corruptions run on the CPU (numpy); there is no GPU "
@@ -223,7 +217,7 @@ def main() -> None:
             report["train_epoch"] = {"skipped": "no CIFAR-10 found: give --data ROOT (official layout)"}
             report["recipe"] = {"skipped": "needs real CIFAR-10: give --data ROOT (official layout)"}
         else:
-            report["train_epoch"] = train_epoch(root, note, model, subset, device, work)
+            report["train_epoch"] = train_epoch(root, note, model, subset, n_train, device, work)
             left = args.budget_s - (time.perf_counter() - start)
             eval_reserve = 20.0 if args.smoke else 90.0
             per_epoch = report["train_epoch"]["wall_s_with_setup"]
@@ -231,8 +225,8 @@ def main() -> None:
             if epochs < 1:
                 report["recipe"] = {"skipped": f"{left:.0f} s of the budget left, one epoch takes {per_epoch:.0f} s"}
             else:
-                report["recipe"] = recipe_run(root, model, epochs, subset, 16 if args.smoke else None, device,
-                                              workers, work)
+                report["recipe"] = recipe_run(root, model, epochs, subset, 16 if args.smoke else None,
+                                              (n_train, len(cifar)), device, workers, work)
     report["total_s"] = round(time.perf_counter() - start, 1)
     if args.json or not args.smoke:
         save("gpu", report, args.json)

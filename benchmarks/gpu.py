@@ -106,21 +106,27 @@ def _epoch_row(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if line.strip()]
 
 
-def train_epoch(root: Path, data_note: str, model: str, subset: int, n_train: int, device: torch.device,
-                work: Path) -> dict:
-    """One AugMix+JSD epoch of the trainer with the paper's settings; images/s from its log."""
+def _train(root: Path, model: str, epochs: int, subset: int, out: Path, eval_every: int):
+    """Train with the paper's WRN-40-2 recipe (``RECIPES["cifar-wrn"]``, mixed precision on CUDA) for
+    ``epochs`` epochs, its cosine schedule over them; return the config and the wall seconds."""
     from augmix.train import TrainConfig, train
 
     recipe = {k: v for k, v in RECIPES["cifar-wrn"].items() if k not in ("model", "epochs")}
-    cfg = TrainConfig(**{**recipe, "dataset": "cifar10", "data_dir": str(root), "model": model, "epochs": 1,
-                         "out": str(work / "epoch"), "eval_every": -1, "train_subset": subset, "workers": 0,
-                         "amp": True, "batch_size": min(recipe["batch_size"], max(subset // 2, 1) if subset else 128)})
+    batch = min(recipe["batch_size"], max(subset // 2, 1)) if subset else recipe["batch_size"]
+    cfg = TrainConfig(**{**recipe, "dataset": "cifar10", "data_dir": str(root), "model": model, "epochs": epochs,
+                         "out": str(out), "eval_every": eval_every, "train_subset": subset, "workers": 0,
+                         "amp": True, "batch_size": batch})
     t0 = time.perf_counter()
     train(cfg, progress=False)
-    wall = time.perf_counter() - t0
+    return cfg, time.perf_counter() - t0
+
+
+def train_epoch(root: Path, data_note: str, model: str, subset: int, n_train: int, device: torch.device,
+                work: Path) -> dict:
+    """One AugMix+JSD epoch of the trainer with the paper's settings; images/s from its log."""
+    cfg, wall = _train(root, model, 1, subset, work / "epoch", eval_every=-1)
     row = _epoch_row(work / "epoch")[-1]
-    result = {"model": model, "data": data_note, "images": subset or n_train,
-              "batch_size": cfg.batch_size,
+    result = {"model": model, "data": data_note, "images": subset or n_train, "batch_size": cfg.batch_size,
               "amp": device.type == "cuda", "channels_last": True, "augmix_on": str(device),
               "epoch_s": row["seconds"], "images_per_s": row["images_per_s"], "wall_s_with_setup": round(wall, 1)}
     print(f"WRN epoch: {result['images_per_s']} images/s ({result['epoch_s']} s)")
@@ -132,15 +138,8 @@ def recipe_run(root: Path, model: str, epochs: int, subset: int, test_limit: int
     """The paper's recipe over ``epochs`` epochs, then clean and CIFAR-10-C (made in memory) errors."""
     from augmix.suite import EvalConfig, run_evaluation
     from augmix.suite.config import GENERATE
-    from augmix.train import TrainConfig, train
 
-    recipe = {k: v for k, v in RECIPES["cifar-wrn"].items() if k not in ("model", "epochs")}
-    cfg = TrainConfig(**{**recipe, "dataset": "cifar10", "data_dir": str(root), "model": model, "epochs": epochs,
-                         "out": str(work / "recipe"), "eval_every": 0, "train_subset": subset, "workers": 0,
-                         "batch_size": min(recipe["batch_size"], max(subset // 2, 1) if subset else 128)})
-    t0 = time.perf_counter()
-    train(cfg, progress=False)
-    train_s = time.perf_counter() - t0
+    _, train_s = _train(root, model, epochs, subset, work / "recipe", eval_every=0)
     t0 = time.perf_counter()
     res = run_evaluation(EvalConfig(out=work / "eval", checkpoint=work / "recipe" / "checkpoint.pt", data_dir=root,
                                     sets={"c": GENERATE}, generate_seed=0, limit=test_limit, workers=workers,

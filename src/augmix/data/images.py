@@ -43,6 +43,11 @@ class TreeImage:
         """The image as 8-bit RGB (PIL), with a one-line error for a file that is not one."""
         return open_image(self.path)
 
+    @property
+    def sample(self) -> tuple[str, int]:
+        """(file, class index), as an entry of torchvision's ``ImageFolder.samples``."""
+        return str(self.path), self.label
+
 
 @dataclass(frozen=True)
 class ImageTree:
@@ -51,10 +56,6 @@ class ImageTree:
     root: Path
     classes: list[str]
     images: list[TreeImage]
-
-    def samples(self) -> list[tuple[str, int]]:
-        """(file, class index) pairs, as torchvision's ``ImageFolder.samples``."""
-        return [(str(i.path), i.label) for i in self.images]
 
     def describe(self) -> str:
         return f"ImageFolder {self.root} ({len(self.images)} images, {len(self.classes)} classes)"

@@ -146,8 +146,8 @@ def _clean_set(cfg: EvalConfig) -> CleanSet:
 
         tree = walk_image_tree(Path(cfg.data_dir) / "val")
         rows = select(subset, len(tree.images), f"{tree.root}")
-        samples = [tree.samples()[i] for i in rows]
         items = [tree.images[i] for i in rows]
+        samples = [i.sample for i in items]
         source = f"ImageFolder {tree.root} (Resize 256, CenterCrop 224)" + (f", {subset.describe()}" if subset else "")
         return CleanSet(source, len(tree.images), rows, np.array([y for _, y in samples]), subset,
                         classes=tree.classes, samples=samples, items=items)

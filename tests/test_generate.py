@@ -176,3 +176,63 @@ def test_cli_any_image_folder_to_cifar_layout(tmp_path):
     assert rc == 0
     ds = open_cifar_c(tmp_path / "c")
     assert ds.images("contrast", 5).shape == (6, 32, 32, 3) and ds.labels(1).tolist() == [0, 0, 0, 1, 1, 1]
+
+
+def test_torch_backend_writes_the_cifar_layout_from_named_streams(tmp_path, clean):
+    import torch
+
+    from augmix.corruptions.generate import _torch_stream
+    from augmix.corruptions.tensor import corrupt_tensor
+
+    images, labels = clean
+    out = generate_cifar_c(images, labels, tmp_path / "t", ["glass_blur", "fog"], [1, 4], seed=2, device="cpu",
+                           progress=False)
+    assert json.loads((out / "meta.json").read_text())["mode"] == "torch-cpu"
+    x = torch.from_numpy(images).permute(0, 3, 1, 2)
+    for name in ("glass_blur", "fog"):
+        for k, s in enumerate((1, 4)):
+            expected = corrupt_tensor(x, name, s, seed=_torch_stream("c", 2, name, s, 0, "cpu"))
+            assert np.array_equal(np.load(out / f"{name}.npy")[k * N:(k + 1) * N],
+                                  expected.permute(0, 2, 3, 1).numpy())
+    with pytest.raises(ValueError, match="other settings"):  # one folder, one back-end
+        generate_cifar_c(images, labels, out, ["fog"], [1, 4], seed=2, progress=False)
+
+
+def test_torch_backend_writes_the_imagenet_layout_and_resumes(tmp_path):
+    import torch
+
+    from augmix.corruptions.generate import _torch_stream, jpeg_roundtrip, preprocess
+    from augmix.corruptions.tensor import corrupt_tensor
+
+    src = tmp_path / "val"
+    for k, wnid in enumerate(["n01", "n02"]):
+        (src / wnid).mkdir(parents=True)
+        for j in range(2):
+            Image.fromarray(smooth_images(1, 300, seed=10 * k + j)[0][:, :260]).save(src / wnid / f"img{j}.png")
+    assert main(["corrupt", "--images", str(src), "--out", str(tmp_path / "inc"), "--corruptions", "spatter,zoom_blur",
+                 "--severities", "3", "--device", "cpu", "--seed", "4"]) == 0
+    items = walk_image_tree(src).images
+    x = np.stack([np.asarray(preprocess(i.load(), 224)) for i in items])
+    batch = torch.from_numpy(x).permute(0, 3, 1, 2)
+    for name in ("spatter", "zoom_blur"):
+        expected = corrupt_tensor(batch, name, 3, seed=_torch_stream("c", 4, name, 3, "batch 0", "cpu"))
+        for item, arr in zip(items, expected.permute(0, 2, 3, 1).numpy(), strict=True):
+            path = tmp_path / "inc" / name / "3" / item.cls / (item.path.stem + ".JPEG")
+            with Image.open(path) as im:
+                assert np.array_equal(np.asarray(im), jpeg_roundtrip(arr))  # the released JPEG of our output
+    stamp = os.stat(path).st_mtime_ns
+    assert main(["corrupt", "--images", str(src), "--out", str(tmp_path / "inc"), "--corruptions", "spatter,zoom_blur",
+                 "--severities", "3", "--device", "cpu", "--seed", "4"]) == 0
+    assert os.stat(path).st_mtime_ns == stamp  # resumed: nothing rewritten
+    assert open_folder_c(tmp_path / "inc").folder("spatter", 3).is_dir()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--device", "cuda:7"], "CUDA"), (["--device", "tpu"], "not a torch device"),
+    (["--device", "cpu", "--reference-stream"], "drop --device"),
+    (["--device", "cpu", "--benchmark", "c-bar"], "drop --device"),
+    (["--device", "cpu", "--corruptions", "fog,sparkles"], "drop --device"),
+])
+def test_torch_backend_refuses_what_it_cannot_do(tmp_path, capsys, args, message):
+    assert main(["corrupt", "--out", str(tmp_path / "o"), *args]) == 2
+    assert message in capsys.readouterr().err

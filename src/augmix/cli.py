@@ -106,7 +106,7 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
                             images=args.images, layout=args.layout, size=args.size,
                             names=tuple(args.corruptions) if args.corruptions else None, extra=args.extra,
                             severities=tuple(args.severities), seed=args.seed, workers=args.workers,
-                            reference_stream=args.reference_stream, **_subset_fields(args))
+                            reference_stream=args.reference_stream, device=args.device, **_subset_fields(args))
     print(f"wrote {generate(config)}")
 
 
@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "each corruption (one process per corruption, one image at a time: slower)")
     p.add_argument("--benchmark", choices=["c", "c-bar"], default="c",
                    help="-C (default) or -C-bar (Mintun et al. 2021: CIFAR-10-C-bar at 32 px, ImageNet-C-bar at 224)")
+    p.add_argument("--device", default=None,
+                   help="corrupt with the torch back-end on this device (cuda, cuda:1, cpu; -C only): equal in "
+                        "distribution, its own random streams; default: the numpy back-end on every core")
     p.set_defaults(func=cmd_corrupt)
 
     p = sub.add_parser("perturb", help="generate a -P dataset (CIFAR-P .npy or ImageNet-P .mp4 videos)")

@@ -62,10 +62,31 @@ from augmix.results import Subset
 from augmix.workers import barrier, claim_output, is_main, run, shared, write_meta
 
 CHUNK = 1000  # images per unit of work in the CIFAR layout (fixes the seeding, keep constant)
+DEVICE_BATCH = 64  # source images per unit of the torch back-end in the ImageNet layout (fixes its seeding)
 
 
 def _stream(benchmark: str, seed: int, corruption: str, severity: int, unit: int | str) -> np.random.Generator:
     return seeding.stream(seed, benchmark, corruption, str(severity), str(unit))
+
+
+def _torch_stream(benchmark: str, seed: int, corruption: str, severity: int, unit: int | str, device: str):
+    """The torch generator of one unit of the torch back-end, on ``device``, seeded from the unit's
+    named stream (torch's CPU and CUDA generators differ, so outputs depend on the device type)."""
+    import torch
+
+    start = int(_stream(benchmark, seed, corruption, severity, unit).integers(2 ** 63))
+    return torch.Generator(device=device).manual_seed(start)
+
+
+def _on_device(x: np.ndarray, corruption: str, severity: int, generator, device: str) -> np.ndarray:
+    """uint8 images [N, H, W, 3] corrupted by the torch back-end on ``device``, back as numpy."""
+    import torch
+
+    from augmix.corruptions.tensor import corrupt_tensor
+
+    images = torch.from_numpy(np.ascontiguousarray(x)).to(device).permute(0, 3, 1, 2)
+    out = corrupt_tensor(images, corruption, severity, seed=generator)
+    return out.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def _config(out_or_config, names, severities, fields: dict) -> GenerateConfig:
@@ -127,6 +148,14 @@ def _cifar_unit(args: tuple[str, int, int, int, str]) -> int:
     return len(out)
 
 
+def _cifar_device_unit(args: tuple[str, int, int, int, str, str]) -> int:
+    corruption, severity, unit, seed, part, device = args
+    x = shared()[unit * CHUNK:(unit + 1) * CHUNK]
+    gen = _torch_stream(_benchmark_of(corruption), seed, corruption, severity, unit, device)
+    save_npy(Path(part), _on_device(x, corruption, severity, gen, device))
+    return len(x)
+
+
 def _cifar_reference_unit(args: tuple[str, list[int], int, str]) -> int:
     corruption, severities, seed, path = args
     images = shared()
@@ -162,7 +191,7 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
         names = names_for(config, images.shape[1])
         out = claim_output(config.out, claim)
         n, sevs, seed = len(images), list(config.severities), config.seed
-        mode = "reference-stream" if config.reference_stream else "batched"
+        mode = config.mode
         meta = {"layout": "cifar-c", "severities": sevs, "n_per_severity": n, "seed": seed, "mode": mode,
                 "seeding": config.seeding, "subset": subset and subset.as_meta(), "image_size": list(images.shape[1:3]),
                 "source": source, "chunk": CHUNK}
@@ -199,9 +228,13 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
                     if not part.exists():
                         todo.append((corruption, severity, unit, seed, str(part)))
         total = sum(min(CHUNK, n - task[2] * CHUNK) for task in todo)
+        unit_fn = _cifar_unit
+        if config.device is not None:  # one process drives the device
+            unit_fn, workers = _cifar_device_unit, 1
+            todo = [(*task, config.rank_device()) for task in todo]
         barrier()  # every rank has listed the same work before any is done
         with tqdm(total=total, unit="img", desc=f"corrupting {n} images", disable=not config.progress) as bar:
-            run(_cifar_unit, todo, workers, bar, images)
+            run(unit_fn, todo, workers, bar, images)
         if not is_main():  # rank 0 assembles and checks what all ranks made
             return out
         for corruption in pending:  # assemble severity-major, then drop the parts
@@ -292,6 +325,31 @@ def _folder_unit(args) -> int:
     return len(items) * len(pairs)
 
 
+def _folder_device_unit(args) -> int:
+    """Every (corruption, severity) still to do for one batch of source images on a device: the
+    batch decoded once (threads), corrupted per pair by the torch back-end, written as the released
+    JPEGs by a thread pool (Pillow's encoder releases the GIL) while the device works on."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items, names, pairs, seed, size, out, batch, device, threads = args
+    targets = {(c, s): [Path(out) / c / str(s) / name for name in names] for c, s in pairs}
+    todo = [pair for pair, paths in targets.items()
+            if not all(t.exists() and image_is_whole(t) for t in paths)]  # a killed run's files are checked
+    if not todo:
+        return len(items) * len(pairs)
+    with ThreadPoolExecutor(threads) as pool:
+        x = np.stack(list(pool.map(lambda item: np.asarray(preprocess(item.load(), size)), items)))
+        writes = []
+        for corruption, severity in todo:
+            gen = _torch_stream("c", seed, corruption, severity, f"batch {batch}", device)
+            for arr, target in zip(_on_device(x, corruption, severity, gen, device), targets[corruption, severity],
+                                   strict=True):
+                writes.append(pool.submit(save_image, Image.fromarray(arr), target, "JPEG", **IMAGENET_JPEG))
+        for write in writes:
+            write.result()
+    return len(items) * len(pairs)
+
+
 def _folder_reference_unit(args) -> int:
     items, names, corruption, severities, seed, size, out = args
     stream = np.random.RandomState(seed)
@@ -322,7 +380,7 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
             raise ValueError("no images to corrupt")
         out_names = check_output_names(items)
         out = claim_output(config.out, claim)
-        mode = "reference-stream" if config.reference_stream else "batched"
+        mode = config.mode
         meta = {"layout": "imagenet-c", "severities": list(config.severities), "size": size, "seed": config.seed,
                 "mode": mode, "seeding": config.seeding, "subset": subset and subset.as_meta(), "source": source,
                 "images": len(items)}
@@ -333,11 +391,17 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
         sevs = list(config.severities)
         todo = [(c, s) for c in names for s in sevs if not (out / c / str(s) / COMPLETE).exists()]
         per_task = 4  # source images per task: each task does all their outputs (75 each for a full -C)
+        workers = config.processes
         if config.reference_stream:  # one stream per corruption runs through all its severities: redo them all
             redo = list(dict.fromkeys(c for c, _ in todo))
             todo = [(c, s) for c in redo for s in sevs]
             unit = _folder_reference_unit
             tasks = [(items, out_names, c, sevs, config.seed, size, str(out)) for c in redo]
+        elif config.device is not None:  # batches of DEVICE_BATCH images (their streams' unit), one process
+            unit, workers = _folder_device_unit, 1
+            tasks = [(items[i:i + DEVICE_BATCH], out_names[i:i + DEVICE_BATCH], todo, config.seed, size, str(out),
+                      i // DEVICE_BATCH, config.rank_device(), config.processes)
+                     for i in range(0, len(items), DEVICE_BATCH)]
         else:
             unit = _folder_unit
             # few images: split their outputs too, so that every worker has work
@@ -348,7 +412,7 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
                      for i in range(0, len(items), per_task) for part in parts]
         barrier()  # every rank has listed the same work before any is done
         with tqdm(total=len(items) * len(todo), unit="img", desc="corrupting", disable=not config.progress) as bar:
-            run(unit, tasks, config.processes, bar)
+            run(unit, tasks, workers, bar)
         if not is_main():  # rank 0 checks what all ranks made
             return out
         for c, s in todo:

@@ -26,6 +26,7 @@ class GenerateConfig:
     seed: int = 0
     workers: int | None = None  # processes (None: every core)
     reference_stream: bool = False  # the published scripts' random stream, byte for byte
+    device: str | None = None  # -C: the torch back-end on this device (cpu, cuda, cuda:1); None: numpy on the CPU
     limit: int | None = None  # only the first N source images
     indices: tuple[int, ...] | None = field(default=None, repr=False)  # only these source images
     progress: bool = True
@@ -54,11 +55,59 @@ class GenerateConfig:
             raise ValueError(f"--severities must be among 1..5, each once, got {list(self.severities)}")
         if self.benchmark == "c-bar" and self.tree_layout and self.size != 224:
             raise ValueError("ImageNet-C-bar is published for 224 px images; use --size 224")
+        if self.device is not None:
+            self._check_device()
         if self.limit is not None and self.indices is not None:
             raise ValueError("give --limit or --indices, not both")
         if self.reference_stream and (self.limit is not None or self.indices is not None):
             raise ValueError("--reference-stream reproduces the published scripts over the whole split; drop "
                              "--limit/--indices")
+
+    def _check_device(self) -> None:
+        import torch
+
+        if self.benchmark != "c":
+            raise ValueError("--device runs the 19 -C corruptions in torch; -C-bar and -P are generated on the "
+                             "CPU: drop --device")
+        from augmix.corruptions.tables import CBAR_ALL
+
+        cbar = [n for n in self.names or () if n in CBAR_ALL]
+        if cbar:
+            raise ValueError(f"--device runs the 19 -C corruptions in torch, not {', '.join(cbar)}: drop --device")
+        if self.reference_stream:
+            raise ValueError("--reference-stream is the published numpy stream, on the CPU: drop --device")
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, ValueError):
+            raise ValueError(f"--device {self.device!r} is not a torch device; use cpu, cuda or cuda:N") from None
+        if device.type not in ("cpu", "cuda"):
+            raise ValueError(f"--device {self.device}: the corruptions run on cpu or cuda")
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"--device {self.device}: no CUDA device is visible here; use --device cpu, or leave "
+                             "--device out for the numpy back-end")
+        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {self.device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+    @property
+    def mode(self) -> str:
+        """How the images are corrupted, as meta.json records it: the published stream, numpy's
+        batched default mode, or the torch back-end on a device type (its streams differ by type)."""
+        if self.reference_stream:
+            return "reference-stream"
+        if self.device is None:
+            return "batched"
+        import torch
+
+        return f"torch-{torch.device(self.device).type}"
+
+    def rank_device(self) -> str:
+        """The device this process corrupts on: ``device``, with plain ``cuda`` meaning this rank's
+        GPU under torchrun (``LOCAL_RANK``)."""
+        import os
+
+        if self.device == "cuda" and "LOCAL_RANK" in os.environ:
+            return f"cuda:{int(os.environ['LOCAL_RANK'])}"
+        return str(self.device)
 
     @classmethod
     def resolve(cls, out_or_config, benchmark: str, names=None, **fields) -> GenerateConfig:

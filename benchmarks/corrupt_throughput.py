@@ -4,9 +4,11 @@
 
 Ours runs batched (one call per corruption and severity 3); ``imagecorruptions`` (the
 maintained fork ``imagecorruptions-imaug``, which we depend on for the frost photographs)
-runs per image, as it is meant to, on a subset of the same images. Everything runs on one
-thread. Note that imagecorruptions applies the 224 px ImageNet-C parameters at every image
-size, so at 32 px it is not CIFAR-10-C; it is timed here only as a speed peer.
+runs per image, as it is meant to, on a subset of the same images. Our torch back-end
+(``corrupt_tensor``, the path of ``augmix corrupt --device``) runs batched on the CPU too, for
+its CPU cost; its GPU speed is ``benchmarks/gpu.py``'s. Everything runs on one thread.
+Note that imagecorruptions applies the 224 px ImageNet-C parameters at every image size,
+so at 32 px it is not CIFAR-10-C; it is timed here only as a speed peer.
 ``--full`` also times generating a full CIFAR-10-C (15 corruptions x 5 severities x 10,000
 test images) with all cores, as ``augmix corrupt`` does.
 """
@@ -79,12 +81,20 @@ def peer():
 
 def bench_size(images: np.ndarray, peer_images: int, rounds: int) -> dict:
     """Images/s per corruption, ours and the peer timed in turn, ``rounds`` times: medians and ranges."""
+    import torch
+
+    from augmix.corruptions.tensor import corrupt_tensor
+
+    torch.set_num_threads(1)
     ic = peer()
-    per: dict[str, dict[str, list[float]]] = {name: {"ours": [], "peer": []} for name in ALL}
+    per: dict[str, dict[str, list[float]]] = {name: {"ours": [], "peer": [], "torch": []} for name in ALL}
     errors: dict[str, str] = {}
+    tensors = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
     for r in range(rounds):
         for name in ALL:
             per[name]["ours"].append(rate(lambda name=name: corrupt(images, name, 3, seed=0), len(images), 0.5))
+            per[name]["torch"].append(rate(lambda name=name: corrupt_tensor(tensors, name, 3, seed=0), len(images),
+                                           0.5))
             if ic is not None and name not in errors:
                 sub = images[:peer_images]
                 try:
@@ -94,12 +104,15 @@ def bench_size(images: np.ndarray, peer_images: int, rounds: int) -> dict:
                 except Exception as err:  # report, do not hide, a peer that fails
                     errors[name] = f"{type(err).__name__}: {err}"[:200]
             print(f"round {r + 1} {images.shape[1]:4d}px {name:18s} ours {per[name]['ours'][-1]:9.1f}/s  "
-                  f"peer {per[name]['peer'][-1] if per[name]['peer'] else '-'}")
+                  f"torch {per[name]['torch'][-1]:9.1f}/s  peer {per[name]['peer'][-1] if per[name]['peer'] else '-'}")
     out = {}
     for name in ALL:
         ours = per[name]["ours"]
         row = {"ours_img_per_s": round(float(np.median(ours)), 1), "ours_range": [round(min(ours), 1),
                                                                                    round(max(ours), 1)]}
+        on_torch = per[name]["torch"]
+        row["torch_cpu_img_per_s"] = round(float(np.median(on_torch)), 1)
+        row["torch_cpu_range"] = [round(min(on_torch), 1), round(max(on_torch), 1)]
         theirs = per[name]["peer"]
         if theirs:
             row["imagecorruptions_img_per_s"] = round(float(np.median(theirs)), 1)

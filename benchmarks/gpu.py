@@ -1,6 +1,6 @@
 """One GPU script: AugMix, training and the CIFAR-10-C recipe on one card, within a time budget.
 
-    python benchmarks/gpu.py [--data ROOT] [--budget-s 480]
+    python benchmarks/gpu.py [--data ROOT] [--photos DIR] [--budget-s 480]
     python benchmarks/gpu.py --smoke            # the same code on the CPU at tiny sizes (the test suite runs it)
 
 Measures, naming the card:
@@ -10,21 +10,24 @@ Measures, naming the card:
    one on a GPU, and the grouped ``torch`` one) against torchvision's ``v2.AugMix`` on the
    same uint8 batches (which draws one op sequence per call for the whole batch). Median
    and range of ``--rounds`` timed rounds after a warm-up.
-2. One WRN-40-2 AugMix+JSD epoch of the trainer (``augmix.train``: AMP, channels_last,
+2. The 19 corruptions at 224 px (severity 3), images/s of the torch back-end
+   (``corrupt_tensor``) on a batch resident on the GPU, against the numpy back-end on this
+   machine's CPU in the same run (one process, OpenCV at one thread), on photographs
+   (``--photos DIR``, Resize(256) + CenterCrop(224) as ImageNet-C) or, without them,
+   synthetic noise (said so in the JSON).
+3. One WRN-40-2 AugMix+JSD epoch of the trainer (``augmix.train``: AMP, channels_last,
    AugMix on the GPU), images/s.
-3. The paper's WRN-40-2 recipe (``RECIPES['cifar-wrn']``) with its cosine schedule
+4. The paper's WRN-40-2 recipe (``RECIPES['cifar-wrn']``) with its cosine schedule
    compressed into as many epochs as the remaining budget allows, then clean error and
    CIFAR-10-C mean corruption error, the -C set made in memory with seed 0 exactly as
    ``augmix corrupt --seed 0`` writes it.
 
-Parts 2 and 3 need CIFAR-10 in the official layout (``--data``, else ``$AUGMIX_DATA`` or
+Parts 3 and 4 need CIFAR-10 in the official layout (``--data``, else ``$AUGMIX_DATA`` or
 ``~/.cache/augmix``; the developers' ``../shared/data`` copy is unpacked when present); a
 reduced copy in that layout (fewer images per batch file) works, and the JSON records the
 image counts used.
-Without it part 2 runs on synthetic images (speed only, and says so) and part 3 is
-skipped with the reason. Corruptions have no GPU implementation yet, so no corruption
-figure is measured here (recorded as skipped). Results: ``benchmarks/results/gpu.json``
-(or ``--json PATH``).
+Without it part 3 runs on synthetic images (speed only, and says so) and part 4 is
+skipped with the reason. Results: ``benchmarks/results/gpu.json`` (or ``--json PATH``).
 """
 
 from __future__ import annotations
@@ -99,6 +102,57 @@ def augmix_throughput(device: torch.device, sizes: dict[int, int], rounds: int, 
         print(f"AugMix {size}px x{batch}: " + ", ".join(
             f"{k} {v['triplets_per_s']}" for k, v in row.items() if isinstance(v, dict)) + " triplets/s")
         out[f"{size}px"] = row
+    return out
+
+
+def _photos(folder: Path | None, n: int, size: int) -> tuple[np.ndarray, str]:
+    """``n`` photographs under ``folder`` (sorted), preprocessed as ImageNet-C's sources; else noise."""
+    from PIL import Image
+
+    from augmix.corruptions.generate import preprocess
+
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpeg", ".jpg", ".png"))[:n] if folder else []
+    if len(files) < n:
+        rng = np.random.default_rng(0)
+        return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), "synthetic uniform noise (no photographs)"
+    if size == 224:
+        images = [np.asarray(preprocess(Image.open(f).convert("RGB"), 224)) for f in files]
+    else:  # --smoke: small images, resized
+        images = [np.asarray(Image.open(f).convert("RGB").resize((size, size))) for f in files]
+    return np.stack(images), f"{n} photographs of {folder} (sorted), Resize(256) + CenterCrop(224)"
+
+
+def corruption_throughput(device: torch.device, images: np.ndarray, data: str, rounds: int,
+                          numpy_images: int) -> dict:
+    """Images/s per corruption at severity 3: the torch back-end on ``device`` (batch resident
+    there) and the numpy back-end on this machine's CPU (the first ``numpy_images``)."""
+    import cv2
+
+    from augmix.corruptions import ALL, corrupt
+    from augmix.corruptions.tensor import corrupt_tensor
+
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(device)
+    out: dict = {"batch": len(images), "size": images.shape[1], "severity": 3, "data": data,
+                 "numpy_back_end": f"the first {numpy_images} images, one process, OpenCV at one thread"}
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        for name in ALL:
+            gen = torch.Generator(device=device).manual_seed(0)
+            t = _rounds(lambda n=name, g=gen: corrupt_tensor(x, n, 3, seed=g), device, rounds)
+            corrupt(images[:1], name, 3, seed=0)  # compiles the numba kernels outside the timing
+            t0 = time.perf_counter()
+            corrupt(images[:numpy_images], name, 3, seed=0)
+            numpy_rate = numpy_images / (time.perf_counter() - t0)
+            row = {"img_per_s": round(len(x) / t["median_s"], 1),
+                   "range": [round(len(x) / t["max_s"], 1), round(len(x) / t["min_s"], 1)],
+                   "numpy_cpu_img_per_s": round(numpy_rate, 1)}
+            row["vs_numpy_cpu"] = round(row["img_per_s"] / numpy_rate, 1)
+            out[name] = row
+            print(f"corruption {name} {images.shape[1]}px: {row['img_per_s']} img/s on {device.type}, "
+                  f"numpy {row['numpy_cpu_img_per_s']} img/s ({row['vs_numpy_cpu']}x)")
+    finally:
+        cv2.setNumThreads(threads)
     return out
 
 
@@ -177,6 +231,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="timed rounds per AugMix measurement")
     ap.add_argument("--workers", type=int, default=None, help="CPU workers for the in-memory CIFAR-10-C "
                     "(default: all cores)")
+    ap.add_argument("--photos", type=Path, help="photographs for the corruption speeds (a folder, searched "
+                    "recursively; default: the developers' Imagewoof copy when present, else synthetic noise)")
     ap.add_argument("--smoke", action="store_true", help="run every part on the CPU at tiny sizes (synthetic "
                     "CIFAR-10 unless --data is given)")
     ap.add_argument("--json", type=Path, help="write the results here (default: benchmarks/results/gpu.json; "
@@ -208,8 +264,12 @@ def main() -> None:
             n_train = len(load_cifar("cifar10", root, train=True, download=False).labels)
         sizes = {32: 8, 64: 2} if args.smoke else {32: 1024, 224: 128}
         report["augmix"] = augmix_throughput(device, sizes, 2 if args.smoke else args.rounds, cifar)
-        report["corruptions_224px"] = {"skipped": "the corruptions run on the CPU (numpy); there is no GPU "
-                                                  "implementation to measure yet"}
+        from _common import imagewoof_val
+
+        size, batch = (32, 4) if args.smoke else (224, 64)
+        photos, photo_note = _photos(args.photos or imagewoof_val(), batch, size)
+        report["corruptions_224px" if size == 224 else "corruptions_smoke"] = corruption_throughput(
+            device, photos, photo_note, 1 if args.smoke else args.rounds, 2 if args.smoke else 16)
         model = "small" if args.smoke else "wrn40_2"
         subset = 32 if args.smoke else 0
         if root is None:

@@ -396,8 +396,10 @@ def poisson_codes(x: np.ndarray, lam: float, rng: np.random.Generator) -> np.nda
 
 
 @functools.lru_cache(maxsize=32)
-def _gaussian_reflect_matrix(size: int, sigma: float, truncate: float) -> np.ndarray:
-    """[size, size] matrix G with G @ v == gaussian_filter1d(v, sigma, mode="reflect", truncate=truncate)."""
+def gaussian_matrix(size: int, sigma: float, truncate: float, mode: str = "reflect") -> np.ndarray:
+    """[size, size] matrix G with G @ v == gaussian_filter1d(v, sigma, mode=mode, truncate=truncate),
+    for scipy's "reflect" (half-sample symmetric, repeated for kernels wider than the image) or
+    "nearest" (edge values repeated)."""
     radius = int(truncate * float(sigma) + 0.5)  # scipy's kernel: exp(-x^2 / 2 sigma^2), normalised
     offsets = np.arange(-radius, radius + 1)
     taps = np.exp(-0.5 / (sigma * sigma) * offsets.astype(np.float64) ** 2)
@@ -405,8 +407,11 @@ def _gaussian_reflect_matrix(size: int, sigma: float, truncate: float) -> np.nda
     period = 2 * size
     mat = np.zeros((size, size), dtype=np.float64)
     for i in range(size):
-        j = (i + offsets) % period  # "reflect": half-sample symmetric, repeated for kernels wider than the image
-        j = np.where(j < size, j, period - 1 - j)
+        if mode == "nearest":
+            j = np.clip(i + offsets, 0, size - 1)
+        else:
+            j = (i + offsets) % period
+            j = np.where(j < size, j, period - 1 - j)
         np.add.at(mat[i], j, taps)
     return mat
 
@@ -414,6 +419,6 @@ def _gaussian_reflect_matrix(size: int, sigma: float, truncate: float) -> np.nda
 def gaussian_reflect(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
     """``gaussian_filter`` (mode "reflect") over the last two axes of float64 ``x`` [..., H, W]."""
     h, w = x.shape[-2:]
-    rows = _gaussian_reflect_matrix(h, float(sigma), float(truncate))
-    cols = rows if w == h else _gaussian_reflect_matrix(w, float(sigma), float(truncate))
+    rows = gaussian_matrix(h, float(sigma), float(truncate))
+    cols = rows if w == h else gaussian_matrix(w, float(sigma), float(truncate))
     return np.matmul(np.matmul(rows, x), cols.T)

@@ -254,10 +254,11 @@ def test_generation_sharded_over_two_torchrun_ranks_equals_one_process(tmp_path)
             "torch": ["--images", str(val), "--size", "64", "--corruptions", "glass_blur", "--severities", "2",
                       "--device", "cpu"]}
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    ports = {"arrays": "29517", "tree": "29518", "torch": "29519"}
     for name, args in jobs.items():
         assert main(["corrupt", *args, "--workers", "1", "--out", str(tmp_path / f"{name}1")]) == 0
         proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                               "--master_port", {"arrays": "29517", "tree": "29518"}.get(name, "29519"), "-m", "augmix", "corrupt",
+                               "--master_port", ports[name], "-m", "augmix", "corrupt",
                                *args, "--workers", "1", "--out", str(tmp_path / f"{name}2")],
                               capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr[-2000:]

@@ -226,14 +226,14 @@ def test_on_the_fly_corruption_equals_the_written_folder(tmp_path):
 
     wnids = ("n01440764", "n01443537")
     inet = tmp_path / "inet"
-    for k, w in enumerate(wnids):
-        (inet / "val" / w).mkdir(parents=True)
+    for k, w in enumerate(wnids + wnids[:1]):  # 3 photographs, 2 classes: made image-major, scored per key
+        (inet / "val" / w).mkdir(parents=True, exist_ok=True)
         Image.fromarray(smooth_images(1, 256, seed=k)[0][:, :240]).save(inet / "val" / w / f"v{k}.JPEG")
-    assert main(["corrupt", "--images", str(inet / "val"), "--corruptions", "shot_noise", "--seed", "3",
+    assert main(["corrupt", "--images", str(inet / "val"), "--corruptions", "shot_noise,contrast", "--seed", "3",
                  "--workers", "1", "--out", str(tmp_path / "inc")]) == 0
     ck = _checkpoint(tmp_path / "i.pt", classes=2, dataset="imagenet", names=wnids)
     common = {"checkpoint": ck, "dataset": "imagenet", "data_dir": inet, "workers": 0, "progress": False,
-              "corruptions": ("shot_noise",)}
+              "corruptions": ("shot_noise", "contrast"), "batch_size": 4}
     written = run_evaluation(EvalConfig(out=tmp_path / "i1", sets={"c": tmp_path / "inc"}, **common))
     made = run_evaluation(EvalConfig(out=tmp_path / "i2", sets={"c": GENERATE}, generate_seed=3, **common))
     assert made.benchmarks["c"].per == written.benchmarks["c"].per

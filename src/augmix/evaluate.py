@@ -100,13 +100,27 @@ def predict_samples(model: torch.nn.Module, samples: list[tuple[str | Path, int]
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
 
+def outcomes(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per image: the softmax confidence of the top class, and whether that class is the label."""
+    probs = F.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), 1).numpy()
+    return probs.max(1), probs.argmax(1) == np.asarray(labels)
+
+
 class Scored:
     """``Scores`` of one prediction set, with the per-image confidences kept for pooling."""
 
     def __init__(self, logits: np.ndarray, labels: np.ndarray) -> None:
-        probs = F.softmax(torch.from_numpy(np.asarray(logits, dtype=np.float32)), 1).numpy()
-        self.conf = probs.max(1)
-        self.correct = probs.argmax(1) == np.asarray(labels)
+        self._score(*outcomes(logits, labels))
+
+    @classmethod
+    def of(cls, conf: np.ndarray, correct: np.ndarray) -> Scored:
+        """The scores of per-image confidences and correctness already taken from logits (``outcomes``)."""
+        scored = cls.__new__(cls)
+        scored._score(conf, correct)
+        return scored
+
+    def _score(self, conf: np.ndarray, correct: np.ndarray) -> None:
+        self.conf, self.correct = conf, correct
         self.scores = Scores(error=float(1 - self.correct.mean()), rms_calib=metrics.calib_err(self.conf, self.correct),
                              calib_gap=metrics.calibration_gap(self.conf, self.correct),
                              ece=metrics.ece(self.conf, self.correct), n=int(len(self.correct)))
@@ -138,9 +152,10 @@ def check_labels(lm: LoadedModel, labels: np.ndarray, what: str) -> None:
 
 
 def corruption_result(names: list[str], severities: list[int],
-                      predict: Callable[[str, int], tuple[np.ndarray, np.ndarray]], data: str,
+                      predict: Callable[[str, int], tuple[np.ndarray, np.ndarray] | Scored], data: str,
                       progress: bool = True) -> CorruptionResult | None:
-    """For each corruption and severity, the scores of ``predict(c, s)`` = (logits, labels); then the means."""
+    """For each corruption and severity, the scores of ``predict(c, s)`` = (logits, labels), or
+    its ``Scored`` where the predictions were made ahead; then the means."""
     if not names:
         return None
     per: dict[str, SeverityScores] = {}
@@ -148,7 +163,8 @@ def corruption_result(names: list[str], severities: list[int],
     for c in tqdm(names, desc="corruptions", disable=not progress):
         rows: dict[str, list[float]] = {"error": [], "rms_calib": [], "calib_gap": [], "ece": []}
         for s in severities:
-            r = Scored(*predict(c, s))
+            made = predict(c, s)
+            r = made if isinstance(made, Scored) else Scored(*made)
             for k in rows:
                 rows[k].append(getattr(r.scores, k))
             pooled_conf.append(r.conf)

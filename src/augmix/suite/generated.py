@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from augmix.results import CorruptionResult
 from augmix.suite.benchmark import Context
@@ -32,28 +33,30 @@ class Generated:
                 "same test images")
 
 
-class _CorruptedItems(torch.utils.data.Dataset):
-    """Tree images corrupted as the generator writes them, read back through its JPEG (in workers):
-    item ``j`` is image ``j % n`` under the ``j // n``-th (corruption, severity)."""
+class _CorruptedPhotos(torch.utils.data.Dataset):
+    """Tree images, each decoded and resized once, corrupted under every (corruption, severity)
+    of ``keys`` as the generator writes them and read back through its JPEG (in workers):
+    item ``i`` is ``[len(keys), 3, 224, 224]`` uint8 and its label."""
 
     def __init__(self, items: list, labels: np.ndarray, keys: list[tuple[str, int]], seed: int) -> None:
         self.items, self.labels, self.keys, self.seed = items, labels, keys, seed
 
     def __len__(self) -> int:
-        return len(self.items) * len(self.keys)
+        return len(self.items)
 
-    def __getitem__(self, j: int):
-        from augmix.corruptions.generate import corrupt_item, jpeg_roundtrip
+    def __getitem__(self, i: int):
+        from augmix.corruptions.generate import corrupt_prepared, jpeg_roundtrip, output_name, preprocess
 
-        (corruption, severity), i = self.keys[j // len(self.items)], j % len(self.items)
-        arr = jpeg_roundtrip(corrupt_item(self.items[i], corruption, severity, self.seed, 224))
-        return torch.from_numpy(np.array(arr)).permute(2, 0, 1), int(self.labels[i])
+        item = self.items[i]
+        img, name = np.asarray(preprocess(item.load(), 224)), output_name(item)
+        out = np.stack([jpeg_roundtrip(corrupt_prepared(img, name, c, s, self.seed)) for c, s in self.keys])
+        return torch.from_numpy(out).permute(0, 3, 1, 2), int(self.labels[i])
 
 
 def evaluate_generated(handle: Generated, ctx: Context, names: tuple[str, ...]) -> CorruptionResult | None:
     """Error and calibration on each of ``names`` at severities 1-5, made in memory."""
     from augmix.corruptions.generate import corrupt_arrays
-    from augmix.evaluate import corruption_result, model_input, one_line_oom, predict_arrays
+    from augmix.evaluate import Scored, corruption_result, model_input, one_line_oom, outcomes, predict_arrays
 
     lm, clean, cfg = ctx.model, ctx.clean, ctx.config
     severities = [1, 2, 3, 4, 5]
@@ -65,26 +68,27 @@ def evaluate_generated(handle: Generated, ctx: Context, names: tuple[str, ...]) 
 
         return corruption_result(list(names), severities, predict, handle.describe(), cfg.progress)
 
-    # one loader (its workers started once) over every (corruption, severity), in the order
-    # corruption_result asks for them, each batch within one of them
+    # image-major: each photograph is decoded once for all its outputs (75 for a full -C), and each
+    # prediction is kept as its confidence and correctness until every image is done
     keys = [(c, s) for c in names for s in severities]
-    n, bs = len(clean.items), ctx.batch_size
-    batches = [list(range(k * n + i, k * n + min(i + bs, n))) for k in range(len(keys)) for i in range(0, n, bs)]
-    loader = torch.utils.data.DataLoader(_CorruptedItems(clean.items, clean.labels, keys, handle.seed),
-                                         batch_sampler=batches, num_workers=cfg.workers)
-    stream, order = iter(loader), iter(keys)
+    n, k, bs = len(clean.items), len(keys), ctx.batch_size
+    loader = torch.utils.data.DataLoader(_CorruptedPhotos(clean.items, clean.labels, keys, handle.seed),
+                                         batch_size=max(1, bs // k), num_workers=cfg.workers)
+    conf, correct = np.empty((k, n), np.float32), np.empty((k, n), bool)
     lm.model.eval().to(ctx.device)
-
-    @torch.no_grad()
-    def predict_next(c: str, s: int):
-        if (c, s) != next(order):  # (the loader runs ahead in this order)
-            raise RuntimeError(f"corruptions asked for out of order at {c} severity {s}")
-        logits, labels = [], []
-        for _ in range(-(-n // bs)):
-            x, y = next(stream)
-            with one_line_oom(bs, ctx.device):
-                logits.append(lm.model(model_input(x, lm.spec.mean_std, ctx.device)).float().cpu())
-            labels.append(y)
-        return torch.cat(logits).numpy(), torch.cat(labels).numpy()
-
-    return corruption_result(list(names), severities, predict_next, handle.describe(), cfg.progress)
+    done = 0
+    with torch.no_grad(), tqdm(total=n * k, unit="img", desc="corrupting in memory and predicting",
+                               disable=not cfg.progress) as bar:
+        for x, y in loader:
+            flat = x.reshape(-1, *x.shape[2:])  # image-major: [image, key] rows
+            logits = []
+            for i in range(0, len(flat), bs):
+                with one_line_oom(bs, ctx.device):
+                    logits.append(lm.model(model_input(flat[i:i + bs], lm.spec.mean_std, ctx.device)).float().cpu())
+            got = outcomes(torch.cat(logits).numpy(), y.repeat_interleave(k).numpy())
+            rows = slice(done, done + len(y))
+            conf[:, rows], correct[:, rows] = (a.reshape(len(y), k).T for a in got)
+            done += len(y)
+            bar.update(len(flat))
+    scored = {key: Scored.of(conf[j], correct[j]) for j, key in enumerate(keys)}
+    return corruption_result(list(names), severities, lambda c, s: scored[c, s], handle.describe(), cfg.progress)

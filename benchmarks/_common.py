@@ -51,6 +51,31 @@ def imagewoof_val() -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def photo_subset(folder: Path | None, n: int, work: Path) -> tuple[Path, str]:
+    """A class-folder tree under ``work`` with copies of the first ``n`` photographs of ``folder``
+    (default: the developers' Imagewoof copy), and where they came from; exits if too few."""
+    import shutil
+
+    if folder is None:
+        folder = imagewoof_val()
+        if folder is None:
+            sys.exit("error: no photographs found; give --folder DIR (a class-folder tree, e.g. ImageNet val)")
+        note = "Imagewoof2-320 validation (ImageNet photographs, 320 px)"
+    else:
+        note = f"photographs under {folder}"
+    from augmix.data.images import walk_image_tree
+
+    items = walk_image_tree(folder).images[:n]
+    if len(items) < n:
+        sys.exit(f"error: {folder} holds {len(items)} images, fewer than {n}")
+    subset = work / "photos"
+    for it in items:
+        dst = subset / it.cls / it.relative
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(it.path, dst)
+    return subset, f"{note}, first {n} images"
+
+
 def cifar_test_images(n: int) -> tuple[np.ndarray, str]:
     """``n`` CIFAR-10 test images (uint8 NHWC) and their provenance; synthetic if no data."""
     from augmix.data import load_cifar

@@ -30,32 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import imagewoof_val, machine, save
+from _common import machine, photo_subset, save
 
 REPO = Path(__file__).resolve().parents[1]
 FULL = 50_000
-
-
-def _photos(folder: Path | None, n: int, work: Path) -> tuple[Path, str]:
-    """A folder tree with copies of the first ``n`` photographs (class folders kept)."""
-    if folder is None:
-        folder = imagewoof_val()
-        if folder is None:
-            sys.exit("error: no photographs found; give --folder DIR (a class-folder tree, e.g. ImageNet val)")
-        note = "Imagewoof2-320 validation (ImageNet photographs, 320 px)"
-    else:
-        note = f"photographs under {folder}"
-    from augmix.data.images import walk_image_tree
-
-    items = walk_image_tree(folder).images[:n]
-    if len(items) < n:
-        sys.exit(f"error: {folder} holds {len(items)} images, fewer than --images {n}")
-    subset = work / "photos"
-    for it in items:
-        dst = subset / it.cls / it.relative
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(it.path, dst)
-    return subset, f"{note}, first {n} images"
 
 
 def _round(src: Path, photos: Path, workers: int, out: Path) -> dict:
@@ -139,7 +117,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="augmix-inc-") as tmp:
         work = Path(tmp)
-        photos, note = _photos(args.folder, args.images, work)
+        photos, note = photo_subset(args.folder, args.images, work)
         # each arm runs a git worktree of its commit: what is measured is a commit, not an edited tree
         refs = [args.compare_ref, "HEAD"] if args.compare_ref else ["HEAD"]
         arms = {}

@@ -3,15 +3,15 @@
     python benchmarks/onthefly_imagenet_c.py [--images 40] [--rounds 3] [--workers 2] [--compare-ref REF]
                                              [--folder DIR]
 
-Runs ``run_evaluation`` with ``sets={"c": "generate"}`` (the 15 corruptions x 5 severities made in
-memory as ``augmix corrupt --seed 0`` writes them, read back through the released JPEG) on the
-first ``--images`` photographs as an ImageNet validation folder, in a fresh process per round,
-with the ``tiny`` model (random weights, seed 0): a model whose forward costs little next to
-making the images, as a GPU's does, so what is timed is the data path (decoding, resizing,
-corrupting, JPEG round trip, in ``--workers`` DataLoader workers). Each arm runs a git worktree
-of its commit (HEAD, and with ``--compare-ref`` another, interleaved round by round), after one
-untimed run on one photograph (numba compiles and caches its kernels per checkout). The
-results of the arms must be equal (the same images are made); the script checks that.
+Runs the loader that ``run_evaluation`` uses for ``sets={"c": "generate"}`` on an image tree
+(the 15 corruptions x 5 severities made in memory as ``augmix corrupt --seed 0`` writes them,
+read back through the released JPEG) over the first ``--images`` photographs, in a fresh process
+per round, in ``--workers`` DataLoader workers, consuming every batch but running no model: what
+is timed is the data path (decoding, resizing, corrupting, JPEG round trip), which is what is
+left when a GPU makes the forward cheap. Each arm runs a git worktree of its commit (HEAD, and
+with ``--compare-ref`` another, interleaved round by round), after one untimed run on one
+photograph (numba compiles and caches its kernels per checkout). A checksum per corruption and
+severity must agree between the arms (the same images are made); the script checks it.
 Data: the developers' Imagewoof copy, or ``--folder``. Saves
 ``benchmarks/results/onthefly_imagenet_c.json``.
 """
@@ -34,34 +34,48 @@ from _common import machine, photo_subset, save
 
 REPO = Path(__file__).resolve().parents[1]
 
-# run in the arm's checkout: a tiny ImageNet checkpoint for the folder's classes, then the evaluation
+# run in the arm's checkout: its loader of on-the-fly ImageNet-C (image-major ``_CorruptedPhotos``
+# since 8d747a4, key-major ``_CorruptedItems`` before), every batch consumed as the evaluation
+# would consume it; a checksum per (corruption, severity) shows that the arms made the same images
 _CHILD = """
-import json, sys, torch
+import json, sys, numpy as np, torch
 from pathlib import Path
-from augmix.checkpoint import ModelSpec, build_model, save_checkpoint
-from augmix.suite import GENERATE, EvalConfig, run_evaluation
-data, out, workers = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-wnids = tuple(sorted(p.name for p in (data / "val").iterdir()))
-torch.manual_seed(0)
-spec = ModelSpec("tiny", len(wnids), (0.5,) * 3, (0.5,) * 3, "imagenet", classes=wnids)
-save_checkpoint(out / "m.pt", spec, build_model(spec).state_dict(), epoch=1)
-res = run_evaluation(EvalConfig(out=out / "eval", checkpoint=out / "m.pt", dataset="imagenet", data_dir=data,
-                                sets={"c": GENERATE}, generate_seed=0, workers=workers, progress=False))
-print(json.dumps({c: v.error for c, v in res.benchmarks["c"].per.items()}))
+from augmix.corruptions.tables import BENCHMARK
+from augmix.data.images import walk_image_tree
+import augmix.suite.generated as g
+data, workers, bs = Path(sys.argv[1]), int(sys.argv[2]), 100
+items = walk_image_tree(data).images
+labels, keys = np.zeros(len(items), np.int64), [(c, s) for c in BENCHMARK for s in range(1, 6)]
+sums = np.zeros((len(keys), 2))
+def add(k, x):
+    v = x.double()
+    sums[k] += (v.sum().item(), (v * v).sum().item())
+if hasattr(g, "_CorruptedPhotos"):
+    loader = torch.utils.data.DataLoader(g._CorruptedPhotos(items, labels, keys, 0), batch_size=max(1, bs // len(keys)),
+                                         num_workers=workers)
+    for x, _ in loader:
+        for k in range(len(keys)):
+            add(k, x[:, k])
+else:
+    n = len(items)
+    batches = [list(range(k * n + i, k * n + min(i + bs, n))) for k in range(len(keys)) for i in range(0, n, bs)]
+    loader = torch.utils.data.DataLoader(g._CorruptedItems(items, labels, keys, 0), batch_sampler=batches,
+                                         num_workers=workers)
+    for b, (x, _) in zip(batches, loader):
+        add(b[0] // n, x)
+print(json.dumps(sums.tolist()))
 """
 
 
-def _round(src: Path, data: Path, workers: int, out: Path) -> dict:
-    out.mkdir(parents=True)
+def _round(src: Path, photos: Path, workers: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(data), str(out), str(workers)], check=True,
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(photos), str(workers)], check=True,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(src)})
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    shutil.rmtree(out)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "errors": json.loads(proc.stdout.splitlines()[-1])}
+    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "sums": json.loads(proc.stdout.splitlines()[-1])}
 
 
 def main() -> None:
@@ -75,11 +89,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="augmix-otf-") as tmp:
         work = Path(tmp)
         photos, note = photo_subset(args.folder, args.images, work)
-        data = work / "inet"
-        data.mkdir()
-        photos.rename(data / "val")
-        warm = work / "warm" / "val"
-        first = next(p for p in (data / "val").rglob("*") if p.is_file())
+        warm = work / "warm"
+        first = next(p for p in photos.rglob("*") if p.is_file())
         (warm / first.parent.name).mkdir(parents=True)
         shutil.copyfile(first, warm / first.parent.name / first.name)
         refs = [args.compare_ref, "HEAD"] if args.compare_ref else ["HEAD"]
@@ -92,18 +103,18 @@ def main() -> None:
         rows: dict[str, list[dict]] = {k: [] for k in arms}
         try:
             for src in arms.values():
-                _round(src, warm.parent, 1, work / "out")
+                _round(src, warm, 1)
             for r in range(args.rounds):
                 for name, src in arms.items():
-                    row = _round(src, data, args.workers, work / "out")
+                    row = _round(src, photos, args.workers)
                     rows[name].append(row)
                     print(f"round {r + 1} {name}: {row['wall_s']} s wall, {row['cpu_s']} CPU-s")
         finally:
             for src in arms.values():
                 subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(src.parent)], check=False)
-    errors = {json.dumps(r["errors"], sort_keys=True) for v in rows.values() for r in v}
-    if len(errors) != 1:
-        sys.exit("error: the arms gave different corruption errors; they did not make the same images")
+    sums = {json.dumps(r["sums"]) for v in rows.values() for r in v}
+    if len(sums) != 1:
+        sys.exit("error: the arms made different images (their checksums per corruption and severity differ)")
     outputs = args.images * 75
     summary = {}
     for name, v in rows.items():
@@ -117,8 +128,9 @@ def main() -> None:
                             text=True).stdout.strip()
     save("onthefly_imagenet_c", {
         "command": " ".join(["python benchmarks/onthefly_imagenet_c.py", *sys.argv[1:]]), "data": note,
-        "images": args.images, "outputs": outputs, "workers": args.workers, "model": "tiny, random weights (seed 0)",
-        "commit": commit, "machine": machine(), "arms": summary, "same_errors_in_every_arm": True})
+        "images": args.images, "outputs": outputs, "workers": args.workers,
+        "timed": "the on-the-fly loader alone (no model), 100 outputs per batch",
+        "commit": commit, "machine": machine(), "arms": summary, "same_images_in_every_arm": True})
 
 
 if __name__ == "__main__":

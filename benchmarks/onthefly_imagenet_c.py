@@ -99,7 +99,9 @@ def main() -> None:
             tree = work / f"tree{i}"
             subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), ref], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            arms["this" if ref == "HEAD" else ref] = tree / "src"
+            short = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", ref], capture_output=True,
+                                   text=True, check=True).stdout.strip()
+            arms["this" if ref == "HEAD" else short] = tree / "src"
         rows: dict[str, list[dict]] = {k: [] for k in arms}
         try:
             for src in arms.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -9,12 +10,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 SHARED = HERE.parents[1] / "shared" / "data"
 RESULTS = HERE / "results"
 
@@ -74,6 +77,31 @@ def photo_subset(folder: Path | None, n: int, work: Path) -> tuple[Path, str]:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(it.path, dst)
     return subset, f"{note}, first {n} images"
+
+
+@contextlib.contextmanager
+def commit_checkouts(compare_ref: str | None, work: Path) -> Iterator[dict[str, Path]]:
+    """``{arm: src folder}`` of git worktrees under ``work``: HEAD as "this" and, if given,
+    ``compare_ref`` under its short hash; removed afterwards. What a benchmark measures is then a
+    commit, never an edited tree."""
+    refs = [compare_ref, "HEAD"] if compare_ref else ["HEAD"]
+    arms: dict[str, Path] = {}
+    try:
+        for i, ref in enumerate(refs):
+            tree = work / f"tree{i}"
+            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), ref], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            arms["this" if ref == "HEAD" else git_commit(ref)] = tree / "src"
+        yield arms
+    finally:
+        for src in arms.values():
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(src.parent)], check=False)
+
+
+def git_commit(ref: str = "HEAD") -> str:
+    """The short hash of ``ref`` in this repository."""
+    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", ref], capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
 def cifar_test_images(n: int) -> tuple[np.ndarray, str]:

@@ -30,9 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import machine, photo_subset, save
+from _common import commit_checkouts, git_commit, machine, photo_subset, save
 
-REPO = Path(__file__).resolve().parents[1]
 FULL = 50_000
 
 
@@ -118,33 +117,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="augmix-inc-") as tmp:
         work = Path(tmp)
         photos, note = photo_subset(args.folder, args.images, work)
-        # each arm runs a git worktree of its commit: what is measured is a commit, not an edited tree
-        refs = [args.compare_ref, "HEAD"] if args.compare_ref else ["HEAD"]
-        arms = {}
-        for i, ref in enumerate(refs):
-            tree = work / f"tree{i}"
-            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), ref], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            arms["this" if ref == "HEAD" else ref] = tree / "src"
-        rows: dict[str, list[dict]] = {k: [] for k in arms}
+        rows: dict[str, list[dict]] = {}
         warm = work / "warm"  # one photograph, untimed: each worktree compiles and caches its numba kernels
         first = next(p for p in photos.rglob("*") if p.is_file())
         (warm / first.parent.name).mkdir(parents=True)
         shutil.copyfile(first, warm / first.parent.name / first.name)
-        try:
+        with commit_checkouts(args.compare_ref, work) as arms:
             for src in arms.values():
                 _round(src, warm, 1, work / "out")
             for r in range(args.rounds):
                 for name, src in arms.items():
                     row = _round(src, photos, args.workers, work / "out")
-                    rows[name].append(row)
+                    rows.setdefault(name, []).append(row)
                     print(f"round {r + 1} {name}: {row}")
-        finally:
-            for src in arms.values():
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(src.parent)], check=False)
         split = _split(photos, args.split) if args.split else None
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    commit = git_commit()
     result = {"command": " ".join(["python benchmarks/imagenet_c_generation.py", *sys.argv[1:]]), "data": note,
               "images": args.images, "outputs": args.images * 75, "workers": args.workers, "commit": commit,
               "machine": machine(), "arms": {k: _summary(v, args.images) for k, v in rows.items()},

@@ -30,9 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import machine, photo_subset, save
-
-REPO = Path(__file__).resolve().parents[1]
+from _common import commit_checkouts, git_commit, machine, photo_subset, save
 
 # run in the arm's checkout: its loader of on-the-fly ImageNet-C (image-major ``_CorruptedPhotos``
 # since 8d747a4, key-major ``_CorruptedItems`` before), every batch consumed as the evaluation
@@ -93,27 +91,15 @@ def main() -> None:
         first = next(p for p in photos.rglob("*") if p.is_file())
         (warm / first.parent.name).mkdir(parents=True)
         shutil.copyfile(first, warm / first.parent.name / first.name)
-        refs = [args.compare_ref, "HEAD"] if args.compare_ref else ["HEAD"]
-        arms = {}
-        for i, ref in enumerate(refs):
-            tree = work / f"tree{i}"
-            subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(tree), ref], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            short = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", ref], capture_output=True,
-                                   text=True, check=True).stdout.strip()
-            arms["this" if ref == "HEAD" else short] = tree / "src"
-        rows: dict[str, list[dict]] = {k: [] for k in arms}
-        try:
+        rows: dict[str, list[dict]] = {}
+        with commit_checkouts(args.compare_ref, work) as arms:
             for src in arms.values():
                 _round(src, warm, 1)
             for r in range(args.rounds):
                 for name, src in arms.items():
                     row = _round(src, photos, args.workers)
-                    rows[name].append(row)
+                    rows.setdefault(name, []).append(row)
                     print(f"round {r + 1} {name}: {row['wall_s']} s wall, {row['cpu_s']} CPU-s")
-        finally:
-            for src in arms.values():
-                subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(src.parent)], check=False)
     sums = {json.dumps(r["sums"]) for v in rows.values() for r in v}
     if len(sums) != 1:
         sys.exit("error: the arms made different images (their checksums per corruption and severity differ)")
@@ -126,8 +112,7 @@ def main() -> None:
                          "cpu_ms_per_output": round(1000 * statistics.median(cpus) / outputs, 2)}
         print(f"{name}: {summary[name]['wall_s_median']} s wall, {summary[name]['cpu_s_median']} CPU-s, "
               f"{summary[name]['cpu_ms_per_output']} ms CPU per output")
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    commit = git_commit()
     save("onthefly_imagenet_c", {
         "command": " ".join(["python benchmarks/onthefly_imagenet_c.py", *sys.argv[1:]]), "data": note,
         "images": args.images, "outputs": outputs, "workers": args.workers,

@@ -184,22 +184,6 @@ def corruption_result(names: list[str], severities: list[int],
         rms_calib_pooled=metrics.calib_err(conf, correct), reliability=reliability(conf, correct))
 
 
-def resolve_device(device: str | None) -> torch.device:
-    """``device`` as a torch device (default: CUDA when present), refusing one this machine lacks."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
-        raise ValueError(f"device {device} is not available on this machine ({torch.cuda.device_count()} CUDA "
-                         "devices); use --device cpu")
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"unsupported device {device!r}; use cpu, cuda or cuda:N")
-    return dev
-
-
 def open_model(checkpoint: str | Path | None, arch: str | None, weights: str | Path | None, num_classes: int,
                dataset: str, *, allow_other_dataset: bool = False) -> LoadedModel:
     """Our checkpoint, or ``arch`` with ``weights``, checked against the evaluation data."""

@@ -64,29 +64,18 @@ class GenerateConfig:
                              "--limit/--indices")
 
     def _check_device(self) -> None:
-        import torch
+        from augmix.corruptions.tables import CBAR_ALL
+        from augmix.devices import resolve_device
 
         if self.benchmark != "c":
             raise ValueError("--device runs the 19 -C corruptions in torch; -C-bar and -P are generated on the "
                              "CPU: drop --device")
-        from augmix.corruptions.tables import CBAR_ALL
-
         cbar = [n for n in self.names or () if n in CBAR_ALL]
         if cbar:
             raise ValueError(f"--device runs the 19 -C corruptions in torch, not {', '.join(cbar)}: drop --device")
         if self.reference_stream:
             raise ValueError("--reference-stream is the published numpy stream, on the CPU: drop --device")
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, ValueError):
-            raise ValueError(f"--device {self.device!r} is not a torch device; use cpu, cuda or cuda:N") from None
-        if device.type not in ("cpu", "cuda"):
-            raise ValueError(f"--device {self.device}: the corruptions run on cpu or cuda")
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"--device {self.device}: no CUDA device is visible here; use --device cpu, or leave "
-                             "--device out for the numpy back-end")
-        if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"--device {self.device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        resolve_device(self.device)  # one this machine has
 
     @property
     def mode(self) -> str:

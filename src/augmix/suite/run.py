@@ -70,7 +70,8 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
     downloaded) and checked against the clean data before any evaluation, and the output
     folder is checked for writing first.
     """
-    from augmix.evaluate import check_batch, open_model, resolve_device
+    from augmix.devices import resolve_device
+    from augmix.evaluate import check_batch, open_model
     from augmix.io import ensure_writable_dir, output_lock
     from augmix.results import load_results
 

@@ -117,9 +117,9 @@ def _photos(folder: Path | None, n: int, size: int) -> tuple[np.ndarray, str]:
         return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), "synthetic uniform noise (no photographs)"
     if size == 224:
         images = [np.asarray(preprocess(Image.open(f).convert("RGB"), 224)) for f in files]
-    else:  # --smoke: small images, resized
-        images = [np.asarray(Image.open(f).convert("RGB").resize((size, size))) for f in files]
-    return np.stack(images), f"{n} photographs of {folder} (sorted), Resize(256) + CenterCrop(224)"
+        return np.stack(images), f"{n} photographs of {folder} (sorted), Resize(256) + CenterCrop(224)"
+    images = [np.asarray(Image.open(f).convert("RGB").resize((size, size))) for f in files]  # --smoke
+    return np.stack(images), f"{n} photographs of {folder} (sorted), resized to {size} px"
 
 
 def corruption_throughput(device: torch.device, images: np.ndarray, data: str, rounds: int,

@@ -240,6 +240,44 @@ def test_on_the_fly_corruption_equals_the_written_folder(tmp_path):
     assert "generated in memory (seed 3)" in made.benchmarks["c"].data
 
 
+def test_on_the_fly_corruption_by_the_torch_back_end_equals_its_written_folder(tmp_path):
+    """--generate-device gives the figures of the folder `augmix corrupt --device` writes (CIFAR arrays,
+    and an ImageNet tree in the back-end's batches of photographs, through the released JPEG)."""
+    from augmix.suite import GENERATE, EvalConfig, run_evaluation
+
+    data = write_cifar10(tmp_path / "data", 10, 12)
+    assert main(["corrupt", "--data-dir", str(data), "--corruptions", "glass_blur,fog", "--seed", "3", "--limit", "9",
+                 "--device", "cpu", "--out", str(tmp_path / "c")]) == 0
+    common = {"checkpoint": _checkpoint(tmp_path / "m.pt"), "data_dir": data, "limit": 9, "workers": 0,
+              "progress": False, "corruptions": ("glass_blur", "fog")}
+    written = run_evaluation(EvalConfig(out=tmp_path / "e1", sets={"c": tmp_path / "c"}, **common))
+    made = run_evaluation(EvalConfig(out=tmp_path / "e2", sets={"c": GENERATE}, generate_seed=3,
+                                     generate_device="cpu", **common))
+    assert made.benchmarks["c"].per == written.benchmarks["c"].per
+    numpy_made = run_evaluation(EvalConfig(out=tmp_path / "e3", sets={"c": GENERATE}, generate_seed=3, **common))
+    assert numpy_made.benchmarks["c"].per != written.benchmarks["c"].per  # another back-end, other images
+
+    wnids = ("n01440764", "n01443537")
+    inet = tmp_path / "inet"
+    for k, w in enumerate(wnids + wnids[:1]):
+        (inet / "val" / w).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(smooth_images(1, 256, seed=k)[0][:, :240]).save(inet / "val" / w / f"v{k}.JPEG")
+    assert main(["corrupt", "--images", str(inet / "val"), "--corruptions", "spatter,contrast", "--seed", "3",
+                 "--device", "cpu", "--out", str(tmp_path / "inc")]) == 0
+    ck = _checkpoint(tmp_path / "i.pt", classes=2, dataset="imagenet", names=wnids)
+    common = {"checkpoint": ck, "dataset": "imagenet", "data_dir": inet, "workers": 0, "progress": False,
+              "corruptions": ("spatter", "contrast"), "batch_size": 2}
+    written = run_evaluation(EvalConfig(out=tmp_path / "i1", sets={"c": tmp_path / "inc"}, **common))
+    made = run_evaluation(EvalConfig(out=tmp_path / "i2", sets={"c": GENERATE}, generate_seed=3,
+                                     generate_device="cpu", **common))
+    assert made.benchmarks["c"].per == written.benchmarks["c"].per
+    assert "torch on cpu" in made.benchmarks["c"].data
+    with pytest.raises(ValueError, match="--generate-device applies to --corrupted generate"):
+        EvalConfig(out=tmp_path / "i3", sets={"c": tmp_path / "inc"}, generate_device="cpu", **common)
+    with pytest.raises(ValueError, match="-C-bar is made on the CPU"):
+        EvalConfig(out=tmp_path / "i3", sets={"c": GENERATE, "c-bar": GENERATE}, generate_device="cpu", **common)
+
+
 def test_generation_sharded_over_two_torchrun_ranks_equals_one_process(tmp_path):
     """`torchrun --nproc_per_node 2 -m augmix corrupt ...`: each rank writes its share of the units,
     rank 0 assembles and checks; the set equals a single process's (CIFAR arrays and a tree)."""

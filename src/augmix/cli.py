@@ -150,6 +150,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
                         workers=args.workers, device=args.device, name=args.name,
                         allow_other_dataset=args.allow_other_dataset, p_baseline=args.p_baseline,
                         difficulty=args.difficulty, generate_seed=args.generate_seed,
+                        generate_device=args.generate_device,
                         tune_malloc=args.tune_malloc, **_subset_fields(args))
     res = run_evaluation(config)
     print(f"{summary_line(res)}; report in {args.out}")
@@ -289,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(in memory)")
     p.add_argument("--generate-seed", type=int, default=0, help="the seed of sets made in memory ('generate'): "
                    "as `augmix corrupt --seed` (default 0)")
+    p.add_argument("--generate-device", help="make --corrupted generate with the torch back-end on this device "
+                   "(cuda, cpu): as `augmix corrupt --device` writes it; default: the numpy back-end")
     p.add_argument("--natural", type=_named_path, action="append", metavar="NAME=FOLDER",
                    help="a natural shift: cifar10.1, imagenet-r, imagenet-a, imagenet-sketch or imagenet-v2 = its "
                         "folder, or =released to download and verify it (repeatable)")

@@ -127,33 +127,32 @@ def _benchmark_of(name: str) -> str:
 
 # ------------------------------------------------------------------------ CIFAR layout
 
-def corrupt_unit(images: np.ndarray, corruption: str, severity: int, seed: int, unit: int) -> np.ndarray:
-    """Unit ``unit`` (images ``unit * CHUNK ...``) of a CIFAR-layout set, exactly as the default mode
-    writes it: what ``corrupt_arrays`` and on-the-fly evaluation compute too."""
+def corrupt_unit(images: np.ndarray, corruption: str, severity: int, seed: int, unit: int,
+                 device: str | None = None) -> np.ndarray:
+    """Unit ``unit`` (images ``unit * CHUNK ...``) of a CIFAR-layout set, exactly as ``augmix corrupt``
+    writes it (``device``: as ``--device`` does, with the torch back-end): what ``corrupt_arrays`` and
+    on-the-fly evaluation compute too."""
     x = images[unit * CHUNK:(unit + 1) * CHUNK]
-    return corrupt(x, corruption, severity, seed=_stream(_benchmark_of(corruption), seed, corruption, severity, unit))
+    bench = _benchmark_of(corruption)
+    if device is not None:
+        return _on_device(x, corruption, severity, _torch_stream(bench, seed, corruption, severity, unit, device),
+                          device)
+    return corrupt(x, corruption, severity, seed=_stream(bench, seed, corruption, severity, unit))
 
 
-def corrupt_arrays(images: np.ndarray, corruption: str, severity: int, seed: int) -> np.ndarray:
-    """Every image of a CIFAR-layout set at one corruption and severity, in memory: the rows the
-    default mode writes for ``images`` with ``seed`` (the same chunks, the same streams)."""
+def corrupt_arrays(images: np.ndarray, corruption: str, severity: int, seed: int,
+                   device: str | None = None) -> np.ndarray:
+    """Every image of a CIFAR-layout set at one corruption and severity, in memory: the rows
+    ``augmix corrupt`` writes for ``images`` with ``seed`` (and ``--device``; the same chunks and streams)."""
     units = (len(images) + CHUNK - 1) // CHUNK
-    return np.concatenate([corrupt_unit(images, corruption, severity, seed, u) for u in range(units)])
+    return np.concatenate([corrupt_unit(images, corruption, severity, seed, u, device) for u in range(units)])
 
 
-def _cifar_unit(args: tuple[str, int, int, int, str]) -> int:
-    corruption, severity, unit, seed, part = args
-    out = corrupt_unit(shared(), corruption, severity, seed, unit)
+def _cifar_unit(args: tuple[str, int, int, int, str, str | None]) -> int:
+    corruption, severity, unit, seed, part, device = args
+    out = corrupt_unit(shared(), corruption, severity, seed, unit, device)
     save_npy(Path(part), out)
     return len(out)
-
-
-def _cifar_device_unit(args: tuple[str, int, int, int, str, str]) -> int:
-    corruption, severity, unit, seed, part, device = args
-    x = shared()[unit * CHUNK:(unit + 1) * CHUNK]
-    gen = _torch_stream(_benchmark_of(corruption), seed, corruption, severity, unit, device)
-    save_npy(Path(part), _on_device(x, corruption, severity, gen, device))
-    return len(x)
 
 
 def _cifar_reference_unit(args: tuple[str, list[int], int, str]) -> int:
@@ -215,6 +214,9 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
                 _check_arrays(out, names, shape)
             return out
         units = (n + CHUNK - 1) // CHUNK
+        device = config.rank_device() if config.device is not None else None
+        if device is not None:  # one process drives the device
+            workers = 1
         todo, pending = [], []
         for corruption in names:
             if is_valid_npy(out / f"{corruption}.npy", shape):
@@ -226,15 +228,11 @@ def generate_cifar_c(images: np.ndarray, labels: np.ndarray, out: str | Path | G
                 for unit in range(units):
                     part = parts / f"s{severity}_{unit:05d}.npy"
                     if not part.exists():
-                        todo.append((corruption, severity, unit, seed, str(part)))
+                        todo.append((corruption, severity, unit, seed, str(part), device))
         total = sum(min(CHUNK, n - task[2] * CHUNK) for task in todo)
-        unit_fn = _cifar_unit
-        if config.device is not None:  # one process drives the device
-            unit_fn, workers = _cifar_device_unit, 1
-            todo = [(*task, config.rank_device()) for task in todo]
         barrier()  # every rank has listed the same work before any is done
         with tqdm(total=total, unit="img", desc=f"corrupting {n} images", disable=not config.progress) as bar:
-            run(unit_fn, todo, workers, bar, images)
+            run(_cifar_unit, todo, workers, bar, images)
         if not is_main():  # rank 0 assembles and checks what all ranks made
             return out
         for corruption in pending:  # assemble severity-major, then drop the parts
@@ -325,6 +323,14 @@ def _folder_unit(args) -> int:
     return len(items) * len(pairs)
 
 
+def corrupt_device_batch(x: np.ndarray, batch: int, corruption: str, severity: int, seed: int,
+                         device: str) -> np.ndarray:
+    """Batch ``batch`` (source images ``batch * DEVICE_BATCH ...``, preprocessed, uint8 [N, H, W, 3]) of
+    an ImageNet-layout set as ``augmix corrupt --device`` makes it, before the JPEG save."""
+    gen = _torch_stream("c", seed, corruption, severity, f"batch {batch}", device)
+    return _on_device(x, corruption, severity, gen, device)
+
+
 def _folder_device_unit(args) -> int:
     """Every (corruption, severity) still to do for one batch of source images on a device: the
     batch decoded once (threads), corrupted per pair by the torch back-end, written as the released
@@ -341,9 +347,8 @@ def _folder_device_unit(args) -> int:
         x = np.stack(list(pool.map(lambda item: np.asarray(preprocess(item.load(), size)), items)))
         writes = []
         for corruption, severity in todo:
-            gen = _torch_stream("c", seed, corruption, severity, f"batch {batch}", device)
-            for arr, target in zip(_on_device(x, corruption, severity, gen, device), targets[corruption, severity],
-                                   strict=True):
+            made = corrupt_device_batch(x, batch, corruption, severity, seed, device)
+            for arr, target in zip(made, targets[corruption, severity], strict=True):
                 writes.append(pool.submit(save_image, Image.fromarray(arr), target, "JPEG", **IMAGENET_JPEG))
         for write in writes:
             write.result()
@@ -420,4 +425,5 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
         return out
 
 
-__all__ = ["CHUNK", "generate_cifar_c", "generate_folder_c", "names_for", "preprocess"]
+__all__ = ["CHUNK", "DEVICE_BATCH", "corrupt_arrays", "corrupt_device_batch", "generate_cifar_c", "generate_folder_c",
+           "names_for", "preprocess"]

@@ -36,6 +36,7 @@ class EvalConfig:
     p_baseline: Path | None = None  # a results.json normalising ImageNet-P into mFR / mT5D
     difficulty: int = 1  # -P frame step
     generate_seed: int = 0  # the seed of sets made in memory (GENERATE): as `augmix corrupt --seed`
+    generate_device: str | None = None  # -C made in memory by the torch back-end there: as `augmix corrupt --device`
     limit: int | None = None  # only the first N test images (and the same rows of every derived set)
     indices: tuple[int, ...] | None = field(default=None, repr=False)  # only these test images
     progress: bool = True
@@ -58,6 +59,15 @@ class EvalConfig:
         self.sets = {k: (v if v in (RELEASED, GENERATE) else Path(v)) for k, v in self.sets.items() if v is not None}
         if not 0 <= self.generate_seed < 2 ** 32:
             raise ValueError(f"--generate-seed must be >= 0 and < 2**32, got {self.generate_seed}")
+        if self.generate_device is not None:
+            from augmix.devices import resolve_device
+
+            if self.sets.get("c-bar") == GENERATE:
+                raise ValueError("--generate-device makes -C with the torch back-end; -C-bar is made on the CPU: "
+                                 "drop --generate-device or --c-bar generate")
+            if self.sets.get("c") != GENERATE:
+                raise ValueError("--generate-device applies to --corrupted generate; add it or drop --generate-device")
+            resolve_device(self.generate_device)  # one this machine has
 
     @property
     def batch(self) -> int:

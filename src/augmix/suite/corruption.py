@@ -34,7 +34,7 @@ def open_corrupted(source: Path | str, ctx: Context, title: str, benchmark: str 
     if source == GENERATE:
         if ctx.clean.is_tree and ctx.config.dataset != "imagenet":
             raise DataError("corrupting in memory needs 224 px ImageNet images or CIFAR-style arrays")
-        return Generated(benchmark, ctx.config.generate_seed)
+        return Generated(benchmark, ctx.config.generate_seed, ctx.config.generate_device if benchmark == "c" else None)
     if source == RELEASED:
         found = load_released_cifar_c(ctx.config.dataset, ctx.config.data_dir)
     elif ctx.clean.is_tree:

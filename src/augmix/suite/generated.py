@@ -27,10 +27,12 @@ class Generated:
 
     benchmark: str  # "c" or "c-bar"
     seed: int
+    device: str | None = None  # -C by the torch back-end on this device (as `augmix corrupt --device`)
 
     def describe(self) -> str:
-        return (f"generated in memory (seed {self.seed}), as `augmix corrupt --seed {self.seed}` writes it from the "
-                "same test images")
+        flag = f" --device {self.device}" if self.device else ""
+        return (f"generated in memory (seed {self.seed}{', torch on ' + self.device if self.device else ''}), as "
+                f"`augmix corrupt --seed {self.seed}{flag}` writes it from the same test images")
 
 
 class _CorruptedPhotos(torch.utils.data.Dataset):
@@ -62,33 +64,80 @@ def evaluate_generated(handle: Generated, ctx: Context, names: tuple[str, ...]) 
     severities = [1, 2, 3, 4, 5]
     if not clean.is_tree:
         def predict(c: str, s: int):
-            x = corrupt_arrays(clean.images, c, s, handle.seed)
+            x = corrupt_arrays(clean.images, c, s, handle.seed, handle.device)
             return predict_arrays(lm.model, x, lm.spec.mean_std, ctx.device, ctx.batch_size, progress=False), \
                 clean.labels
 
         return corruption_result(list(names), severities, predict, handle.describe(), cfg.progress)
 
-    # image-major: each photograph is decoded once for all its outputs (75 for a full -C), and each
-    # prediction is kept as its confidence and correctness until every image is done
     keys = [(c, s) for c in names for s in severities]
     n, k, bs = len(clean.items), len(keys), ctx.batch_size
-    loader = torch.utils.data.DataLoader(_CorruptedPhotos(clean.items, clean.labels, keys, handle.seed),
-                                         batch_size=max(1, bs // k), num_workers=cfg.workers)
     conf, correct = np.empty((k, n), np.float32), np.empty((k, n), bool)
     lm.model.eval().to(ctx.device)
-    done = 0
-    with torch.no_grad(), tqdm(total=n * k, unit="img", desc="corrupting in memory and predicting",
-                               disable=not cfg.progress) as bar:
-        for x, y in loader:
-            flat = x.reshape(-1, *x.shape[2:])  # image-major: [image, key] rows
-            logits = []
-            for i in range(0, len(flat), bs):
-                with one_line_oom(bs, ctx.device):
-                    logits.append(lm.model(model_input(flat[i:i + bs], lm.spec.mean_std, ctx.device)).float().cpu())
-            got = outcomes(torch.cat(logits).numpy(), y.repeat_interleave(k).numpy())
-            rows = slice(done, done + len(y))
-            conf[:, rows], correct[:, rows] = (a.reshape(len(y), k).T for a in got)
-            done += len(y)
-            bar.update(len(flat))
+
+    @torch.no_grad()
+    def score(x: torch.Tensor, labels: torch.Tensor, rows: slice, which: slice) -> None:
+        """Confidence and correctness of uint8 images ``x`` [M, 3, H, W], keys ``which`` x images ``rows``
+        (image-major when ``which`` spans several keys)."""
+        logits = []
+        for i in range(0, len(x), bs):
+            with one_line_oom(bs, ctx.device):
+                logits.append(lm.model(model_input(x[i:i + bs], lm.spec.mean_std, ctx.device)).float().cpu())
+        got = outcomes(torch.cat(logits).numpy(), labels.numpy())
+        count = rows.stop - rows.start
+        conf[which, rows], correct[which, rows] = (a.reshape(count, -1).T for a in got)
+
+    with tqdm(total=n * k, unit="img", desc="corrupting in memory and predicting", disable=not cfg.progress) as bar:
+        if handle.device is None:
+            # image-major: each photograph decoded once for all its outputs (75 for a full -C), in workers
+            loader = torch.utils.data.DataLoader(_CorruptedPhotos(clean.items, clean.labels, keys, handle.seed),
+                                                 batch_size=max(1, bs // k), num_workers=cfg.workers)
+            done = 0
+            for x, y in loader:
+                score(x.reshape(-1, *x.shape[2:]), y.repeat_interleave(k), slice(done, done + len(y)), slice(None))
+                done += len(y)
+                bar.update(len(y) * k)
+        else:
+            _device_batches(handle, clean, keys, cfg.workers, score, bar)
     scored = {key: Scored.of(conf[j], correct[j]) for j, key in enumerate(keys)}
     return corruption_result(list(names), severities, lambda c, s: scored[c, s], handle.describe(), cfg.progress)
+
+
+class _Prepared(torch.utils.data.Dataset):
+    """The tree's photographs in the torch back-end's units: item ``b`` is source images
+    ``b * DEVICE_BATCH ...``, decoded and preprocessed (uint8 [N, 224, 224, 3]), and their labels."""
+
+    def __init__(self, items: list, labels: np.ndarray) -> None:
+        self.items, self.labels = items, labels
+
+    def __len__(self) -> int:
+        from augmix.corruptions.generate import DEVICE_BATCH
+
+        return -(-len(self.items) // DEVICE_BATCH)
+
+    def __getitem__(self, b: int):
+        from augmix.corruptions.generate import DEVICE_BATCH, preprocess
+
+        rows = range(b * DEVICE_BATCH, min((b + 1) * DEVICE_BATCH, len(self.items)))
+        x = np.stack([np.asarray(preprocess(self.items[i].load(), 224)) for i in rows])
+        return torch.from_numpy(x), torch.as_tensor(self.labels[rows.start:rows.stop], dtype=torch.long)
+
+
+def _device_batches(handle: Generated, clean, keys: list[tuple[str, int]], workers: int, score, bar) -> None:
+    """-C made by the torch back-end on ``handle.device`` as ``augmix corrupt --device`` writes it:
+    per unit of DEVICE_BATCH photographs (decoded in workers), each (corruption, severity) made on
+    the device, read back through the released JPEG (a thread pool), then scored."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from augmix.corruptions.generate import DEVICE_BATCH, corrupt_device_batch, jpeg_roundtrip
+
+    loader = torch.utils.data.DataLoader(_Prepared(clean.items, clean.labels), batch_size=None, num_workers=workers)
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        for b, (x, y) in enumerate(loader):
+            rows = slice(b * DEVICE_BATCH, b * DEVICE_BATCH + len(y))
+            for j, (c, s) in enumerate(keys):
+                made = corrupt_device_batch(x.numpy(), b, c, s, handle.seed, handle.device)
+                stored = np.stack(list(pool.map(jpeg_roundtrip, made)))
+                score(torch.from_numpy(stored).permute(0, 3, 1, 2), y, rows, slice(j, j + 1))
+                bar.update(len(y))

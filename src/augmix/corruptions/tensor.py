@@ -599,7 +599,8 @@ def jpeg_compression(x, c, gen):
         from torchvision.io import decode_jpeg, encode_jpeg
 
         encoded = encode_jpeg(list(x), quality=int(c))  # libjpeg-turbo on the CPU (as Pillow), nvJPEG on CUDA
-        return torch.stack(decode_jpeg(encoded, device=x.device))
+        # decode_jpeg takes its bytes on the CPU whatever the device (nvJPEG decodes onto the GPU)
+        return torch.stack(decode_jpeg([e.cpu() for e in encoded], device=x.device))
 
 
 CORRUPTIONS: dict[str, TensorCorruption] = {

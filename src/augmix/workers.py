@@ -75,11 +75,8 @@ def shared() -> np.ndarray:
 
 
 def _start(images: np.ndarray | None) -> None:
-    from augmix.allocator import keep_freed_memory
-
     die_with_parent()
     _single_threaded()
-    keep_freed_memory()  # the corruptions allocate and free image-sized arrays: no page faults for each
     init_worker(images)
 
 

@@ -98,6 +98,13 @@ def commit_checkouts(compare_ref: str | None, work: Path) -> Iterator[dict[str, 
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(src.parent)], check=False)
 
 
+def round_order(arms: dict, r: int) -> list:
+    """The arms' order in round ``r``: reversed every other round, so that neither arm always runs
+    just after the other (whose files the kernel may still be writing back) or on a fresh cache."""
+    items = list(arms.items())
+    return items if r % 2 == 0 else items[::-1]
+
+
 def git_commit(ref: str = "HEAD") -> str:
     """The short hash of ``ref`` in this repository."""
     return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", ref], capture_output=True, text=True,

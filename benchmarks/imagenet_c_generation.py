@@ -8,9 +8,10 @@ severities, JPEG quality 85 as released) on the first ``--images`` photographs, 
 process per round, and reads the children's resource usage: wall seconds, CPU seconds (user +
 system of every process) and the largest resident set of any one process. Each arm runs a git
 worktree of its commit (HEAD, and with ``--compare-ref`` another commit, e.g. the one before a
-change, interleaved round by round), so uncommitted edits are never measured; each arm first
-runs once, untimed, on one photograph (numba compiles its kernels once per checkout and caches
-them; a fresh worktree has no cache). The extrapolation to the 50,000-image validation set
+change, interleaved round by round in alternating order: the arm that runs second writes its
+files while the kernel still writes back the first arm's), so uncommitted edits are never
+measured; each arm first runs once, untimed, on one photograph (numba compiles its kernels once
+per checkout and caches them; a fresh worktree has no cache). The extrapolation to the 50,000-image validation set
 scales the wall time linearly (the work is per image). ``--split N`` (default 12) also times
 each step in this process on N photographs: where an output's CPU time goes.
 Data: the developers' Imagewoof copy (320 px ImageNet photographs), or ``--folder``.
@@ -30,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import commit_checkouts, git_commit, machine, photo_subset, save
+from _common import commit_checkouts, git_commit, machine, photo_subset, round_order, save
 
 FULL = 50_000
 
@@ -126,7 +127,7 @@ def main() -> None:
             for src in arms.values():
                 _round(src, warm, 1, work / "out")
             for r in range(args.rounds):
-                for name, src in arms.items():
+                for name, src in round_order(arms, r):
                     row = _round(src, photos, args.workers, work / "out")
                     rows.setdefault(name, []).append(row)
                     print(f"round {r + 1} {name}: {row}")

@@ -9,8 +9,8 @@ read back through the released JPEG) over the first ``--images`` photographs, in
 per round, in ``--workers`` DataLoader workers, consuming every batch but running no model: what
 is timed is the data path (decoding, resizing, corrupting, JPEG round trip), which is what is
 left when a GPU makes the forward cheap. Each arm runs a git worktree of its commit (HEAD, and
-with ``--compare-ref`` another, interleaved round by round), after one untimed run on one
-photograph (numba compiles and caches its kernels per checkout). A checksum per corruption and
+with ``--compare-ref`` another, interleaved round by round in alternating order), after one
+untimed run on one photograph (numba compiles and caches its kernels per checkout). A checksum per corruption and
 severity must agree between the arms (the same images are made); the script checks it.
 Data: the developers' Imagewoof copy, or ``--folder``. Saves
 ``benchmarks/results/onthefly_imagenet_c.json``.
@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import commit_checkouts, git_commit, machine, photo_subset, save
+from _common import commit_checkouts, git_commit, machine, photo_subset, round_order, save
 
 # run in the arm's checkout: its loader of on-the-fly ImageNet-C (image-major ``_CorruptedPhotos``
 # since 8d747a4, key-major ``_CorruptedItems`` before), every batch consumed as the evaluation
@@ -96,7 +96,7 @@ def main() -> None:
             for src in arms.values():
                 _round(src, warm, 1)
             for r in range(args.rounds):
-                for name, src in arms.items():
+                for name, src in round_order(arms, r):
                     row = _round(src, photos, args.workers)
                     rows.setdefault(name, []).append(row)
                     print(f"round {r + 1} {name}: {row['wall_s']} s wall, {row['cpu_s']} CPU-s")

@@ -207,6 +207,19 @@ def test_a_missing_ffmpeg_or_frost_photograph_is_one_line(tmp_path, monkeypatch,
     assert len(err) == 1 and "ffmpeg could not encode" in err[0] and "Traceback" not in text
 
 
+def _imagenet_photos(tmp_path, corruptions: tuple[str, ...], batch_size: int):
+    """An ImageNet folder of 3 photographs in 2 classes (made image-major, scored per key), and the
+    evaluation settings of a 2-class checkpoint for it."""
+    wnids = ("n01440764", "n01443537")
+    inet = tmp_path / "inet"
+    for k, w in enumerate(wnids + wnids[:1]):
+        (inet / "val" / w).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(smooth_images(1, 256, seed=k)[0][:, :240]).save(inet / "val" / w / f"v{k}.JPEG")
+    ck = _checkpoint(tmp_path / "i.pt", classes=2, dataset="imagenet", names=wnids)
+    return inet, {"checkpoint": ck, "dataset": "imagenet", "data_dir": inet, "workers": 0, "progress": False,
+                  "corruptions": corruptions, "batch_size": batch_size}
+
+
 def test_on_the_fly_corruption_equals_the_written_folder(tmp_path):
     """-C made in memory gives the figures of the folder `augmix corrupt` writes with the same seed
     (CIFAR arrays with a subset, and an ImageNet tree through its JPEG)."""
@@ -224,16 +237,9 @@ def test_on_the_fly_corruption_equals_the_written_folder(tmp_path):
     other = run_evaluation(EvalConfig(out=tmp_path / "e3", sets={"c": GENERATE}, generate_seed=4, **common))
     assert other.benchmarks["c"].per["gaussian_noise"] != written.benchmarks["c"].per["gaussian_noise"]
 
-    wnids = ("n01440764", "n01443537")
-    inet = tmp_path / "inet"
-    for k, w in enumerate(wnids + wnids[:1]):  # 3 photographs, 2 classes: made image-major, scored per key
-        (inet / "val" / w).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(smooth_images(1, 256, seed=k)[0][:, :240]).save(inet / "val" / w / f"v{k}.JPEG")
+    inet, common = _imagenet_photos(tmp_path, ("shot_noise", "contrast"), batch_size=4)
     assert main(["corrupt", "--images", str(inet / "val"), "--corruptions", "shot_noise,contrast", "--seed", "3",
                  "--workers", "1", "--out", str(tmp_path / "inc")]) == 0
-    ck = _checkpoint(tmp_path / "i.pt", classes=2, dataset="imagenet", names=wnids)
-    common = {"checkpoint": ck, "dataset": "imagenet", "data_dir": inet, "workers": 0, "progress": False,
-              "corruptions": ("shot_noise", "contrast"), "batch_size": 4}
     written = run_evaluation(EvalConfig(out=tmp_path / "i1", sets={"c": tmp_path / "inc"}, **common))
     made = run_evaluation(EvalConfig(out=tmp_path / "i2", sets={"c": GENERATE}, generate_seed=3, **common))
     assert made.benchmarks["c"].per == written.benchmarks["c"].per
@@ -257,16 +263,9 @@ def test_on_the_fly_corruption_by_the_torch_back_end_equals_its_written_folder(t
     numpy_made = run_evaluation(EvalConfig(out=tmp_path / "e3", sets={"c": GENERATE}, generate_seed=3, **common))
     assert numpy_made.benchmarks["c"].per != written.benchmarks["c"].per  # another back-end, other images
 
-    wnids = ("n01440764", "n01443537")
-    inet = tmp_path / "inet"
-    for k, w in enumerate(wnids + wnids[:1]):
-        (inet / "val" / w).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(smooth_images(1, 256, seed=k)[0][:, :240]).save(inet / "val" / w / f"v{k}.JPEG")
+    inet, common = _imagenet_photos(tmp_path, ("spatter", "contrast"), batch_size=2)
     assert main(["corrupt", "--images", str(inet / "val"), "--corruptions", "spatter,contrast", "--seed", "3",
                  "--device", "cpu", "--out", str(tmp_path / "inc")]) == 0
-    ck = _checkpoint(tmp_path / "i.pt", classes=2, dataset="imagenet", names=wnids)
-    common = {"checkpoint": ck, "dataset": "imagenet", "data_dir": inet, "workers": 0, "progress": False,
-              "corruptions": ("spatter", "contrast"), "batch_size": 2}
     written = run_evaluation(EvalConfig(out=tmp_path / "i1", sets={"c": tmp_path / "inc"}, **common))
     made = run_evaluation(EvalConfig(out=tmp_path / "i2", sets={"c": GENERATE}, generate_seed=3,
                                      generate_device="cpu", **common))

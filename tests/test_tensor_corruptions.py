@@ -188,3 +188,9 @@ def test_corrupt_tensor_refuses_bad_input_with_the_fix():
         corrupt_tensor(x[..., :30], "fog", 1)
     with pytest.raises(ValueError, match="no published corruption table"):
         corrupt_tensor(_nchw(smooth_images(1, 48)), "fog", 1)
+
+
+def test_corrupt_tensor_without_a_seed_draws_afresh_every_call():
+    x = _nchw(smooth_images(1, 32, seed=1))
+    assert not torch.equal(corrupt_tensor(x, "gaussian_noise", 3, seed=None),
+                           corrupt_tensor(x, "gaussian_noise", 3, seed=None))

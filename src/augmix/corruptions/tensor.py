@@ -615,13 +615,18 @@ assert tuple(sorted(CORRUPTIONS)) == tuple(sorted(ALL))
 
 
 def generator_for(seed: int | torch.Generator | None, device: torch.device | str) -> torch.Generator:
-    """A torch generator on ``device``: ``seed`` itself, or a new one seeded with it (0 if None)."""
+    """A torch generator on ``device``: ``seed`` itself, a new one seeded with it, or for None one
+    seeded from the operating system (fresh draws on every call, as numpy's ``default_rng(None)``)."""
     if isinstance(seed, torch.Generator):
         if seed.device.type != torch.device(device).type:
             raise ValueError(f"the generator is on {seed.device} but the images are on {device}; "
                              "make the generator on the images' device")
         return seed
-    return torch.Generator(device=device).manual_seed(int(seed or 0))
+    gen = torch.Generator(device=device)
+    if seed is None:
+        gen.seed()
+        return gen
+    return gen.manual_seed(int(seed))
 
 
 def corrupt_tensor(images: Tensor, name: str, severity: int, seed: int | torch.Generator | None = 0,
@@ -631,7 +636,8 @@ def corrupt_tensor(images: Tensor, name: str, severity: int, seed: int | torch.G
 
     Returns uint8 on the same device, truncated as the source's ``np.uint8(...)`` does. Equal
     in distribution to ``corrupt`` (numpy) and to the published generator; a seed fixes the
-    output on one device type (see the module's docstring).
+    output on one device type (see the module's docstring); ``seed=None`` draws afresh each call
+    (in a transform pipeline, so that every image gets its own corruption).
     """
     if name not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {name!r} for the torch back-end; choose from {', '.join(ALL)}")

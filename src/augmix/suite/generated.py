@@ -139,5 +139,6 @@ def _device_batches(handle: Generated, clean, keys: list[tuple[str, int]], worke
             for j, (c, s) in enumerate(keys):
                 made = corrupt_device_batch(x.numpy(), b, c, s, handle.seed, handle.device)
                 stored = np.stack(list(pool.map(jpeg_roundtrip, made)))
-                score(torch.from_numpy(stored).permute(0, 3, 1, 2), y, rows, slice(j, j + 1))
+                # contiguous NCHW, as a written folder is read: a channels-last view picks other conv kernels
+                score(torch.from_numpy(stored).permute(0, 3, 1, 2).contiguous(), y, rows, slice(j, j + 1))
                 bar.update(len(y))

@@ -78,15 +78,19 @@ def _torch_stream(benchmark: str, seed: int, corruption: str, severity: int, uni
     return torch.Generator(device=device).manual_seed(start)
 
 
-def _on_device(x: np.ndarray, corruption: str, severity: int, generator, device: str) -> np.ndarray:
-    """uint8 images [N, H, W, 3] corrupted by the torch back-end on ``device``, back as numpy."""
+def to_device(x: np.ndarray, device: str):
+    """uint8 images [N, H, W, 3] as the torch back-end takes them: [N, 3, H, W] on ``device``."""
     import torch
 
+    return torch.from_numpy(np.ascontiguousarray(x)).to(device).permute(0, 3, 1, 2)
+
+
+def _on_device(images, corruption: str, severity: int, generator) -> np.ndarray:
+    """Images already on the device (``to_device``) corrupted by the torch back-end, back as numpy
+    uint8 [N, H, W, 3]."""
     from augmix.corruptions.tensor import corrupt_tensor
 
-    images = torch.from_numpy(np.ascontiguousarray(x)).to(device).permute(0, 3, 1, 2)
-    out = corrupt_tensor(images, corruption, severity, seed=generator)
-    return out.permute(0, 2, 3, 1).cpu().numpy()
+    return corrupt_tensor(images, corruption, severity, seed=generator).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def _config(out_or_config, names, severities, fields: dict) -> GenerateConfig:
@@ -135,8 +139,8 @@ def corrupt_unit(images: np.ndarray, corruption: str, severity: int, seed: int, 
     x = images[unit * CHUNK:(unit + 1) * CHUNK]
     bench = _benchmark_of(corruption)
     if device is not None:
-        return _on_device(x, corruption, severity, _torch_stream(bench, seed, corruption, severity, unit, device),
-                          device)
+        return _on_device(to_device(x, device), corruption, severity,
+                          _torch_stream(bench, seed, corruption, severity, unit, device))
     return corrupt(x, corruption, severity, seed=_stream(bench, seed, corruption, severity, unit))
 
 
@@ -323,12 +327,12 @@ def _folder_unit(args) -> int:
     return len(items) * len(pairs)
 
 
-def corrupt_device_batch(x: np.ndarray, batch: int, corruption: str, severity: int, seed: int,
-                         device: str) -> np.ndarray:
-    """Batch ``batch`` (source images ``batch * DEVICE_BATCH ...``, preprocessed, uint8 [N, H, W, 3]) of
-    an ImageNet-layout set as ``augmix corrupt --device`` makes it, before the JPEG save."""
-    gen = _torch_stream("c", seed, corruption, severity, f"batch {batch}", device)
-    return _on_device(x, corruption, severity, gen, device)
+def corrupt_device_batch(images, batch: int, corruption: str, severity: int, seed: int) -> np.ndarray:
+    """Batch ``batch`` (source images ``batch * DEVICE_BATCH ...``, preprocessed, on the device as
+    ``to_device`` puts them) of an ImageNet-layout set as ``augmix corrupt --device`` makes it,
+    before the JPEG save (uint8 [N, H, W, 3])."""
+    gen = _torch_stream("c", seed, corruption, severity, f"batch {batch}", str(images.device))
+    return _on_device(images, corruption, severity, gen)
 
 
 def _folder_device_unit(args) -> int:
@@ -344,10 +348,11 @@ def _folder_device_unit(args) -> int:
     if not todo:
         return len(items) * len(pairs)
     with ThreadPoolExecutor(threads) as pool:
-        x = np.stack(list(pool.map(lambda item: np.asarray(preprocess(item.load(), size)), items)))
+        x = to_device(np.stack(list(pool.map(lambda item: np.asarray(preprocess(item.load(), size)), items))),
+                      device)  # once for all its outputs
         writes = []
         for corruption, severity in todo:
-            made = corrupt_device_batch(x, batch, corruption, severity, seed, device)
+            made = corrupt_device_batch(x, batch, corruption, severity, seed)
             for arr, target in zip(made, targets[corruption, severity], strict=True):
                 writes.append(pool.submit(save_image, Image.fromarray(arr), target, "JPEG", **IMAGENET_JPEG))
         for write in writes:
@@ -426,4 +431,4 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
 
 
 __all__ = ["CHUNK", "DEVICE_BATCH", "corrupt_arrays", "corrupt_device_batch", "generate_cifar_c", "generate_folder_c",
-           "names_for", "preprocess"]
+           "names_for", "preprocess", "to_device"]

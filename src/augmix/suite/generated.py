@@ -1,12 +1,13 @@
 """On-the-fly -C and -C-bar: a model evaluated on corrupted copies of its clean test data made in
 memory, with no set written or downloaded.
 
-The images are exactly those ``augmix corrupt --seed S`` would write for the same test images
-(the same chunks and name-keyed streams, the generator's own functions), including the
-released sets' last steps: truncation to uint8, and at 224 px the JPEG save at quality 85
-(read back as stored, with no second resize). So the figures equal those of a folder written
-with the same seed and the same ``--limit`` / ``--indices`` (a test holds them equal). Models
-are fed the 224 px corrupted image itself, as ImageNet-C is read.
+The images are exactly those ``augmix corrupt --seed S`` (with ``--device``: its torch back-end
+and units) would write for the same test images (the same chunks and name-keyed streams, the
+generator's own functions), including the released sets' last steps: truncation to uint8, and
+at 224 px the JPEG save at quality 85 (read back as stored, with no second resize). So the
+figures equal those of a folder written with the same seed and the same ``--limit`` /
+``--indices`` (a test holds them equal). Models are fed the 224 px corrupted image itself, as
+ImageNet-C is read.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ class Generated:
     device: str | None = None  # -C by the torch back-end on this device (as `augmix corrupt --device`)
 
     def describe(self) -> str:
-        flag = f" --device {self.device}" if self.device else ""
-        return (f"generated in memory (seed {self.seed}{', torch on ' + self.device if self.device else ''}), as "
-                f"`augmix corrupt --seed {self.seed}{flag}` writes it from the same test images")
+        on, flag = (f", torch on {self.device}", f" --device {self.device}") if self.device else ("", "")
+        return (f"generated in memory (seed {self.seed}{on}), as `augmix corrupt --seed {self.seed}{flag}` writes it "
+                "from the same test images")
 
 
 class _CorruptedPhotos(torch.utils.data.Dataset):
@@ -130,14 +131,15 @@ def _device_batches(handle: Generated, clean, keys: list[tuple[str, int]], worke
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    from augmix.corruptions.generate import DEVICE_BATCH, corrupt_device_batch, jpeg_roundtrip
+    from augmix.corruptions.generate import DEVICE_BATCH, corrupt_device_batch, jpeg_roundtrip, to_device
 
     loader = torch.utils.data.DataLoader(_Prepared(clean.items, clean.labels), batch_size=None, num_workers=workers)
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         for b, (x, y) in enumerate(loader):
             rows = slice(b * DEVICE_BATCH, b * DEVICE_BATCH + len(y))
+            images = to_device(x.numpy(), handle.device)  # once for all its outputs
             for j, (c, s) in enumerate(keys):
-                made = corrupt_device_batch(x.numpy(), b, c, s, handle.seed, handle.device)
+                made = corrupt_device_batch(images, b, c, s, handle.seed)
                 stored = np.stack(list(pool.map(jpeg_roundtrip, made)))
                 # contiguous NCHW, as a written folder is read: a channels-last view picks other conv kernels
                 score(torch.from_numpy(stored).permute(0, 3, 1, 2).contiguous(), y, rows, slice(j, j + 1))

@@ -37,6 +37,14 @@ def stream(seed: int, *keys: str | int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
+def torch_generator(rng: np.random.Generator, device: str = "cpu"):
+    """A ``torch.Generator`` on ``device`` seeded by one draw of ``rng``: a unit's stream for torch
+    code (its numbers then depend on the device type: torch's CPU and CUDA generators differ)."""
+    import torch
+
+    return torch.Generator(device=device).manual_seed(int(rng.integers(2 ** 63)))
+
+
 def check_scheme(meta: dict, folder: object) -> None:
     """Refuse to resume into ``folder`` whose ``meta.json`` was written under another seeding scheme."""
     found = meta.get("seeding", LEGACY_SCHEME)

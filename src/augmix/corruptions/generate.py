@@ -70,12 +70,8 @@ def _stream(benchmark: str, seed: int, corruption: str, severity: int, unit: int
 
 
 def _torch_stream(benchmark: str, seed: int, corruption: str, severity: int, unit: int | str, device: str):
-    """The torch generator of one unit of the torch back-end, on ``device``, seeded from the unit's
-    named stream (torch's CPU and CUDA generators differ, so outputs depend on the device type)."""
-    import torch
-
-    start = int(_stream(benchmark, seed, corruption, severity, unit).integers(2 ** 63))
-    return torch.Generator(device=device).manual_seed(start)
+    """The torch generator of one unit of the torch back-end, on ``device``, from the unit's named stream."""
+    return seeding.torch_generator(_stream(benchmark, seed, corruption, severity, unit), device)
 
 
 def to_device(x: np.ndarray, device: str):

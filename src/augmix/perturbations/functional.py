@@ -32,6 +32,7 @@ from PIL import Image
 from scipy import ndimage
 from skimage import color as skcolor
 
+from augmix import seeding
 from augmix.corruptions import blocks
 from augmix.perturbations.tables import split_name, table_for
 
@@ -150,7 +151,7 @@ def gaussian_noise(x, crop, p, difficulty, streams):
         return out
     import torch  # the same float32 arithmetic in torch's kernels, a few images at a time (in cache)
 
-    gen = torch.Generator().manual_seed(int(streams.rng.integers(2 ** 63)))
+    gen = seeding.torch_generator(streams.rng)
     s32 = torch.tensor(sigma)
     for i in range(0, len(x), 8):
         base = torch.from_numpy(t[i:i + 8])[:, None]

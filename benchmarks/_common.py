@@ -111,6 +111,32 @@ def git_commit(ref: str = "HEAD") -> str:
                           check=True).stdout.strip()
 
 
+def imagenet_images(n: int, folder: Path | None = None, synthetic: bool = False) -> tuple[np.ndarray, str]:
+    """``n`` photographs spread over ``folder`` (an image tree; default: the developers' Imagewoof
+    copy), Resize(256) + CenterCrop(224) as ImageNet-C's sources; synthetic noise only when
+    ``synthetic`` allows it (and says so), else refuse."""
+    from augmix.corruptions.generate import preprocess
+    from augmix.data.images import walk_image_tree
+
+    if folder is not None:
+        if not folder.is_dir():
+            sys.exit(f"error: {folder} is not a folder; give a folder of photographs (e.g. ImageNet val)")
+        items = walk_image_tree(folder).images
+        step = max(1, len(items) // n)
+        arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items[::step][:n]])
+        return arr, f"{len(arr)} photographs from {folder}, 256/224 crop"
+    folder = imagewoof_val()
+    if folder is not None:
+        items = walk_image_tree(folder).images[:: max(1, 500 // n)][:n]
+        arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items])
+        return arr, f"Imagewoof2-320 validation (ImageNet photographs), {len(arr)} images, 256/224 crop"
+    if not synthetic:
+        sys.exit("error: no photographs for the 224 px timings; give a folder of photographs (e.g. ImageNet val), "
+                 "or --synthetic to time uniform noise instead (recorded as such)")
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8), "synthetic uniform noise (no photographs found)"
+
+
 def cifar_test_images(n: int) -> tuple[np.ndarray, str]:
     """``n`` CIFAR-10 test images (uint8 NHWC) and their provenance; synthetic if no data."""
     from augmix.data import load_cifar

@@ -28,36 +28,11 @@ from pathlib import Path  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import cifar_test_images, imagewoof_val, machine, save  # noqa: E402
+from _common import cifar_test_images, imagenet_images, machine, save  # noqa: E402
 
 from augmix.corruptions import ALL, BENCHMARK, corrupt  # noqa: E402
 
 cv2.setNumThreads(1)
-
-
-def imagenet_images(n: int, folder: Path | None = None, synthetic: bool = False) -> tuple[np.ndarray, str]:
-    """``n`` photographs, Resize(256) + CenterCrop(224): from ``folder`` (an image tree), else
-    the developers' Imagewoof copy; synthetic noise only when asked for, else refuse."""
-    from augmix.corruptions.generate import preprocess
-    from augmix.data.images import walk_image_tree
-
-    if folder is not None:
-        if not folder.is_dir():
-            sys.exit(f"error: --images {folder} is not a folder; give a folder of photographs (e.g. ImageNet val)")
-        items = walk_image_tree(folder).images
-        step = max(1, len(items) // n)
-        arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items[::step][:n]])
-        return arr, f"{len(arr)} photographs from {folder}, 256/224 crop"
-    folder = imagewoof_val()
-    if folder is not None:
-        items = walk_image_tree(folder).images[:: max(1, 500 // n)][:n]
-        arr = np.stack([np.asarray(preprocess(item.load(), 224)) for item in items])
-        return arr, f"Imagewoof2-320 validation (ImageNet photographs), {len(arr)} images, 256/224 crop"
-    if not synthetic:
-        sys.exit("error: no photographs for the 224 px timings; give --images DIR (a folder of photographs, e.g. "
-                 "ImageNet val), or --synthetic to time uniform noise instead (recorded as such)")
-    rng = np.random.default_rng(0)
-    return rng.integers(0, 256, (n, 224, 224, 3), dtype=np.uint8), "synthetic uniform noise (--synthetic)"
 
 
 def rate(fn, count: int, min_time: float = 1.0) -> float:

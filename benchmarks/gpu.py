@@ -12,9 +12,9 @@ Measures, naming the card:
    and range of ``--rounds`` timed rounds after a warm-up.
 2. The 19 corruptions at 224 px (severity 3), images/s of the torch back-end
    (``corrupt_tensor``) on a batch resident on the GPU, against the numpy back-end on this
-   machine's CPU in the same run (one process, OpenCV at one thread), on photographs
-   (``--photos DIR``, Resize(256) + CenterCrop(224) as ImageNet-C) or, without them,
-   synthetic noise (said so in the JSON).
+   machine's CPU in the same run (one process, OpenCV at one thread), on 64 photographs
+   (``--photos DIR``, else the developers' Imagewoof copy; Resize(256) + CenterCrop(224) as
+   ImageNet-C) or, without any, synthetic noise (said so in the JSON).
 3. One WRN-40-2 AugMix+JSD epoch of the trainer (``augmix.train``: AMP, channels_last,
    AugMix on the GPU), images/s.
 4. The paper's WRN-40-2 recipe (``RECIPES['cifar-wrn']``) with its cosine schedule
@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import cifar_root, machine, save
+from _common import cifar_root, imagenet_images, machine, save
 
 import augmix
 from augmix.recipes import RECIPES
@@ -103,23 +103,6 @@ def augmix_throughput(device: torch.device, sizes: dict[int, int], rounds: int, 
             f"{k} {v['triplets_per_s']}" for k, v in row.items() if isinstance(v, dict)) + " triplets/s")
         out[f"{size}px"] = row
     return out
-
-
-def _photos(folder: Path | None, n: int, size: int) -> tuple[np.ndarray, str]:
-    """``n`` photographs under ``folder`` (sorted), preprocessed as ImageNet-C's sources; else noise."""
-    from PIL import Image
-
-    from augmix.corruptions.generate import preprocess
-
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpeg", ".jpg", ".png"))[:n] if folder else []
-    if len(files) < n:
-        rng = np.random.default_rng(0)
-        return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8), "synthetic uniform noise (no photographs)"
-    if size == 224:
-        images = [np.asarray(preprocess(Image.open(f).convert("RGB"), 224)) for f in files]
-        return np.stack(images), f"{n} photographs of {folder} (sorted), Resize(256) + CenterCrop(224)"
-    images = [np.asarray(Image.open(f).convert("RGB").resize((size, size))) for f in files]  # --smoke
-    return np.stack(images), f"{n} photographs of {folder} (sorted), resized to {size} px"
 
 
 def corruption_throughput(device: torch.device, images: np.ndarray, data: str, rounds: int,
@@ -264,11 +247,11 @@ def main() -> None:
             n_train = len(load_cifar("cifar10", root, train=True, download=False).labels)
         sizes = {32: 8, 64: 2} if args.smoke else {32: 1024, 224: 128}
         report["augmix"] = augmix_throughput(device, sizes, 2 if args.smoke else args.rounds, cifar)
-        from _common import imagewoof_val
-
-        size, batch = (32, 4) if args.smoke else (224, 64)
-        photos, photo_note = _photos(args.photos or imagewoof_val(), batch, size)
-        report["corruptions_224px" if size == 224 else "corruptions_smoke"] = corruption_throughput(
+        if args.smoke:  # a few CIFAR-size images through the same code (smoke always has a CIFAR layout)
+            photos, photo_note = cifar[:4], note
+        else:
+            photos, photo_note = imagenet_images(64, args.photos, synthetic=True)
+        report["corruptions_smoke" if args.smoke else "corruptions_224px"] = corruption_throughput(
             device, photos, photo_note, 1 if args.smoke else args.rounds, 2 if args.smoke else 16)
         model = "small" if args.smoke else "wrn40_2"
         subset = 32 if args.smoke else 0

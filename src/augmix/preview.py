@@ -73,8 +73,7 @@ def ops_grid(image: Image.Image, severities: Sequence[int] = (1, 3, 6, 10),
     sheet = grid(rows, ["original"] + [f"severity {s}" for s in severities])
     draw = ImageDraw.Draw(sheet)
     for i, name in enumerate(names):
-        kind = " (all-ops)" if not OP_SPECS[name].geometric and name in (
-            "color", "contrast", "brightness", "sharpness") else ""
+        kind = " (all-ops)" if OP_SPECS[name].all_ops_only else ""
         draw.text((6, LABEL_H + 6 + i * (TILE + 4)), name + kind, fill="yellow")
     return sheet
 

@@ -23,12 +23,12 @@ from augmix.augment.ops import OP_SPECS
 from augmix.augment.sampler import AugMixParams
 from augmix.jit import announce_first_compile
 
-# Kernel op codes. Every geometric op becomes one affine with Pillow's coefficients.
-AUTOCONTRAST, EQUALIZE, POSTERIZE, SOLARIZE, AFFINE, COLOR, CONTRAST, BRIGHTNESS, SHARPNESS = range(9)
-_CODES = {
-    "autocontrast": AUTOCONTRAST, "equalize": EQUALIZE, "posterize": POSTERIZE, "solarize": SOLARIZE,
-    "color": COLOR, "contrast": CONTRAST, "brightness": BRIGHTNESS, "sharpness": SHARPNESS,
-}
+# Kernel op codes: one per point and enhance op of the table (``ops.OP_SPECS``), and one for
+# every geometric op, which becomes an affine with Pillow's coefficients.
+_CODES = {name: code for code, name in enumerate(n for n, spec in OP_SPECS.items() if not spec.geometric)}
+AFFINE = len(_CODES)
+AUTOCONTRAST, EQUALIZE, POSTERIZE, SOLARIZE = (_CODES[n] for n in ("autocontrast", "equalize", "posterize", "solarize"))
+COLOR, CONTRAST, BRIGHTNESS, SHARPNESS = (_CODES[n] for n in ("color", "contrast", "brightness", "sharpness"))
 
 
 @numba.njit(cache=True, inline="always")

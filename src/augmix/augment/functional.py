@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance, ImageOps
 
+from augmix.augment.ops import OP_SPECS
+
 Magnitude = float | int | torch.Tensor
 ImageLike = Image.Image | torch.Tensor
 
@@ -445,20 +447,7 @@ def sharpness(img: ImageLike, factor: Magnitude) -> ImageLike:
     return _enhance("sharpness", img, factor)
 
 
-NAME_TO_OP: dict[str, Callable[..., ImageLike]] = {
-    "autocontrast": autocontrast,
-    "equalize": equalize,
-    "posterize": posterize,
-    "rotate": rotate,
-    "solarize": solarize,
-    "shear_x": shear_x,
-    "shear_y": shear_y,
-    "translate_x": translate_x,
-    "translate_y": translate_y,
-    "color": color,
-    "contrast": contrast,
-    "brightness": brightness,
-    "sharpness": sharpness,
-}
+# Each op of the table (``ops.OP_SPECS``) is the function of its name above.
+NAME_TO_OP: dict[str, Callable[..., ImageLike]] = {name: globals()[name] for name in OP_SPECS}
 
 __all__ = list(NAME_TO_OP) + ["NAME_TO_OP", "affine", "affine_matrix"]

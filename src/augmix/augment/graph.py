@@ -23,12 +23,10 @@ import torch
 import torch.nn.functional as F
 
 from augmix.augment import functional as Fn
+from augmix.augment.ops import ops_in
 from augmix.augment.sampler import AugMixParams, to_device
 
-_BILINEAR = ("rotate", "shear_x", "shear_y")
-_TRANSLATE = ("translate_x", "translate_y")
-_POINT = ("autocontrast", "equalize", "posterize", "solarize")
-_ENHANCE = ("color", "contrast", "brightness", "sharpness")
+_BILINEAR, _TRANSLATE, _POINT, _ENHANCE = (ops_in(f) for f in ("bilinear", "translate", "point", "enhance"))
 
 
 def _selected(mask: torch.Tensor) -> torch.Tensor:

@@ -12,8 +12,11 @@ This module is data: the mechanism that applies the ops lives in ``functional``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
+
+OpFamily = Literal["point", "bilinear", "translate", "enhance"]
 
 
 @dataclass(frozen=True)
@@ -32,34 +35,45 @@ class OpSpec:
     base: float | None = None  # arg = base - scaled (posterize, solarize)
     offset: float = 0.0  # arg = scaled + offset (enhance ops: 0.1 + level*1.8/10)
     size_axis: int | None = None  # translate: maxval = image size along this axis / 3
-    geometric: bool = False
+    family: OpFamily = "point"  # how back-ends apply it: point (a lookup table), bilinear, translate, enhance (a blend)
+    all_ops_only: bool = False  # one of the four ops the reference adds only with --all-ops
+
+    @property
+    def geometric(self) -> bool:
+        """Whether the op moves pixels (rotate, shear, translate)."""
+        return self.family in ("bilinear", "translate")
 
 
-# google-research/augmix augmentations.py, op by op.
+# google-research/augmix augmentations.py, op by op, in the order of its ``augmentations_all``
+# list (the sampler draws ops by their position in it). Every back-end reads this table: the
+# PIL and tensor ops (``functional``, by name), the compiled kernel and the sync-free graph
+# (by ``family``).
 OP_SPECS: dict[str, OpSpec] = {
     "autocontrast": OpSpec("autocontrast", "none"),
     "equalize": OpSpec("equalize", "none"),
     "posterize": OpSpec("posterize", "int", maxval=4, base=4),  # bits = 4 - int(l*4/10)
-    "rotate": OpSpec("rotate", "int", maxval=30, signed=True, geometric=True),
+    "rotate": OpSpec("rotate", "int", maxval=30, signed=True, family="bilinear"),
     "solarize": OpSpec("solarize", "int", maxval=256, base=256),  # 256 - int(l*256/10)
-    "shear_x": OpSpec("shear_x", "float", maxval=0.3, signed=True, geometric=True),
-    "shear_y": OpSpec("shear_y", "float", maxval=0.3, signed=True, geometric=True),
-    "translate_x": OpSpec("translate_x", "int", signed=True, size_axis=-1, geometric=True),
-    "translate_y": OpSpec("translate_y", "int", signed=True, size_axis=-2, geometric=True),
+    "shear_x": OpSpec("shear_x", "float", maxval=0.3, signed=True, family="bilinear"),
+    "shear_y": OpSpec("shear_y", "float", maxval=0.3, signed=True, family="bilinear"),
+    "translate_x": OpSpec("translate_x", "int", signed=True, size_axis=-1, family="translate"),
+    "translate_y": OpSpec("translate_y", "int", signed=True, size_axis=-2, family="translate"),
     # The four below overlap the ImageNet-C test corruptions; the reference leaves
     # them out unless ``--all-ops`` is given.
-    "color": OpSpec("color", "float", maxval=1.8, offset=0.1),
-    "contrast": OpSpec("contrast", "float", maxval=1.8, offset=0.1),
-    "brightness": OpSpec("brightness", "float", maxval=1.8, offset=0.1),
-    "sharpness": OpSpec("sharpness", "float", maxval=1.8, offset=0.1),
+    "color": OpSpec("color", "float", maxval=1.8, offset=0.1, family="enhance", all_ops_only=True),
+    "contrast": OpSpec("contrast", "float", maxval=1.8, offset=0.1, family="enhance", all_ops_only=True),
+    "brightness": OpSpec("brightness", "float", maxval=1.8, offset=0.1, family="enhance", all_ops_only=True),
+    "sharpness": OpSpec("sharpness", "float", maxval=1.8, offset=0.1, family="enhance", all_ops_only=True),
 }
 
 # The reference's ``augmentations`` and ``augmentations_all`` lists, in their order.
-AUGMIX_OPS: tuple[str, ...] = (
-    "autocontrast", "equalize", "posterize", "rotate", "solarize",
-    "shear_x", "shear_y", "translate_x", "translate_y",
-)
-AUGMIX_OPS_ALL: tuple[str, ...] = AUGMIX_OPS + ("color", "contrast", "brightness", "sharpness")
+AUGMIX_OPS: tuple[str, ...] = tuple(name for name, spec in OP_SPECS.items() if not spec.all_ops_only)
+AUGMIX_OPS_ALL: tuple[str, ...] = tuple(OP_SPECS)
+
+
+def ops_in(family: OpFamily) -> tuple[str, ...]:
+    """The ops of one ``OpSpec.family``, in table order."""
+    return tuple(name for name, spec in OP_SPECS.items() if spec.family == family)
 
 
 def op_names(all_ops: bool = False) -> tuple[str, ...]:

@@ -66,9 +66,9 @@ def _split(photos: Path, n: int) -> dict:
     from augmix.corruptions.tables import IMAGENET_JPEG
     from augmix.data.images import walk_image_tree
     from augmix.io import save_image
-    from augmix.workers import _single_threaded
+    from augmix.workers import single_threaded
 
-    _single_threaded()
+    single_threaded()
     cv2.setNumThreads(1)
     items = walk_image_tree(photos).images[: n + 1]
     names = check_output_names(items)

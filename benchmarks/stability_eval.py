@@ -34,7 +34,7 @@ from augmix.metrics import flip_rates, top5_distances
 from augmix.perturbations import CIFAR_TEST, is_noise
 from augmix.recipes import RECIPES
 from augmix.results import load_results
-from augmix.stability import _video_scores
+from augmix.stability import video_scores
 from augmix.train import TrainConfig, train
 
 
@@ -102,7 +102,7 @@ def main() -> None:
     metric_rows = {}
     for p in CIFAR_TEST:
         videos = cp.videos(p)
-        logits = np.concatenate([_video_scores(lm.model.eval(), videos[i:i + 64], lm.spec.mean_std, device)
+        logits = np.concatenate([video_scores(lm.model.eval(), videos[i:i + 64], lm.spec.mean_std, device)
                                  for i in range(0, len(videos), 64)])
         noise = is_noise(p)
         t0 = time.perf_counter()

@@ -17,7 +17,7 @@ from PIL import Image
 
 from augmix.cli import main
 from augmix.corruptions import corrupt
-from augmix.corruptions.cbar import apply_params, corrupt_cbar, sample_params
+from augmix.corruptions.cbar import apply_cbar_params, corrupt_cbar, sample_cbar_params
 from augmix.corruptions.tables import CBAR_TABLES
 from augmix.data.corrupted import open_cifar_c, open_folder_c
 from tests.conftest import smooth_images
@@ -61,13 +61,13 @@ def test_default_mode_draws_from_the_published_distribution(name):
 
 def test_parameters_are_sampled_apart_from_being_applied():
     img = smooth_images(1, 32, seed=4)[0]
-    params = sample_params("ripple", CBAR_TABLES[32]["ripple"][2], 32, np.random.default_rng(0))
+    params = sample_cbar_params("ripple", CBAR_TABLES[32]["ripple"][2], 32, np.random.default_rng(0))
     assert set(params) == {"amplitudes", "wavelengths", "phases"}
-    a = apply_params(img, "ripple", 32, params)
-    assert np.array_equal(a, apply_params(img, "ripple", 32, params))  # fixed parameters: one output
+    a = apply_cbar_params(img, "ripple", 32, params)
+    assert np.array_equal(a, apply_cbar_params(img, "ripple", 32, params))  # fixed parameters: one output
     assert not np.array_equal(a, img)
     still = dict(params, amplitudes=np.zeros(2))  # no amplitude: the image comes back
-    assert np.array_equal(apply_params(img, "ripple", 32, still), img)
+    assert np.array_equal(apply_cbar_params(img, "ripple", 32, still), img)
     # the same draws through corrupt(): the first image of a batch seeded alike
     assert np.array_equal(corrupt_cbar(img[None], "ripple", 3, seed=np.random.default_rng(0))[0], a)
 

@@ -181,7 +181,7 @@ def test_cli_any_image_folder_to_cifar_layout(tmp_path):
 def test_torch_backend_writes_the_cifar_layout_from_named_streams(tmp_path, clean):
     import torch
 
-    from augmix.corruptions.generate import _torch_stream
+    from augmix.corruptions.generate import torch_stream
     from augmix.corruptions.tensor import corrupt_tensor
 
     images, labels = clean
@@ -191,7 +191,7 @@ def test_torch_backend_writes_the_cifar_layout_from_named_streams(tmp_path, clea
     x = torch.from_numpy(images).permute(0, 3, 1, 2)
     for name in ("glass_blur", "fog"):
         for k, s in enumerate((1, 4)):
-            expected = corrupt_tensor(x, name, s, seed=_torch_stream("c", 2, name, s, 0, "cpu"))
+            expected = corrupt_tensor(x, name, s, seed=torch_stream("c", 2, name, s, 0, "cpu"))
             assert np.array_equal(np.load(out / f"{name}.npy")[k * N:(k + 1) * N],
                                   expected.permute(0, 2, 3, 1).numpy())
     with pytest.raises(ValueError, match="other settings"):  # one folder, one back-end
@@ -201,7 +201,7 @@ def test_torch_backend_writes_the_cifar_layout_from_named_streams(tmp_path, clea
 def test_torch_backend_writes_the_imagenet_layout_and_resumes(tmp_path):
     import torch
 
-    from augmix.corruptions.generate import _torch_stream, jpeg_roundtrip, preprocess
+    from augmix.corruptions.generate import jpeg_roundtrip, preprocess, torch_stream
     from augmix.corruptions.tensor import corrupt_tensor
 
     src = tmp_path / "val"
@@ -215,7 +215,7 @@ def test_torch_backend_writes_the_imagenet_layout_and_resumes(tmp_path):
     x = np.stack([np.asarray(preprocess(i.load(), 224)) for i in items])
     batch = torch.from_numpy(x).permute(0, 3, 1, 2)
     for name in ("spatter", "zoom_blur"):
-        expected = corrupt_tensor(batch, name, 3, seed=_torch_stream("c", 4, name, 3, "batch 0", "cpu"))
+        expected = corrupt_tensor(batch, name, 3, seed=torch_stream("c", 4, name, 3, "batch 0", "cpu"))
         for item, arr in zip(items, expected.permute(0, 2, 3, 1).numpy(), strict=True):
             path = tmp_path / "inc" / name / "3" / item.cls / (item.path.stem + ".JPEG")
             with Image.open(path) as im:

@@ -118,3 +118,15 @@ def test_the_api_reference_builds_offline(tmp_path):
     assert proc.returncode == 0, proc.stderr[-1500:]
     assert (tmp_path / "index.html").exists() and (tmp_path / "augmix" / "suite.html").exists()
     assert "run_evaluation" in (tmp_path / "augmix" / "suite.html").read_text()
+
+
+def test_every_corruption_table_has_its_functions():
+    """The corruption tables and each back-end's registry name the same corruptions (checked
+    here, not by an assertion at import)."""
+    from augmix.corruptions import functional, tensor
+    from augmix.corruptions.cbar import TRANSFORMS
+    from augmix.corruptions.tables import ALL, CBAR_ALL
+
+    assert sorted(functional.CORRUPTIONS) == sorted(ALL)
+    assert sorted(tensor.CORRUPTIONS) == sorted(ALL)
+    assert sorted(TRANSFORMS) == sorted(CBAR_ALL)

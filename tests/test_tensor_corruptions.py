@@ -89,7 +89,7 @@ def test_high_variance_corruptions_at_224_px_match_the_numpy_path(name, severiti
 
 
 def test_frost_draws_each_photograph_evenly_and_crops_inside_it():
-    _, sizes = T._frost_stack(1.0, "cpu")
+    _, sizes = T.frost_stack(1.0, "cpu")
     pick, corner = T.frost_picks(20000, sizes, 224, 224, torch.Generator().manual_seed(0))
     share = torch.bincount(pick, minlength=5).double() / 20000
     assert torch.all((share - 0.2).abs() < 0.015), share  # the source's randint(5): frost6 never drawn
@@ -103,7 +103,7 @@ def test_frost_blends_the_picked_crop_as_the_source_does(photos224):
     c = (0.8, 0.6)
     gen = torch.Generator().manual_seed(3)
     out = T.frost(_nchw(x), c, gen).numpy()
-    stack, sizes = T._frost_stack(1.0, "cpu")
+    stack, sizes = T.frost_stack(1.0, "cpu")
     pick, corner = T.frost_picks(4, sizes, 224, 224, torch.Generator().manual_seed(3))
     for i in range(4):
         top, left = corner[i].tolist()
@@ -129,7 +129,7 @@ def test_glass_walk_by_pointer_jumping_equals_the_sequential_walk():
     for d in (1, 2, 4):
         steps = (40 - 2 * d) ** 2
         deltas = np.random.default_rng(d).integers(-d, d, size=(6, steps, 2))
-        walked = blocks._shuffle(x.copy(), deltas, d, 1)  # the source's loop, compiled
+        walked = blocks.glass_walk(x.copy(), deltas, d, 1)  # the source's loop, compiled
         assert np.array_equal(_nhwc(T.glass_walk(_nchw(x), d, torch.from_numpy(deltas))), walked)
 
 
@@ -148,7 +148,7 @@ def test_spatter_edge_chain_equals_opencvs(size, sigma, threshold):
                                      mode="nearest")
     liquid[liquid < threshold] = 0
     layer = (liquid * 255).astype(np.uint8)
-    ours_edges = T._canny(torch.from_numpy(layer), 50, 150).numpy()
+    ours_edges = T.canny(torch.from_numpy(layer), 50, 150).numpy()
     assert np.array_equal(ours_edges, np.stack([cv2.Canny(a, 50, 150) > 0 for a in layer]))
     assert np.array_equal(T.spatter_edges(torch.from_numpy(layer)).numpy(),
                           np.stack([blocks.spatter_edges(a) for a in layer]))
@@ -160,7 +160,7 @@ def test_zoom_and_hsv_steps_equal_the_numpy_paths(photos224):
     zoomed = T.clipped_zoom(_nchw(unit), 1.21)
     assert np.allclose(_nhwc(zoomed), blocks.clipped_zoom(unit, 1.21), atol=1e-6)
     for kw in ({"value_shift": 0.3}, {"sat_scale": 5, "sat_shift": 0.1}):
-        assert np.allclose(_nhwc(T._hsv_map(_nchw(x), **kw)), blocks.hsv_map(x, **kw), atol=1e-3)
+        assert np.allclose(_nhwc(T.hsv_map_tensor(_nchw(x), **kw)), blocks.hsv_map(x, **kw), atol=1e-3)
 
 
 def test_corrupt_tensor_keeps_shape_device_and_is_reproducible_from_a_seed():

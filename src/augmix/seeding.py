@@ -43,11 +43,3 @@ def torch_generator(rng: np.random.Generator, device: str = "cpu"):
     import torch
 
     return torch.Generator(device=device).manual_seed(int(rng.integers(2 ** 63)))
-
-
-def check_scheme(meta: dict, folder: object) -> None:
-    """Refuse to resume into ``folder`` whose ``meta.json`` was written under another seeding scheme."""
-    found = meta.get("seeding", LEGACY_SCHEME)
-    if found != SCHEME:
-        raise ValueError(f"{folder} was generated with the {found!r} seeding scheme and this version seeds by "
-                         f"names ({SCHEME!r}); resuming would mix the two - choose another --out or delete it")

@@ -26,7 +26,7 @@ from augmix.results import PerturbationScores, StabilityResult
 
 
 @torch.no_grad()
-def _video_scores(model: torch.nn.Module, videos: np.ndarray, mean_std: tuple, device: torch.device) -> np.ndarray:
+def video_scores(model: torch.nn.Module, videos: np.ndarray, mean_std: tuple, device: torch.device) -> np.ndarray:
     """Logits [V, T, K] of uint8 videos [V, T, H, W, 3]."""
     v, t = videos.shape[:2]
     x = torch.from_numpy(np.array(videos)).reshape(v * t, *videos.shape[2:]).permute(0, 3, 1, 2)
@@ -63,7 +63,7 @@ def evaluate_cifar_p(lm: LoadedModel, cifar_p, device: torch.device, names=None,
         def chunk(i: int, videos=videos, step=step) -> np.ndarray:
             return videos[i:i + step] if rows is None else videos[np.sort(rows[i:i + step])]
 
-        chunks = (_video_scores(model, chunk(i), lm.spec.mean_std, device) for i in range(0, count, step))
+        chunks = (video_scores(model, chunk(i), lm.spec.mean_std, device) for i in range(0, count, step))
         per[p] = _entry(*_stability(chunks, is_noise(p), difficulty), is_noise(p), difficulty)
     return summarise_stability(per, "cifar", data=data or cifar_p.provenance)
 
@@ -98,7 +98,7 @@ def evaluate_folder_p(lm: LoadedModel, folder_p, device: torch.device, names=Non
         per_batch = max(1, batch_size // len(first))
         loader = torch.utils.data.DataLoader(_Videos(items), batch_size=per_batch, num_workers=workers,
                                              collate_fn=_stack_same_length)
-        chunks = (_video_scores(model, batch.numpy(), lm.spec.mean_std, device) for batch in loader)
+        chunks = (video_scores(model, batch.numpy(), lm.spec.mean_std, device) for batch in loader)
         per[p] = _entry(*_stability(chunks, is_noise(p), difficulty), is_noise(p), difficulty)
     return summarise_stability(per, "imagenet", data=data or f"ImageNet-P videos {folder_p.root}")
 

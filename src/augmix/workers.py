@@ -48,7 +48,7 @@ def init_worker(images: np.ndarray | None = None) -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-def _single_threaded() -> None:
+def single_threaded() -> None:
     """One thread per library in a worker: the workers already fill the cores. Setting
     ``OMP_NUM_THREADS`` there is too late (numpy's, scipy's and OpenCV's OpenBLAS were loaded by
     the parent, each with a thread per core), so their pools are limited where they run
@@ -76,7 +76,7 @@ def shared() -> np.ndarray:
 
 def _start(images: np.ndarray | None) -> None:
     die_with_parent()
-    _single_threaded()
+    single_threaded()
     init_worker(images)
 
 

@@ -26,7 +26,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 from augmix.augment import functional as Fn
 from augmix.augment.ops import OP_SPECS, op_arg
-from augmix.augment.sampler import AugMixParams, to_device
+from augmix.augment.sampler import AugMixParams, params_to_device
 
 
 def to_float(img: Image.Image | torch.Tensor) -> torch.Tensor:
@@ -114,8 +114,8 @@ def mix(x: torch.Tensor, chains: torch.Tensor, params: AugMixParams) -> torch.Te
     """
     b = x.shape[0]
     dev = x.device
-    m = to_device(params.mix_weights, dev).view(b, 1, 1, 1)
-    w = to_device(params.chain_weights, dev).view(b, -1, 1, 1, 1) * m.unsqueeze(1)
+    m = params_to_device(params.mix_weights, dev).view(b, 1, 1, 1)
+    w = params_to_device(params.chain_weights, dev).view(b, -1, 1, 1, 1) * m.unsqueeze(1)
     scale = 1 / 255 if x.dtype == torch.uint8 else 1.0
     out = x.to(torch.float32).mul_((1 - m) * scale)
     for i in range(chains.shape[1]):

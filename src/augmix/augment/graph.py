@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from augmix.augment import functional as Fn
 from augmix.augment.ops import ops_in
-from augmix.augment.sampler import AugMixParams, to_device
+from augmix.augment.sampler import AugMixParams, params_to_device
 
 _BILINEAR, _TRANSLATE, _POINT, _ENHANCE = (ops_in(f) for f in ("bilinear", "translate", "point", "enhance"))
 
@@ -161,8 +161,8 @@ def apply_chains_graph(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
     width, depth = params.width, params.ops.shape[2]
     dev = x.device
     # The parameters are drawn on the host; one copy each moves them, from pinned memory on CUDA.
-    ops = to_device(params.ops.reshape(b * width, depth), dev)
-    args = to_device(params.args(h, w).reshape(b * width, depth), dev)
-    active = to_device(params.active().reshape(b * width, depth), dev)
+    ops = params_to_device(params.ops.reshape(b * width, depth), dev)
+    args = params_to_device(params.args(h, w).reshape(b * width, depth), dev)
+    active = params_to_device(params.active().reshape(b * width, depth), dev)
     chains = x.unsqueeze(1).expand(b, width, c, h, w).reshape(b * width, c, h, w)
     return chain_steps(chains, params.op_names, ops, args, active).reshape(b, width, c, h, w)

@@ -137,7 +137,7 @@ class AugMixParams:
 Seed = int | np.random.Generator | torch.Generator | None
 
 
-def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+def params_to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     """A parameter tensor (drawn on the host) on ``device``. To a CUDA device it goes from pinned
     memory without blocking: a copy from pageable memory would make the host wait for the
     stream, which the sync-free back-end must not do."""

@@ -96,7 +96,7 @@ def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarra
 
 
 @functools.lru_cache(maxsize=256)
-def _zoom_taps(size: int, zoom_factor: float) -> tuple[np.ndarray, ...]:
+def zoom_taps(size: int, zoom_factor: float) -> tuple[np.ndarray, ...]:
     """Order-1 ``scipy.ndimage.zoom`` of the centre crop, trimmed back to ``size``, as two taps per
     output index: (first source index, second source index, their weights as float32)."""
     ch = int(np.ceil(size / zoom_factor))
@@ -141,7 +141,7 @@ def clipped_zoom(x: np.ndarray, zoom_factor: float) -> np.ndarray:
     n, h, w, c = x.shape
     if h != w:
         raise ValueError("clipped_zoom follows the source and needs square images")
-    lo, hi, wlo, whi = _zoom_taps(h, float(zoom_factor))
+    lo, hi, wlo, whi = zoom_taps(h, float(zoom_factor))
     out = np.empty(x.shape, dtype=np.float32)
     announce_first_compile(_zoom_rows_cols, "corruption kernels")
     _zoom_rows_cols(np.ascontiguousarray(x, dtype=np.float32), lo, hi, wlo, whi, out)
@@ -196,7 +196,7 @@ def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Gene
 
 
 @numba.njit(cache=True)
-def _shuffle(x, deltas, max_delta, iterations):  # pragma: no cover - compiled
+def glass_walk(x, deltas, max_delta, iterations):  # pragma: no cover - compiled
     n, h, w, c = x.shape
     k = 0
     for img in range(n):
@@ -228,8 +228,8 @@ def glass_shuffle(x: np.ndarray, max_delta: int, iterations: int, rng: np.random
         deltas = rng.integers(-max_delta, max_delta, size=size).astype(np.int64)
     else:
         deltas = rng.integers(-max_delta, max_delta, size=size, dtype=draws)
-    announce_first_compile(_shuffle, "the glass blur kernel")
-    return _shuffle(np.ascontiguousarray(x), deltas, max_delta, iterations)
+    announce_first_compile(glass_walk, "the glass blur kernel")
+    return glass_walk(np.ascontiguousarray(x), deltas, max_delta, iterations)
 
 
 def spatter_edges(layer: np.ndarray) -> np.ndarray:
@@ -266,7 +266,7 @@ def frost_layers(scale: float) -> tuple[np.ndarray, ...]:
 
 
 @numba.njit(cache=True)
-def _hsv_map(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover - compiled
+def hsv_map_tensor(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover - compiled
     """skimage's rgb2hsv / hsv2rgb (0.26) per pixel, float64, same operations in the same order."""
     for i in range(x.shape[0]):
         r, g, b = x[i, 0] / 255.0, x[i, 1] / 255.0, x[i, 2] / 255.0
@@ -312,8 +312,8 @@ def hsv_map(x: np.ndarray, value_shift: float = 0.0, sat_scale: float = 1.0, sat
     clipped to [0, 1]) -> RGB, clipped and scaled to [0, 255] (float64): brightness and saturate."""
     flat = np.ascontiguousarray(x).reshape(-1, 3)
     out = np.empty(flat.shape, dtype=np.float64)
-    announce_first_compile(_hsv_map, "corruption kernels")
-    _hsv_map(flat, out, float(value_shift), float(sat_scale), float(sat_shift))
+    announce_first_compile(hsv_map_tensor, "corruption kernels")
+    hsv_map_tensor(flat, out, float(value_shift), float(sat_scale), float(sat_shift))
     return out.reshape(x.shape)
 
 

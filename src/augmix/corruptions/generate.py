@@ -69,12 +69,12 @@ def _stream(benchmark: str, seed: int, corruption: str, severity: int, unit: int
     return seeding.stream(seed, benchmark, corruption, str(severity), str(unit))
 
 
-def _torch_stream(benchmark: str, seed: int, corruption: str, severity: int, unit: int | str, device: str):
+def torch_stream(benchmark: str, seed: int, corruption: str, severity: int, unit: int | str, device: str):
     """The torch generator of one unit of the torch back-end, on ``device``, from the unit's named stream."""
     return seeding.torch_generator(_stream(benchmark, seed, corruption, severity, unit), device)
 
 
-def to_device(x: np.ndarray, device: str):
+def images_to_device(x: np.ndarray, device: str):
     """uint8 images [N, H, W, 3] as the torch back-end takes them: [N, 3, H, W] on ``device``."""
     import torch
 
@@ -82,7 +82,7 @@ def to_device(x: np.ndarray, device: str):
 
 
 def _on_device(images, corruption: str, severity: int, generator) -> np.ndarray:
-    """Images already on the device (``to_device``) corrupted by the torch back-end, back as numpy
+    """Images already on the device (``images_to_device``) corrupted by the torch back-end, back as numpy
     uint8 [N, H, W, 3]."""
     from augmix.corruptions.tensor import corrupt_tensor
 
@@ -135,8 +135,8 @@ def corrupt_unit(images: np.ndarray, corruption: str, severity: int, seed: int, 
     x = images[unit * CHUNK:(unit + 1) * CHUNK]
     bench = _benchmark_of(corruption)
     if device is not None:
-        return _on_device(to_device(x, device), corruption, severity,
-                          _torch_stream(bench, seed, corruption, severity, unit, device))
+        return _on_device(images_to_device(x, device), corruption, severity,
+                          torch_stream(bench, seed, corruption, severity, unit, device))
     return corrupt(x, corruption, severity, seed=_stream(bench, seed, corruption, severity, unit))
 
 
@@ -282,14 +282,9 @@ def check_output_names(items: Sequence, out_name=output_name) -> list[str]:
     return names
 
 
-def corrupt_item(item, corruption: str, severity: int, seed: int, size: int) -> np.ndarray:
-    """One source image of an ImageNet-layout set, preprocessed and corrupted as the default mode
-    does before saving it (uint8 [size, size, 3]; the stream is keyed by its output name)."""
-    return corrupt_prepared(np.asarray(preprocess(item.load(), size)), output_name(item), corruption, severity, seed)
-
-
 def corrupt_prepared(img: np.ndarray, name: str, corruption: str, severity: int, seed: int) -> np.ndarray:
-    """``corrupt_item`` of an image already preprocessed, whose output name is ``name``."""
+    """One source image of an ImageNet-layout set, already preprocessed, corrupted as the default mode
+    does before saving it (uint8 [size, size, 3]; the stream is keyed by its output name ``name``)."""
     rng = _stream(_benchmark_of(corruption), seed, corruption, severity, name)
     return corrupt(img, corruption, severity, seed=rng)
 
@@ -325,9 +320,9 @@ def _folder_unit(args) -> int:
 
 def corrupt_device_batch(images, batch: int, corruption: str, severity: int, seed: int) -> np.ndarray:
     """Batch ``batch`` (source images ``batch * DEVICE_BATCH ...``, preprocessed, on the device as
-    ``to_device`` puts them) of an ImageNet-layout set as ``augmix corrupt --device`` makes it,
+    ``images_to_device`` puts them) of an ImageNet-layout set as ``augmix corrupt --device`` makes it,
     before the JPEG save (uint8 [N, H, W, 3])."""
-    gen = _torch_stream("c", seed, corruption, severity, f"batch {batch}", str(images.device))
+    gen = torch_stream("c", seed, corruption, severity, f"batch {batch}", str(images.device))
     return _on_device(images, corruption, severity, gen)
 
 
@@ -344,7 +339,7 @@ def _folder_device_unit(args) -> int:
     if not todo:
         return len(items) * len(pairs)
     with ThreadPoolExecutor(threads) as pool:
-        x = to_device(np.stack(list(pool.map(lambda item: np.asarray(preprocess(item.load(), size)), items))),
+        x = images_to_device(np.stack(list(pool.map(lambda item: np.asarray(preprocess(item.load(), size)), items))),
                       device)  # once for all its outputs
         writes = []
         for corruption, severity in todo:
@@ -427,4 +422,4 @@ def generate_folder_c(items: Sequence, out: str | Path | GenerateConfig, corrupt
 
 
 __all__ = ["CHUNK", "DEVICE_BATCH", "corrupt_arrays", "corrupt_device_batch", "generate_cifar_c", "generate_folder_c",
-           "names_for", "preprocess", "to_device"]
+           "names_for", "preprocess", "images_to_device"]

@@ -101,7 +101,7 @@ def clipped_zoom(x: Tensor, zoom_factor: float) -> Tensor:
     """The source's ``clipped_zoom`` of [N, C, H, W] floats: scipy's order-1 zoom of the centre
     crop, trimmed back to the size (two taps per output row and column)."""
     lo, hi, wlo, whi = (_const(a, x, torch.long if a.dtype.kind == "i" else x.dtype)
-                        for a in blocks._zoom_taps(x.shape[-1], float(zoom_factor)))
+                        for a in blocks.zoom_taps(x.shape[-1], float(zoom_factor)))
     y = x.index_select(2, lo) * wlo.view(-1, 1) + x.index_select(2, hi) * whi.view(-1, 1)
     return y.index_select(3, lo) * wlo + y.index_select(3, hi) * whi
 
@@ -292,7 +292,7 @@ def snow(x, c, gen):
 
 
 @functools.lru_cache(maxsize=8)
-def _frost_stack(scale: float, device: str) -> tuple[Tensor, Tensor]:
+def frost_stack(scale: float, device: str) -> tuple[Tensor, Tensor]:
     """The five frost photographs the source draws from, padded into one [5, H, W, 3] tensor,
     and their sizes [5, 2]."""
     layers = blocks.frost_layers(scale)[:5]  # the source draws randint(5): frost6 is never used
@@ -316,7 +316,7 @@ def frost_picks(n: int, sizes: Tensor, h: int, w: int, gen: torch.Generator) -> 
 
 def frost(x, c, gen):
     n, _, h, w = x.shape
-    stack, sizes = _frost_stack(FROST_SCALE.get(h, 1.0), str(x.device))
+    stack, sizes = frost_stack(FROST_SCALE.get(h, 1.0), str(x.device))
     pick, corner = frost_picks(n, sizes, h, w, gen)
     yy = corner[:, 0].view(n, 1, 1) + torch.arange(h, device=x.device).view(1, h, 1)
     xx = corner[:, 1].view(n, 1, 1) + torch.arange(w, device=x.device).view(1, 1, w)
@@ -356,7 +356,7 @@ def fog(x, c, gen):
     return _to_255(x * top / (top + c[0]))
 
 
-def _hsv_map(x: Tensor, value_shift: float = 0.0, sat_scale: float = 1.0, sat_shift: float = 0.0) -> Tensor:
+def hsv_map_tensor(x: Tensor, value_shift: float = 0.0, sat_scale: float = 1.0, sat_shift: float = 0.0) -> Tensor:
     """scikit-image's rgb2hsv -> V + shift, S * scale + shift (clipped) -> hsv2rgb (``blocks.hsv_map``)."""
     x = _unit(x, EXACT)
     r, g, b = x.unbind(1)
@@ -381,14 +381,14 @@ def _hsv_map(x: Tensor, value_shift: float = 0.0, sat_scale: float = 1.0, sat_sh
 
 
 def brightness(x, c, gen):
-    return _hsv_map(x, value_shift=c)
+    return hsv_map_tensor(x, value_shift=c)
 
 
 def spatter_edges(layer: Tensor) -> Tensor:
     """``blocks.spatter_edges`` of uint8 liquid layers [N, H, W]: Canny (50, 150), the chamfer
     distance to the nearest edge truncated at 20, 3 x 3 mean, uint8, histogram equalisation,
     emboss, 3 x 3 mean (float32)."""
-    edges = _canny(layer, 50, 150)
+    edges = canny(layer, 50, 150)
     dist = _chamfer_truncated(~edges, 20.0)
     dist = torch.floor((_box3(dist.double().unsqueeze(1)) * (1 / 9.0)).float())  # cv2.blur, then astype(uint8)
     dist = _equalize(dist.squeeze(1).long())
@@ -398,7 +398,7 @@ def spatter_edges(layer: Tensor) -> Tensor:
     return torch.round(_box3(dist) / 9.0).squeeze(1).float()
 
 
-def _canny(img: Tensor, low: int, high: int) -> Tensor:
+def canny(img: Tensor, low: int, high: int) -> Tensor:
     """OpenCV's Canny of uint8 [N, H, W] (aperture 3, L1 magnitude): Sobel with replicated borders,
     non-maximum suppression with OpenCV's integer sector test, hysteresis by 8-connected
     components that hold a strong pixel."""
@@ -530,7 +530,7 @@ def contrast(x, c, gen):
 
 
 def saturate(x, c, gen):
-    return _hsv_map(x, sat_scale=c[0], sat_shift=c[1])
+    return hsv_map_tensor(x, sat_scale=c[0], sat_shift=c[1])
 
 
 def elastic_transform(x, c, gen):
@@ -611,7 +611,6 @@ CORRUPTIONS: dict[str, TensorCorruption] = {
     "jpeg_compression": jpeg_compression, "speckle_noise": speckle_noise,
     "gaussian_blur": gaussian_blur, "spatter": spatter, "saturate": saturate,
 }
-assert tuple(sorted(CORRUPTIONS)) == tuple(sorted(ALL))
 
 
 def generator_for(seed: int | torch.Generator | None, device: torch.device | str) -> torch.Generator:

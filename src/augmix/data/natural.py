@@ -39,7 +39,6 @@ IMAGENET_SHIFTS: dict[str, tuple[str, str, str]] = {
     "imagenet-v2": ("imagenet-v2", "imagenetv2-matched-frequency-format-val", "imagenet_1k"),
 }
 CIFAR_SHIFTS = ("cifar10.1",)
-NAMES = CIFAR_SHIFTS + tuple(IMAGENET_SHIFTS)
 
 
 @functools.lru_cache(maxsize=1)

@@ -6,7 +6,7 @@ benchmarks (``augmix.suite.registry``); each benchmark is one module of this pac
 """
 
 from augmix.suite.config import GENERATE, RELEASED, EvalConfig
-from augmix.suite.registry import REGISTRY, benchmark
+from augmix.suite.registry import REGISTRY
 from augmix.suite.run import find_sets, run_evaluation, summary_line
 
-__all__ = ["GENERATE", "REGISTRY", "RELEASED", "EvalConfig", "benchmark", "find_sets", "run_evaluation", "summary_line"]
+__all__ = ["GENERATE", "REGISTRY", "RELEASED", "EvalConfig", "find_sets", "run_evaluation", "summary_line"]

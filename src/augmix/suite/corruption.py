@@ -97,10 +97,6 @@ def _select_tree(samples: list[tuple[str, int]], clean: list[tuple[str, int]], s
     return picked
 
 
-def corruption_headlines(prefix: str) -> tuple[Headline, ...]:
-    return (Headline(f"{prefix} error", lambda r: r.mean_error),)
-
-
 # ------------------------------------------------------------------------------------ -C
 
 def _open(source: Path | str, ctx: Context) -> CifarC | FolderC:

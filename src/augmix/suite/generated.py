@@ -131,13 +131,13 @@ def _device_batches(handle: Generated, clean, keys: list[tuple[str, int]], worke
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    from augmix.corruptions.generate import DEVICE_BATCH, corrupt_device_batch, jpeg_roundtrip, to_device
+    from augmix.corruptions.generate import DEVICE_BATCH, corrupt_device_batch, images_to_device, jpeg_roundtrip
 
     loader = torch.utils.data.DataLoader(_Prepared(clean.items, clean.labels), batch_size=None, num_workers=workers)
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         for b, (x, y) in enumerate(loader):
             rows = slice(b * DEVICE_BATCH, b * DEVICE_BATCH + len(y))
-            images = to_device(x.numpy(), handle.device)  # once for all its outputs
+            images = images_to_device(x.numpy(), handle.device)  # once for all its outputs
             for j, (c, s) in enumerate(keys):
                 made = corrupt_device_batch(images, b, c, s, handle.seed)
                 stored = np.stack(list(pool.map(jpeg_roundtrip, made)))

@@ -12,11 +12,3 @@ from augmix.suite.perturbation import P
 from augmix.suite.threedcc import THREEDCC
 
 REGISTRY: dict[str, Benchmark] = {b.name: b for b in (C, CBAR, THREEDCC, P, *SHIFTS)}
-
-
-def benchmark(name: str) -> Benchmark:
-    """The entry of ``name``, or a one-line error listing the known ones."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(REGISTRY)}") from None

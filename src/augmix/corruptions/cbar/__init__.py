@@ -5,7 +5,7 @@ Each corruption is a pair of functions, as in facebookresearch/augmentation-corr
 ``imagenet_c_bar/corrupt.py``: ``sample_*`` draws the random parameters in the published
 order, ``apply_*`` applies them deterministically. They live by kind in ``noise``,
 ``overlays``, ``warps`` and ``optics``, on the exact numerics of ``numerics`` (see there for
-what the published code's arithmetic requires). ``CBAR`` names every pair; nothing is found
+what the published code's arithmetic requires). ``TRANSFORMS`` names every pair; nothing is found
 by its name at run time.
 """
 
@@ -17,10 +17,10 @@ import numpy as np
 
 from augmix.corruptions.cbar import noise, optics, overlays, warps
 from augmix.corruptions.cbar.numerics import Rng, float_parameter
-from augmix.corruptions.tables import CBAR_ALL, cbar_table_for
+from augmix.corruptions.tables import cbar_table_for
 
 # name -> (sample(severity parameter, size, rng) -> params, apply(image, size, **params) -> image)
-CBAR: dict[str, tuple[Callable, Callable]] = {
+TRANSFORMS: dict[str, tuple[Callable, Callable]] = {
     "single_frequency_greyscale": (noise.sample_single_frequency_greyscale, noise.apply_single_frequency_greyscale),
     "cocentric_sine_waves": (noise.sample_cocentric_sine_waves, noise.apply_cocentric_sine_waves),
     "plasma_noise": (noise.sample_plasma_noise, noise.apply_plasma_noise),
@@ -38,22 +38,21 @@ CBAR: dict[str, tuple[Callable, Callable]] = {
     "transverse_chromatic_abberation": (optics.sample_transverse_chromatic_abberation,
                                         optics.apply_transverse_chromatic_abberation),
 }
-assert set(CBAR) == set(CBAR_ALL), "the registry and the tables name the same corruptions"
 
 
-def sample_params(name: str, severity: float, size: int, rng: Rng) -> dict:
+def sample_cbar_params(name: str, severity: float, size: int, rng: Rng) -> dict:
     """The published ``sample_parameters`` of ``name`` at severity parameter ``severity``."""
-    return CBAR[name][0](severity, size, rng)
+    return TRANSFORMS[name][0](severity, size, rng)
 
 
-def apply_params(image: np.ndarray, name: str, size: int, params: dict) -> np.ndarray:
+def apply_cbar_params(image: np.ndarray, name: str, size: int, params: dict) -> np.ndarray:
     """Apply ``name`` with fixed ``params`` to one uint8 image [size, size, 3]."""
     if name == "caustic_refraction":
         params = {("size_" if k == "size" else k): v for k, v in params.items()}
     # the published kernels meet 0/0 and x/0 where a branch later discards the value (e.g. the
     # centre of a twirl); the vectorised forms compute them everywhere and mask them
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return CBAR[name][1](image, size, **params)
+        return TRANSFORMS[name][1](image, size, **params)
 
 
 def corrupt_cbar(images: np.ndarray, name: str, severity: int, seed: int | Rng = 0) -> np.ndarray:
@@ -77,8 +76,8 @@ def corrupt_cbar(images: np.ndarray, name: str, severity: int, seed: int | Rng =
     rng = seed if isinstance(seed, (np.random.RandomState, np.random.Generator)) else np.random.default_rng(seed)
     out = np.empty_like(x)
     for k in range(len(x)):
-        out[k] = apply_params(x[k], name, size, sample_params(name, sev, size, rng))
+        out[k] = apply_cbar_params(x[k], name, size, sample_cbar_params(name, sev, size, rng))
     return out
 
 
-__all__ = ["CBAR", "apply_params", "corrupt_cbar", "float_parameter", "sample_params"]
+__all__ = ["TRANSFORMS", "apply_cbar_params", "corrupt_cbar", "float_parameter", "sample_cbar_params"]

@@ -5,15 +5,15 @@ over pixels with the same floating-point operations in the same order, including
 things a plain vectorisation would change:
 
 * ``np.linalg.norm`` of a 2-vector is a BLAS dot (fused multiply-add where the BLAS uses one):
-  ``_norm2`` computes it with the same BLAS call;
+  ``norm2`` computes it with the same BLAS call;
 * ``x ** y`` on numpy scalars is the C library's ``pow``, which differs from numpy's vectorised
-  power in the last bit: ``_spow`` calls the scalar one;
+  power in the last bit: ``c_pow`` calls the scalar one;
 * the published requirements pin numpy 1.x, whose value-based casting computes a float32 array
   times a numpy float64 scalar in float32 (numpy 2 computes it in float64). The bilinear
   interpolation, circular motion blur and the weighting of float32 images follow numpy 1.x.
 
 Random parameters are drawn from a numpy ``RandomState`` (the published global stream) or a
-``Generator``, through ``_uniform`` and ``_randint``.
+``Generator``, through ``draw_uniform`` and ``draw_randint``.
 """
 
 
@@ -30,17 +30,17 @@ def float_parameter(level: float, maxval: float) -> float:
     return float(level) * maxval / 10.0
 
 
-def _uniform(rng: Rng, low=0.0, high=1.0, size=None):
+def draw_uniform(rng: Rng, low=0.0, high=1.0, size=None):
     return rng.uniform(low=low, high=high, size=size)
 
 
-def _randint(rng: Rng, low: int, high: int, size=None):
+def draw_randint(rng: Rng, low: int, high: int, size=None):
     if isinstance(rng, np.random.RandomState):
         return rng.randint(low=low, high=high, size=size)
     return rng.integers(low, high, size=size)
 
 
-def _spow(base, exponent) -> np.ndarray:
+def c_pow(base, exponent) -> np.ndarray:
     """Elementwise ``a ** b`` with the C library's ``pow``, as numpy computes it on scalars."""
     def one(a, b):
         try:
@@ -51,20 +51,20 @@ def _spow(base, exponent) -> np.ndarray:
     return np.frompyfunc(one, 2, 1)(np.asarray(base, np.float64), np.asarray(exponent, np.float64)).astype(np.float64)
 
 
-def _norm2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def norm2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.linalg.norm([a, b])`` elementwise: the same BLAS dot per vector."""
     v = np.stack([np.asarray(a, np.float64), np.asarray(b, np.float64)], axis=-1)
     flat = v.reshape(-1, 1, 2)
     return np.sqrt(np.matmul(flat, flat.transpose(0, 2, 1))[:, 0, 0]).reshape(v.shape[:-1])
 
 
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+def pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Row (y) and column (x) indices of every pixel, int64."""
     y, x = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
     return y, x
 
 
-def _bilinear(image: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bilinear_sample(image: np.ndarray, p0: np.ndarray, p1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``utils.image.bilinear_interpolation`` at every point (p0: row, p1: column): the values
     (float64) and where the published code's result is a float32 array.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.draw import line_aa
 
-from augmix.corruptions.cbar.numerics import _grid, _norm2, _randint, _spow, _uniform, float_parameter
+from augmix.corruptions.cbar.numerics import c_pow, draw_randint, draw_uniform, float_parameter, norm2, pixel_grid
 
 
 def _ray_factor(y, x, center, radius, ray_lengths, amount) -> np.ndarray:
@@ -14,7 +14,7 @@ def _ray_factor(y, x, center, radius, ray_lengths, amount) -> np.ndarray:
     lengths = np.asarray(ray_lengths, dtype=np.float64)
     dp0 = y - center[0]
     dp1 = x - center[1]
-    dist = _norm2(dp0, dp1)
+    dist = norm2(dp0, dp1)
     angle = np.arctan2(dp1, dp0)
     d = (angle + np.pi) / (2 * np.pi) * rays
     i = d.astype(np.int64)
@@ -22,26 +22,26 @@ def _ray_factor(y, x, center, radius, ray_lengths, amount) -> np.ndarray:
     if radius != 0:
         a, b = lengths[i % rays], lengths[(i + 1) % rays]
         length = a + f * (b - a)
-        g = _spow(length, 2) / (_spow(dist, 2) + 1e-4)
-        g = _spow(g, (100 - amount) / 50.0)
+        g = c_pow(length, 2) / (c_pow(dist, 2) + 1e-4)
+        g = c_pow(g, (100 - amount) / 50.0)
         f = f - 0.5
-        f = 1 - _spow(f, 2)
+        f = 1 - c_pow(f, 2)
         f = f * g
     return np.clip(f, 0, 1)
 
 
 def sample_sparkles(sev, size, rng):
-    centers = _uniform(rng, 0, size, size=(5, 2))
+    centers = draw_uniform(rng, 0, size, size=(5, 2))
     radii = np.array([float_parameter(sev, 0.1) for _ in range(5)]) * size
-    seed = int(_randint(rng, 0, 2 ** 32))
-    nrays = _randint(rng, 50, 200, size=5)
+    seed = int(draw_randint(rng, 0, 2 ** 32))
+    nrays = draw_randint(rng, 50, 200, size=5)
     return {"centers": centers, "radii": radii, "color": np.array([255, 255, 255]), "randomness": 25, "seed": seed,
             "nrays": nrays, "amounts": np.array([50 for _ in range(5)])}
 
 
 def apply_sparkles(image, size, centers, radii, nrays, amounts, color, randomness, seed):
     rs = np.random.RandomState(seed=seed)
-    y, x = _grid(size)
+    y, x = pixel_grid(size)
     for center, rays, amount, radius in zip(centers, nrays, amounts, radii, strict=True):
         lengths = [max(1, radius + randomness / 100.0 * radius * rs.randn()) for _ in range(rays)]
         f = _ray_factor(y, x, center, radius, lengths, amount)[..., None]
@@ -51,10 +51,10 @@ def apply_sparkles(image, size, centers, radii, nrays, amounts, color, randomnes
 
 
 def sample_inverse_sparkles(sev, size, rng):
-    center = _uniform(rng, 0.25, 0.75, size=2) * size
+    center = draw_uniform(rng, 0.25, 0.75, size=2) * size
     amount = 100 - float_parameter(sev, 65)
-    seed = int(_randint(rng, 0, 2 ** 32))
-    rays = int(_randint(rng, 50, 200))
+    seed = int(draw_randint(rng, 0, 2 ** 32))
+    rays = int(draw_randint(rng, 50, 200))
     return {"center": center, "radius": 0.25 * size, "color": np.array([255, 255, 255]), "randomness": 25,
             "seed": seed, "rays": rays, "amount": amount}
 
@@ -62,7 +62,7 @@ def sample_inverse_sparkles(sev, size, rng):
 def apply_inverse_sparkles(image, size, center, radius, rays, amount, color, randomness, seed):
     rs = np.random.RandomState(seed=seed)
     lengths = [radius + randomness / 100.0 * radius * rs.randn() for _ in range(rays)]
-    y, x = _grid(size)
+    y, x = pixel_grid(size)
     f = _ray_factor(y, x, center, radius, lengths, amount)[..., None]
     out = color + f * (image.astype(np.float32) - color)
     return np.clip(out, 0, 255).astype(np.uint8)
@@ -70,16 +70,16 @@ def apply_inverse_sparkles(image, size, center, radius, rays, amount, color, ran
 
 
 def sample_checkerboard_cutout(sev, size, rng):
-    angle = _uniform(rng, 0, 2 * np.pi)
-    scales = np.maximum(_uniform(rng, 0.1, 0.25) * size, 1)
+    angle = draw_uniform(rng, 0, 2 * np.pi)
+    scales = np.maximum(draw_uniform(rng, 0.1, 0.25) * size, 1)
     return {"angle": angle, "scales": (scales, scales), "fraction": float_parameter(sev, 1.0),
-            "seed": int(_randint(rng, 0, 2 ** 32))}
+            "seed": int(draw_randint(rng, 0, 2 ** 32))}
 
 
 def apply_checkerboard_cutout(image, size, scales, angle, fraction, seed):
     rs = np.random.RandomState(seed=seed)
     grid = rs.uniform(size=(int(4 * size // scales[0]), int(4 * size // scales[1]))) < fraction
-    y, x = _grid(size)
+    y, x = pixel_grid(size)
     nx = (np.cos(angle) * y + np.sin(angle) * x) / scales[0]
     ny = (-np.sin(angle) * y + np.cos(angle) * x) / scales[1]
     ix, iy = np.trunc(nx).astype(np.int64), np.trunc(ny).astype(np.int64)  # int(): towards zero
@@ -92,10 +92,10 @@ def apply_checkerboard_cutout(image, size, scales, angle, fraction, seed):
 
 def sample_lines(sev, size, rng):
     density = float_parameter(sev, 1.0)
-    angle = _uniform(rng, 0.0, 2 * np.pi)
-    angle_variation = _uniform(rng, 0.1, 1.0)
+    angle = draw_uniform(rng, 0.0, 2 * np.pi)
+    angle_variation = draw_uniform(rng, 0.1, 1.0)
     return {"length": 1.0, "density": density, "angle": angle, "angle_variation": angle_variation,
-            "seed": int(_randint(rng, 0, 2 ** 32))}
+            "seed": int(draw_randint(rng, 0, 2 ** 32))}
 
 
 def apply_lines(image, size, length, density, angle, angle_variation, seed):

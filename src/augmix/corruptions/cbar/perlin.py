@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from augmix.corruptions.cbar.numerics import Rng, _randint, _spow
+from augmix.corruptions.cbar.numerics import Rng, c_pow, draw_randint
 
 
-class _Perlin:
+class Perlin:
     """``utils.perlin_noise.PerlinNoiseGenerator``, its tables drawn from ``random_state`` as
     published, evaluated on arrays of points."""
 
@@ -21,11 +21,11 @@ class _Perlin:
             return arr / np.linalg.norm(arr)
 
         self.p = np.arange(2 * b + 2)
-        self.g = np.array([normalize((_randint(random_state, 0, 2 ** 31, size=2) % (2 * b) - b) / b)
+        self.g = np.array([normalize((draw_randint(random_state, 0, 2 ** 31, size=2) % (2 * b) - b) / b)
                            for _ in range(2 * b + 2)])
         for i in np.arange(b - 1, -1, -1):
             k = self.p[i]
-            j = _randint(random_state, 0, 2 ** 31) % b
+            j = draw_randint(random_state, 0, 2 ** 31) % b
             self.p[i] = self.p[j]
             self.p[j] = k
         for i in range(b + 2):
@@ -34,7 +34,7 @@ class _Perlin:
 
     @staticmethod
     def s_curve(t):
-        return _spow(t, 2) * (3.0 - 2.0 * t)
+        return c_pow(t, 2) * (3.0 - 2.0 * t)
 
     def noise(self, x, y):
         t = x + self.N

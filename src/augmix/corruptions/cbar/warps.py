@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from augmix.corruptions.cbar.numerics import _bilinear, _grid, _norm2, _spow, _uniform, float_parameter
+from augmix.corruptions.cbar.numerics import (
+    bilinear_sample,
+    c_pow,
+    draw_uniform,
+    float_parameter,
+    norm2,
+    pixel_grid,
+)
 
 
 def sample_pinch_and_twirl(sev, size, rng):
@@ -26,44 +33,44 @@ def apply_pinch_and_twirl(image, size, num_per_axis, angles, amount):
             y, x = np.meshgrid(np.arange(u, d), np.arange(lo, hi), indexing="ij")
             dx = y - center[0]
             dy = x - center[1]
-            dist = _norm2(dx, dy)
+            dist = norm2(dx, dy)
             still = (dist > radius) | (np.round(dist, 3) == 0.0)
             dd = dist / radius
-            t = _spow(np.sin(np.pi * 0.5 * dd), -amount)
+            t = c_pow(np.sin(np.pi * 0.5 * dd), -amount)
             e = 1 - dd
-            a = angles[i, j] * _spow(e, 2)
+            a = angles[i, j] * c_pow(e, 2)
             wx = dx * t
             wy = dy * t
             p0 = np.where(still, y, center[0] + (wx * np.cos(a) - wy * np.sin(a)))
             p1 = np.where(still, x, center[1] + (wx * np.sin(a) + wy * np.cos(a)))
-            vals, _ = _bilinear(out, p0, p1)
+            vals, _ = bilinear_sample(out, p0, p1)
             out[u:d, lo:hi, :] = vals
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def sample_ripple(sev, size, rng):
     amplitudes = np.array([float_parameter(sev, 0.025) for _ in range(2)]) * size
-    wavelengths = _uniform(rng, 0.1, 0.3, size=2) * size
-    phases = _uniform(rng, 0, 2 * np.pi, size=2)
+    wavelengths = draw_uniform(rng, 0.1, 0.3, size=2) * size
+    phases = draw_uniform(rng, 0, 2 * np.pi, size=2)
     return {"amplitudes": amplitudes, "wavelengths": wavelengths, "phases": phases}
 
 
 def apply_ripple(image, size, wavelengths, phases, amplitudes):
-    y, x = _grid(size)
+    y, x = pixel_grid(size)
     p0 = y + amplitudes[0] * np.sin(2 * np.pi * y / wavelengths[0] + phases[0])
     p1 = x + amplitudes[1] * np.sin(2 * np.pi * x / wavelengths[1] + phases[1])
-    return np.clip(_bilinear(image, p0, p1)[0], 0, 255).astype(np.uint8)
+    return np.clip(bilinear_sample(image, p0, p1)[0], 0, 255).astype(np.uint8)
 
 
 def sample_caustic_refraction(sev, size, rng):
-    time = _uniform(rng, 0.5, 2.0)
-    csize = _uniform(rng, 0.75, 1.25) * size
+    time = draw_uniform(rng, 0.5, 2.0)
+    csize = draw_uniform(rng, 0.75, 1.25) * size
     return {"time": time, "size": csize, "eta": 4.0, "lens_scale": float_parameter(sev, 0.5 * size),
             "lighting_amount": float_parameter(sev, 2.0), "softening": 1}
 
 
 def _caustic_noise(size: int, time: float, csize: float) -> np.ndarray:
-    y, x = _grid(size)
+    y, x = pixel_grid(size)
     p0 = (y / csize % 1) * 6.28318530718 - 250
     p1 = (x / csize % 1) * 6.28318530718 - 250
     i0, i1 = p0.copy(), p1.copy()
@@ -72,18 +79,18 @@ def _caustic_noise(size: int, time: float, csize: float) -> np.ndarray:
     for n in range(5):
         t = time * (1.0 - (3.5 / (n + 1)))
         i0, i1 = p0 + (np.cos(t - i0) + np.sin(t + i1)), p1 + (np.sin(t - i1) + np.cos(t + i0))
-        length = np.sqrt(_spow(p0 / (np.sin(i0 + t) / inten), 2) + _spow(p1 / (np.cos(i1 + t) / inten), 2))
+        length = np.sqrt(c_pow(p0 / (np.sin(i0 + t) / inten), 2) + c_pow(p1 / (np.cos(i1 + t) / inten), 2))
         c = c + 1.0 / length
     c = c / 5.0
-    c = 1.17 - _spow(c, 1.4)
-    colour = np.clip(_spow(np.abs(c), 8.0), 0, 1)
+    c = 1.17 - c_pow(c, 1.4)
+    colour = np.clip(c_pow(np.abs(c), 8.0), 0, 1)
     return np.stack([colour, colour, colour], axis=2)
 
 
 def apply_caustic_refraction(image, size, time, size_, eta, lens_scale, lighting_amount, softening):
     noise = gaussian_filter(_caustic_noise(size, time, size_), sigma=softening)
     luma_w = np.array([0.2126, 0.7152, 0.0722])
-    y, x = _grid(size)
+    y, x = pixel_grid(size)
 
     def luma(dy, dx):
         rows, cols = y + dy, x + dx
@@ -103,7 +110,7 @@ def apply_caustic_refraction(image, size, time, size_, eta, lens_scale, lighting
     vec = _refract(incident, normal, eta) * lens_scale
     vec = np.round(vec, 3).reshape(size, size, 3)
     img = image.astype(np.float32) / 255
-    vals, is32 = _bilinear(img, y + vec[..., 0], x + vec[..., 1])
+    vals, is32 = bilinear_sample(img, y + vec[..., 0], x + vec[..., 1])
     delta_a = (north - south) * lighting_amount
     delta_b = (east - west) * lighting_amount
     # ``out_pixel += delta``: in float32 (delta rounded first) where the pixel is float32

@@ -115,7 +115,7 @@ def imagenet_images(n: int, folder: Path | None = None, synthetic: bool = False)
     """``n`` photographs spread over ``folder`` (an image tree; default: the developers' Imagewoof
     copy), Resize(256) + CenterCrop(224) as ImageNet-C's sources; synthetic noise only when
     ``synthetic`` allows it (and says so), else refuse."""
-    from augmix.corruptions.generate import preprocess
+    from augmix.corruptions.released import preprocess
     from augmix.data.images import walk_image_tree
 
     if folder is not None:

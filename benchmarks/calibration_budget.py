@@ -27,11 +27,11 @@ from _common import machine, save
 
 from augmix import metrics
 from augmix.checkpoint import load_model
-from augmix.corruptions.generate import generate_cifar_c
 from augmix.corruptions.tables import BENCHMARK
 from augmix.data.corrupted import open_cifar_c
 from augmix.data.digits import load_digits_rgb
 from augmix.evaluate import predict_arrays
+from augmix.generation import generate_cifar_c
 from augmix.train import TrainConfig, train
 
 ARMS = ("standard", "augmix_jsd")

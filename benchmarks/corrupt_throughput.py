@@ -129,8 +129,8 @@ def main() -> None:
     if args.full:
         from _common import cifar_root
 
-        from augmix.corruptions.generate import generate_cifar_c
         from augmix.data import load_cifar
+        from augmix.generation import generate_cifar_c
 
         root, note = cifar_root()
         if root is None:

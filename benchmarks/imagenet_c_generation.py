@@ -62,11 +62,11 @@ def _split(photos: Path, n: int) -> dict:
     from PIL import Image
 
     from augmix.corruptions import BENCHMARK
-    from augmix.corruptions.generate import check_output_names, corrupt_prepared, preprocess
+    from augmix.corruptions.released import check_output_names, corrupt_prepared, preprocess
     from augmix.corruptions.tables import IMAGENET_JPEG
     from augmix.data.images import walk_image_tree
+    from augmix.generation.workers import single_threaded
     from augmix.io import save_image
-    from augmix.workers import single_threaded
 
     single_threaded()
     cv2.setNumThreads(1)

@@ -23,10 +23,10 @@ from pathlib import Path
 from _common import cifar_root, machine, save
 
 from augmix.checkpoint import load_checkpoint
-from augmix.corruptions.generate import generate_cifar_c
 from augmix.corruptions.tables import BENCHMARK
 from augmix.data import load_cifar
 from augmix.data.corrupted import open_cifar_c
+from augmix.generation import generate_cifar_c
 from augmix.recipes import RECIPES
 from augmix.report import compare
 from augmix.results import Subset, load_results

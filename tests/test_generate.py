@@ -11,10 +11,11 @@ from PIL import Image
 
 from augmix.cli import main
 from augmix.corruptions import corrupt
-from augmix.corruptions.generate import CHUNK, generate_cifar_c, generate_folder_c
+from augmix.corruptions.released import CHUNK
 from augmix.data import DataError
 from augmix.data.corrupted import open_cifar_c, open_folder_c
 from augmix.data.images import walk_image_tree
+from augmix.generation import generate_cifar_c, generate_folder_c
 from tests.conftest import smooth_images
 
 N = 24
@@ -63,10 +64,10 @@ def test_interrupted_generation_resumes_without_recomputing(tmp_path, clean, mon
     done = out / "contrast.npy"
     stamp = os.stat(done).st_mtime_ns
     # simulate a kill during the next corruption: one finished part, no final file
-    import augmix.corruptions.generate as gen
+    from augmix.generation.arrays import ArrayTask
 
     calls = []
-    real = gen._cifar_unit
+    real = ArrayTask.__call__
 
     def flaky(task):
         calls.append(task)
@@ -74,14 +75,14 @@ def test_interrupted_generation_resumes_without_recomputing(tmp_path, clean, mon
             raise KeyboardInterrupt
         return real(task)
 
-    monkeypatch.setattr(gen, "_cifar_unit", flaky)
+    monkeypatch.setattr(ArrayTask, "__call__", flaky)
     with pytest.raises(KeyboardInterrupt):
         generate_cifar_c(images, labels, out, ["contrast", "fog"], seed=0, workers=1, progress=False)
     assert not (out / "fog.npy").exists()
     assert len(list((out / ".parts" / "fog").iterdir())) == 1
-    monkeypatch.setattr(gen, "_cifar_unit", real)
+    monkeypatch.setattr(ArrayTask, "__call__", real)
     counted = []
-    monkeypatch.setattr(gen, "_cifar_unit", lambda t: counted.append(t) or real(t))
+    monkeypatch.setattr(ArrayTask, "__call__", lambda t: counted.append(t) or real(t))
     generate_cifar_c(images, labels, out, ["contrast", "fog"], seed=0, workers=1, progress=False)
     assert os.stat(done).st_mtime_ns == stamp  # the finished file was not rewritten
     assert len(counted) == 4  # 5 severity parts of fog, one already on disk
@@ -181,7 +182,7 @@ def test_cli_any_image_folder_to_cifar_layout(tmp_path):
 def test_torch_backend_writes_the_cifar_layout_from_named_streams(tmp_path, clean):
     import torch
 
-    from augmix.corruptions.generate import torch_stream
+    from augmix.corruptions.released import torch_stream
     from augmix.corruptions.tensor import corrupt_tensor
 
     images, labels = clean
@@ -201,7 +202,7 @@ def test_torch_backend_writes_the_cifar_layout_from_named_streams(tmp_path, clea
 def test_torch_backend_writes_the_imagenet_layout_and_resumes(tmp_path):
     import torch
 
-    from augmix.corruptions.generate import jpeg_roundtrip, preprocess, torch_stream
+    from augmix.corruptions.released import jpeg_roundtrip, preprocess, torch_stream
     from augmix.corruptions.tensor import corrupt_tensor
 
     src = tmp_path / "val"

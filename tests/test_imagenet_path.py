@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from augmix.cli import main
-from augmix.corruptions.generate import generate_folder_c
 from augmix.corruptions.tables import BENCHMARK
 from augmix.data.images import walk_image_tree
+from augmix.generation import generate_folder_c
 from augmix.results import load_results
 from tests.conftest import smooth_images
 

@@ -19,8 +19,9 @@ from PIL import Image
 
 from augmix.cli import main
 from augmix.corruptions import corrupt
-from augmix.corruptions.generate import generate_cifar_c, generate_folder_c, preprocess
+from augmix.corruptions.released import preprocess
 from augmix.data.images import walk_image_tree
+from augmix.generation import generate_cifar_c, generate_folder_c
 from tests.conftest import smooth_images
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "published_c.json").read_text())

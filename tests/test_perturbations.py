@@ -19,8 +19,8 @@ from augmix.cli import main
 from augmix.data.download import DataError
 from augmix.data.images import walk_image_tree
 from augmix.data.perturbed import open_cifar_p, open_folder_p, read_video
+from augmix.generation import generate_cifar_p, generate_folder_p
 from augmix.perturbations import ALL, Streams, frames, perturb, sequence
-from augmix.perturbations.generate import generate_cifar_p, generate_folder_p
 from augmix.perturbations.tables import TABLES
 from tests.conftest import smooth_images
 
@@ -199,7 +199,7 @@ def test_workers_do_not_hang_after_the_parent_used_torch_threads(tmp_path):
     import sys
 
     code = ("from augmix.perturbations import perturb; from tests.conftest import smooth_images; "
-            "from augmix.perturbations.generate import generate_cifar_p; "
+            "from augmix.generation import generate_cifar_p; "
             "perturb(smooth_images(300, 32, seed=22), 'gaussian_noise_3', seed=0); "  # torch's threads, in the parent
             "x = smooth_images(12, 32, seed=2); names = ['gaussian_noise', 'rotate', 'spatter']; "
             f"generate_cifar_p(x, r'{tmp_path / 'a'}', names, workers=1, progress=False); "

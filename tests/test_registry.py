@@ -112,18 +112,18 @@ def test_results_json_is_versioned_validated_and_valid_json(tmp_path):
 
 
 def test_seeds_are_keyed_by_names_not_table_positions(tmp_path, monkeypatch):
-    from augmix.corruptions import generate as gen
-    from augmix.corruptions import tables
+    from augmix.corruptions import released, tables
+    from augmix.generation import generate_cifar_c
 
     x, y = smooth_images(6, 32, seed=3), np.arange(6)
-    a = gen.generate_cifar_c(x, y, tmp_path / "a", ["fog", "gaussian_noise"], seed=5, workers=1, progress=False)
-    b = gen.generate_cifar_c(x, y, tmp_path / "b", ["gaussian_noise"], seed=5, workers=1, progress=False)
+    a = generate_cifar_c(x, y, tmp_path / "a", ["fog", "gaussian_noise"], seed=5, workers=1, progress=False)
+    b = generate_cifar_c(x, y, tmp_path / "b", ["gaussian_noise"], seed=5, workers=1, progress=False)
     assert np.array_equal(np.load(a / "gaussian_noise.npy"), np.load(b / "gaussian_noise.npy"))
     # a corruption added at the front of a copy of the tables leaves the others' images unchanged
     monkeypatch.setattr(tables, "ALL", ("new_corruption", *tables.ALL))
-    monkeypatch.setattr(gen, "C_AND_CBAR", ("new_corruption", *gen.C_AND_CBAR))
-    monkeypatch.setattr(gen, "ALL", ("new_corruption", *gen.ALL))
-    c = gen.generate_cifar_c(x, y, tmp_path / "c", ["gaussian_noise"], seed=5, workers=1, progress=False)
+    monkeypatch.setattr(released, "C_AND_CBAR", ("new_corruption", *released.C_AND_CBAR))
+    monkeypatch.setattr(released, "ALL", ("new_corruption", *released.ALL))
+    c = generate_cifar_c(x, y, tmp_path / "c", ["gaussian_noise"], seed=5, workers=1, progress=False)
     assert np.array_equal(np.load(a / "gaussian_noise.npy"), np.load(c / "gaussian_noise.npy"))
     meta = json.loads((c / "meta.json").read_text())
     assert meta["seeding"] == "names-sha256-v1"
@@ -131,7 +131,7 @@ def test_seeds_are_keyed_by_names_not_table_positions(tmp_path, monkeypatch):
     del meta["seeding"]
     (c / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="list-positions"):
-        gen.generate_cifar_c(x, y, c, ["fog"], seed=5, workers=1, progress=False)
+        generate_cifar_c(x, y, c, ["fog"], seed=5, workers=1, progress=False)
 
 
 def test_limit_and_indices_on_corrupt_perturb_and_evaluate(tmp_path, capsys):

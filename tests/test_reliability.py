@@ -205,8 +205,8 @@ def test_exploding_training_keeps_no_bad_checkpoint(world, tmp_path):
 
 
 def test_stale_temporaries_are_not_data_and_are_cleared(tmp_path):
-    from augmix.corruptions.generate import generate_folder_c
     from augmix.data.images import walk_image_tree
+    from augmix.generation import generate_folder_c
 
     src = tmp_path / "src" / "n0"
     src.mkdir(parents=True)

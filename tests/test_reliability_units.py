@@ -114,8 +114,8 @@ def test_a_tree_from_a_source_with_an_empty_class_is_labelled_by_class_name(tmp_
 
 
 def test_corrupted_sets_of_other_images_or_another_dataset_are_refused(cifar, tmp_path, capsys):
-    from augmix.corruptions.generate import generate_cifar_c
     from augmix.data import load_cifar
+    from augmix.generation import generate_cifar_c
 
     test = load_cifar("cifar10", cifar, train=False)
     other = generate_cifar_c(test.images, (test.labels + 1) % 100, tmp_path / "other", ["contrast"], [1],
@@ -329,7 +329,7 @@ def test_generator_workers_do_not_deadlock_after_the_parent_used_opencv_and_torc
     code = ("import cv2, numpy as np, torch\n"
             "cv2.resize(np.zeros((2000, 2000, 3), np.uint8), (1500, 1500))\n"  # the parent starts OpenCV's pool
             "torch.ones(512, 512) @ torch.ones(512, 512)\n"  # and torch's
-            "from augmix.corruptions.generate import generate_cifar_c\n"
+            "from augmix.generation import generate_cifar_c\n"
             "from tests.conftest import smooth_images\n"
             f"generate_cifar_c(smooth_images(4, 32), np.arange(4), r'{tmp_path / 'c'}', ['contrast', 'fog'], [1],\n"
             "                 workers=2, progress=False)\n"

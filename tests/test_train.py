@@ -14,8 +14,8 @@ import torch
 
 from augmix.checkpoint import load_checkpoint
 from augmix.cli import main
-from augmix.corruptions.generate import generate_cifar_c
 from augmix.data import load_cifar
+from augmix.generation import generate_cifar_c
 from augmix.results import load_results
 from augmix.train import TrainConfig, TrainingDiverged, train
 from tests.helpers import write_cifar10

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from augmix.corruptions.generate import generate_cifar_c
 from augmix.corruptions.tables import BENCHMARK
+from augmix.generation import generate_cifar_c
 from augmix.io import atomic_path, ensure_writable_dir, save_image
 from augmix.report import compare, mean_std, read_headline, summary_headlines
 from augmix.results import Subset, load_results

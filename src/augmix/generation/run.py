@@ -1,13 +1,14 @@
 """``generate``: the glue of the pipeline's *corrupt* stage. It opens the source images through
-``augmix.data`` (a dataset's test split, an image folder, a subset of either) and hands images
-to the generators (``augmix.corruptions.generate``, ``augmix.perturbations.generate``), which
-never read a dataset themselves."""
+``augmix.data`` (a dataset's test split, an image folder, a subset of either) and hands them
+to the writer of the set's layout (``arrays``: CIFAR; ``trees``: ImageNet), which never reads
+a dataset itself."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from augmix.generation.config import GenerateConfig
+from augmix.generation.scaffold import write_set
 
 
 def generate(config: GenerateConfig | str | Path, **fields) -> Path:
@@ -37,13 +38,10 @@ def generate(config: GenerateConfig | str | Path, **fields) -> Path:
         items = [tree.images[i] for i in select(subset, len(tree.images), str(config.images))]
         check_headers([i.path for i in items], config.progress)
         source = tree.describe() + (f", {subset.describe()}" if subset else "")
-        if config.benchmark == "p":
-            from augmix.perturbations.generate import generate_folder_p
+        from augmix.generation.trees import FolderC, FolderP
 
-            return generate_folder_p(items, config, source=source, subset=subset)
-        from augmix.corruptions.generate import generate_folder_c
-
-        return generate_folder_c(items, config, source=source, subset=subset)
+        writer = FolderP if config.benchmark == "p" else FolderC
+        return write_set(writer(config, items, source=source, subset=subset))
     if config.images is not None:
         from augmix.data.images import read_image_arrays, walk_image_tree
 
@@ -58,11 +56,9 @@ def generate(config: GenerateConfig | str | Path, **fields) -> Path:
     rows = select(subset, len(x), source)
     if subset is not None:
         x, y, source = x[rows], y[rows], f"{source}, {subset.describe()}"
+    from augmix.generation.arrays import CifarC, CifarP
+
     if config.benchmark == "p":
-        from augmix.perturbations.generate import generate_cifar_p
-
-        return generate_cifar_p(x, config, source=source, subset=subset)
-    from augmix.corruptions.generate import generate_cifar_c
-
-    return generate_cifar_c(x, y, config, source=source, subset=subset)
+        return write_set(CifarP(config, x, source=source, subset=subset))
+    return write_set(CifarC(config, x, y, source=source, subset=subset))
 

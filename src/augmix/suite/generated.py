@@ -48,7 +48,7 @@ class _CorruptedPhotos(torch.utils.data.Dataset):
         return len(self.items)
 
     def __getitem__(self, i: int):
-        from augmix.corruptions.generate import corrupt_prepared, jpeg_roundtrip, output_name, preprocess
+        from augmix.corruptions.released import corrupt_prepared, jpeg_roundtrip, output_name, preprocess
 
         item = self.items[i]
         img, name = np.asarray(preprocess(item.load(), 224)), output_name(item)
@@ -58,7 +58,7 @@ class _CorruptedPhotos(torch.utils.data.Dataset):
 
 def evaluate_generated(handle: Generated, ctx: Context, names: tuple[str, ...]) -> CorruptionResult | None:
     """Error and calibration on each of ``names`` at severities 1-5, made in memory."""
-    from augmix.corruptions.generate import corrupt_arrays
+    from augmix.corruptions.released import corrupt_arrays
     from augmix.evaluate import Scored, corruption_result, model_input, one_line_oom, outcomes, predict_arrays
 
     lm, clean, cfg = ctx.model, ctx.clean, ctx.config
@@ -112,12 +112,12 @@ class _Prepared(torch.utils.data.Dataset):
         self.items, self.labels = items, labels
 
     def __len__(self) -> int:
-        from augmix.corruptions.generate import DEVICE_BATCH
+        from augmix.corruptions.released import DEVICE_BATCH
 
         return -(-len(self.items) // DEVICE_BATCH)
 
     def __getitem__(self, b: int):
-        from augmix.corruptions.generate import DEVICE_BATCH, preprocess
+        from augmix.corruptions.released import DEVICE_BATCH, preprocess
 
         rows = range(b * DEVICE_BATCH, min((b + 1) * DEVICE_BATCH, len(self.items)))
         x = np.stack([np.asarray(preprocess(self.items[i].load(), 224)) for i in rows])
@@ -131,7 +131,7 @@ def _device_batches(handle: Generated, clean, keys: list[tuple[str, int]], worke
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    from augmix.corruptions.generate import DEVICE_BATCH, corrupt_device_batch, images_to_device, jpeg_roundtrip
+    from augmix.corruptions.released import DEVICE_BATCH, corrupt_device_batch, images_to_device, jpeg_roundtrip
 
     loader = torch.utils.data.DataLoader(_Prepared(clean.items, clean.labels), batch_size=None, num_workers=workers)
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:

@@ -1,4 +1,4 @@
-"""Worker processes for the dataset generators: they die with their parent, and on an
+"""Worker processes for the benchmark writers: they die with their parent, and on an
 error the queued work is dropped rather than run; ``run`` executes a list of units of work
 here or in such a pool, with progress.
 
@@ -161,31 +161,35 @@ def write_meta(folder, meta: dict) -> None:
             tmp.write_text(json.dumps(meta, indent=2))
 
 
-def run(fn: Callable[[tuple], int], tasks: Sequence[tuple], workers: int, bar,
-        images: np.ndarray | None = None) -> None:
-    """``fn`` over ``tasks`` (this rank's share of them under torchrun): in this process for one
-    worker or one task, else in a pool of at most ``workers``; each result (how many items it
-    made) is added to the progress ``bar``. Returns once every rank has finished its share."""
+def run(tasks: Sequence[Callable[[], int]], workers: int, bar, images: np.ndarray | None = None) -> None:
+    """Each task (a picklable callable returning how many items it made) of this rank's share
+    under torchrun: in this process for one worker or one task, else in a pool of at most
+    ``workers``; each result is added to the progress ``bar``. Returns once every rank has
+    finished its share."""
     rank, world = shard()
     if world > 1:
         share = list(tasks)[rank::world]
         if bar.total and tasks:
             bar.reset(total=round(bar.total * len(share) / len(tasks)))
         bar.set_description(f"{bar.desc} (rank {rank} of {world})")
-        _run(fn, share, workers, bar, images)
+        _run(share, workers, bar, images)
         barrier()
         return
-    _run(fn, tasks, workers, bar, images)
+    _run(tasks, workers, bar, images)
 
 
-def _run(fn: Callable[[tuple], int], tasks: Sequence[tuple], workers: int, bar, images: np.ndarray | None) -> None:
+def _call(task: Callable[[], int]) -> int:
+    return task()
+
+
+def _run(tasks: Sequence[Callable[[], int]], workers: int, bar, images: np.ndarray | None) -> None:
     if not tasks:
         return
     if workers <= 1 or len(tasks) == 1:
         init_worker(images)
         for task in tasks:
-            bar.update(fn(task))
+            bar.update(task())
         return
     with pool(min(workers, len(tasks)), images) as executor:
-        for done in executor.map(fn, tasks, chunksize=1):
+        for done in executor.map(_call, tasks, chunksize=1):
             bar.update(done)

@@ -30,11 +30,11 @@ from _common import cifar_root, machine, save
 
 from augmix.checkpoint import load_checkpoint, load_model
 from augmix.data.perturbed import open_cifar_p
+from augmix.evaluate import Predictor
 from augmix.metrics import flip_rates, top5_distances
 from augmix.perturbations import CIFAR_TEST, is_noise
 from augmix.recipes import RECIPES
 from augmix.results import load_results
-from augmix.stability import video_scores
 from augmix.train import TrainConfig, train
 
 
@@ -98,12 +98,11 @@ def main() -> None:
     from scipy.stats import rankdata
 
     lm = load_model(ckpts["standard"])
-    device = torch.device("cpu")
+    predict = Predictor(lm, torch.device("cpu"), batch_size=64 * 31)
     metric_rows = {}
     for p in CIFAR_TEST:
         videos = cp.videos(p)
-        logits = np.concatenate([video_scores(lm.model.eval(), videos[i:i + 64], lm.spec.mean_std, device)
-                                 for i in range(0, len(videos), 64)])
+        logits = np.concatenate([predict.videos(videos[i:i + 64]) for i in range(0, len(videos), 64)])
         noise = is_noise(p)
         t0 = time.perf_counter()
         ours = (float(flip_rates(logits.argmax(-1), noise).mean()), float(top5_distances(logits, noise).mean()))

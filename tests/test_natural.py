@@ -24,6 +24,7 @@ from augmix.data.natural import (
     read_cifar10_1,
 )
 from augmix.data.sources import ARCHIVES, Archive
+from augmix.evaluate import Predictor
 from augmix.suite.natural import evaluate_imagenet_shift
 from tests.conftest import smooth_images
 from tests.test_download import RangeHandler, server  # noqa: F401 - the local HTTP server fixture
@@ -98,7 +99,7 @@ def test_imagenet_r_is_scored_on_the_200_matching_logits(tmp_path):
     # logit, so the image of the first class is right and the other wrong (all 1000 logits: both wrong)
     decoy = next(i for i, w in enumerate(one_k) if w not in set(imagenet_classes()["imagenet_r"]))
     lm = LoadedModel(_Fixed(decoy, one_k.index(r_wnids[0])), ModelSpec("x", 1000, (0.5,) * 3, (0.5,) * 3), "t")
-    res = evaluate_imagenet_shift(lm, shift, torch.device("cpu"), workers=0, progress=False)
+    res = evaluate_imagenet_shift(Predictor(lm, torch.device("cpu"), workers=0, progress=False), shift)
     assert res.scores.error == 0.5 and res.classes == 2 and res.scores.n == 2
 
 

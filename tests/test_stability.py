@@ -8,6 +8,7 @@ import torch
 
 from augmix.checkpoint import LoadedModel, ModelSpec
 from augmix.data.perturbed import open_cifar_p
+from augmix.evaluate import Predictor
 from augmix.metrics import flip_rates, normalised_by_baseline, top5_distances
 from augmix.perturbations.tables import CIFAR_TEST, IMAGENET_TEST
 from augmix.results import PerturbationScores
@@ -85,7 +86,7 @@ def test_cifar_p_evaluation_counts_the_flips_it_should(tmp_path):
     for p in CIFAR_TEST:
         np.save(tmp_path / f"{p}.npy", videos)
     lm = LoadedModel(_Brightness(), ModelSpec("x", 10, (0.5,) * 3, (0.5,) * 3), "test")
-    res = evaluate_cifar_p(lm, open_cifar_p(tmp_path, expected_n=2), torch.device("cpu"), progress=False)
+    res = evaluate_cifar_p(Predictor(lm, torch.device("cpu"), progress=False), open_cifar_p(tmp_path, expected_n=2))
     # previous frame: video 1 flips twice in 4 pairs, video 2 never: (0.5 + 0) / 2
     assert res.per["rotate"].flip_probability == pytest.approx(0.25)
     # noise: against the first frame (5): 5 6 6 5 -> 2 of 4 flips; video 2 none

@@ -9,9 +9,8 @@ benchmark's evaluation (``augmix.suite``) is written with these; -P stability is
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,43 +20,9 @@ from tqdm import tqdm
 
 from augmix import metrics
 from augmix.checkpoint import LoadedModel, load_external, load_model
+from augmix.data.images import Resize
+from augmix.memory import one_line_oom
 from augmix.results import CleanResult, CorruptionResult, Reliability, Scores, SeverityScores
-
-
-def available_memory(device: torch.device) -> int:
-    """Bytes free for tensors on ``device`` (the CPU: Linux's MemAvailable, else all of it)."""
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def check_batch(batch_size: int, image_shape: tuple[int, ...], device: torch.device) -> None:
-    """Refuse, before any work, a batch whose float inputs alone would not fit in free memory."""
-    need = batch_size * int(np.prod(image_shape)) * 4 * 2  # the float input and its normalised copy
-    free = available_memory(device)
-    if need > free:
-        raise ValueError(f"--batch-size {batch_size} needs {need / 2 ** 30:.1f} GiB for its inputs alone, more than "
-                         f"the {free / 2 ** 30:.1f} GiB free on {device}; use a smaller --batch-size")
-
-
-@contextlib.contextmanager
-def one_line_oom(batch_size: int, device: torch.device):
-    """An allocator failure inside a batch as one line that says what to change."""
-    try:
-        yield
-    except (torch.OutOfMemoryError, RuntimeError) as err:
-        text = str(err)
-        if not isinstance(err, torch.OutOfMemoryError) and "memory" not in text.lower():
-            raise
-        raise ValueError(f"out of memory on {device} with --batch-size {batch_size}; use a smaller --batch-size"
-                         ) from None
 
 
 def model_input(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch.Tensor:
@@ -84,10 +49,10 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
 
 @torch.no_grad()
 def predict_samples(model: torch.nn.Module, samples: list[tuple[str | Path, int]], mean_std: tuple,
-                    device: torch.device, batch_size: int = 100, workers: int = 2, *, resize: bool | str = True,
+                    device: torch.device, batch_size: int = 100, workers: int = 2, *, resize: Resize = Resize.ALWAYS,
                     progress: bool = True, desc: str = "predict") -> tuple[np.ndarray, np.ndarray]:
-    """(logits, labels) of (file, label) samples read in DataLoader workers (Resize(256) +
-    CenterCrop(224) when ``resize``; else as stored)."""
+    """(logits, labels) of (file, label) samples read in DataLoader workers, sized as ``resize`` says
+    (default: Resize(256) + CenterCrop(224))."""
     from augmix.data.images import EvalImages
 
     loader = torch.utils.data.DataLoader(EvalImages(samples, resize), batch_size=batch_size, num_workers=workers)
@@ -98,6 +63,49 @@ def predict_samples(model: torch.nn.Module, samples: list[tuple[str | Path, int]
             logits.append(model(model_input(x, mean_std, device)).float().cpu())
         labels.append(y)
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A loaded model bound to how every benchmark feeds it: its input normalisation, the device,
+    the batch size (with the out-of-memory guard), DataLoader workers for image files, and whether
+    to show progress. Each benchmark calls it instead of threading these through by hand."""
+
+    loaded: LoadedModel
+    device: torch.device
+    batch_size: int = 500
+    workers: int = 2
+    progress: bool = True
+
+    def arrays(self, images: np.ndarray, desc: str | None = None) -> np.ndarray:
+        """Logits [N, K] of uint8 images [N, H, W, 3] (a progress bar named ``desc``, when given)."""
+        lm = self.loaded
+        return predict_arrays(lm.model, images, lm.spec.mean_std, self.device, self.batch_size,
+                              progress=self.progress and desc is not None, desc=desc or "predict")
+
+    def samples(self, samples: list[tuple[str | Path, int]], resize: Resize = Resize.ALWAYS,
+                desc: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(logits, labels) of (file, label) samples, read in the DataLoader workers."""
+        lm = self.loaded
+        return predict_samples(lm.model, samples, lm.spec.mean_std, self.device, self.batch_size, self.workers,
+                               resize=resize, progress=self.progress and desc is not None, desc=desc or "predict")
+
+    @torch.no_grad()
+    def tensors(self, x: torch.Tensor) -> np.ndarray:
+        """Logits [N, K] of uint8 images [N, 3, H, W] already in memory, in batches."""
+        lm = self.loaded
+        model = lm.model.eval().to(self.device)
+        out = []
+        for i in range(0, len(x), self.batch_size):
+            with one_line_oom(self.batch_size, self.device):
+                out.append(model(model_input(x[i:i + self.batch_size], lm.spec.mean_std, self.device)).float().cpu())
+        return torch.cat(out).numpy() if out else np.zeros((0, lm.spec.num_classes), np.float32)
+
+    def videos(self, videos: np.ndarray) -> np.ndarray:
+        """Logits [V, T, K] of uint8 videos [V, T, H, W, 3]."""
+        v, t = videos.shape[:2]
+        x = torch.from_numpy(np.array(videos)).reshape(v * t, *videos.shape[2:]).permute(0, 3, 1, 2)
+        return self.tensors(x).reshape(v, t, -1)
 
 
 def outcomes(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

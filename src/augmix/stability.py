@@ -19,18 +19,9 @@ import torch
 from tqdm import tqdm
 
 from augmix import metrics
-from augmix.checkpoint import LoadedModel
-from augmix.evaluate import model_input
+from augmix.evaluate import Predictor
 from augmix.perturbations.tables import ALL, CIFAR_TEST, IMAGENET_TEST, is_noise
 from augmix.results import PerturbationScores, StabilityResult
-
-
-@torch.no_grad()
-def video_scores(model: torch.nn.Module, videos: np.ndarray, mean_std: tuple, device: torch.device) -> np.ndarray:
-    """Logits [V, T, K] of uint8 videos [V, T, H, W, 3]."""
-    v, t = videos.shape[:2]
-    x = torch.from_numpy(np.array(videos)).reshape(v * t, *videos.shape[2:]).permute(0, 3, 1, 2)
-    return model(model_input(x, mean_std, device)).float().cpu().numpy().reshape(v, t, -1)
 
 
 def _stability(scores_iter, noise: bool, difficulty: int) -> tuple[float, float | None, int, int]:
@@ -46,24 +37,22 @@ def _stability(scores_iter, noise: bool, difficulty: int) -> tuple[float, float 
     return float(np.concatenate(fp).mean()), float(np.concatenate(t5).mean()) if t5 else None, n, frames
 
 
-def evaluate_cifar_p(lm: LoadedModel, cifar_p, device: torch.device, names=None, difficulty: int = 1,
-                     batch_size: int = 500, progress: bool = True, rows: np.ndarray | None = None,
+def evaluate_cifar_p(predict: Predictor, cifar_p, names=None, difficulty: int = 1, rows: np.ndarray | None = None,
                      data: str = "") -> StabilityResult:
     """Flip probability and top-5 distance of every perturbation in a CIFAR-P folder (of the
     videos ``rows`` only, when given: a subset of the test split)."""
-    model = lm.model.eval().to(device)
     present = cifar_p.perturbations
     names = [p for p in (names or ALL) if p in present]
     per = {}
-    for p in tqdm(names, desc="perturbations", disable=not progress):
+    for p in tqdm(names, desc="perturbations", disable=not predict.progress):
         videos = cifar_p.videos(p)
         count = len(videos) if rows is None else len(rows)
-        step = max(1, batch_size // videos.shape[1])
+        step = max(1, predict.batch_size // videos.shape[1])
 
         def chunk(i: int, videos=videos, step=step) -> np.ndarray:
             return videos[i:i + step] if rows is None else videos[np.sort(rows[i:i + step])]
 
-        chunks = (video_scores(model, chunk(i), lm.spec.mean_std, device) for i in range(0, count, step))
+        chunks = (predict.videos(chunk(i)) for i in range(0, count, step))
         per[p] = _entry(*_stability(chunks, is_noise(p), difficulty), is_noise(p), difficulty)
     return summarise_stability(per, "cifar", data=data or cifar_p.provenance)
 
@@ -81,24 +70,22 @@ class _Videos(torch.utils.data.Dataset):
         return torch.from_numpy(read_video(self.items[i][0]))
 
 
-def evaluate_folder_p(lm: LoadedModel, folder_p, device: torch.device, names=None, difficulty: int = 1,
-                      batch_size: int = 100, workers: int = 2, progress: bool = True, rows: np.ndarray | None = None,
+def evaluate_folder_p(predict: Predictor, folder_p, names=None, difficulty: int = 1, rows: np.ndarray | None = None,
                       data: str = "") -> StabilityResult:
     """Flip probability and top-5 distance of every perturbation in an ImageNet-P tree (of the
     videos ``rows`` of each perturbation's listing only, when given)."""
-    model = lm.model.eval().to(device)
     present = folder_p.perturbations
     names = [p for p in (names or ALL) if p in present]
     per = {}
-    for p in tqdm(names, desc="perturbations", disable=not progress):
+    for p in tqdm(names, desc="perturbations", disable=not predict.progress):
         items = folder_p.videos(p)
         if rows is not None:
             items = [items[i] for i in rows]
         first = _Videos(items)[0]
-        per_batch = max(1, batch_size // len(first))
-        loader = torch.utils.data.DataLoader(_Videos(items), batch_size=per_batch, num_workers=workers,
+        per_batch = max(1, predict.batch_size // len(first))
+        loader = torch.utils.data.DataLoader(_Videos(items), batch_size=per_batch, num_workers=predict.workers,
                                              collate_fn=_stack_same_length)
-        chunks = (video_scores(model, batch.numpy(), lm.spec.mean_std, device) for batch in loader)
+        chunks = (predict.videos(batch.numpy()) for batch in loader)
         per[p] = _entry(*_stability(chunks, is_noise(p), difficulty), is_noise(p), difficulty)
     return summarise_stability(per, "imagenet", data=data or f"ImageNet-P videos {folder_p.root}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -111,19 +112,25 @@ def check_headers(paths: list[Path], progress: bool = False) -> None:
                             "folder or replace it") from None
 
 
+class Resize(Enum):
+    """How evaluation images are brought to the model's 224 px."""
+
+    ALWAYS = "always"  # Resize(256) + CenterCrop(224), as ImageNet's validation images are read
+    AS_STORED = "as stored"  # ImageNet-C's trees, already 224 px
+    AUTO = "auto"  # only images that are not 224 x 224 already (ImageNet-3DCC)
+
+
 class EvalImages(torch.utils.data.Dataset):
-    """(file, label) samples as uint8 CHW tensors; ``resize`` applies Resize(256)+CenterCrop(224)
-    (``"auto"``: only to images that are not 224 x 224 already).
+    """(file, label) samples as uint8 CHW tensors, sized as ``resize`` says."""
 
-    ImageNet-C folders are already 224 px and are read with ``resize=False``.
-    """
-
-    def __init__(self, samples: list[tuple[str | Path, int]], resize: bool | str) -> None:
+    def __init__(self, samples: list[tuple[str | Path, int]], resize: Resize) -> None:
         import torchvision.transforms as T
 
+        if not isinstance(resize, Resize):
+            raise TypeError(f"resize must be a Resize, got {resize!r}")
         self.samples = [(str(p), int(y)) for p, y in samples]
-        self.tf = T.Compose([T.Resize(256), T.CenterCrop(224)]) if resize else None
-        self.auto = resize == "auto"
+        self.tf = None if resize is Resize.AS_STORED else T.Compose([T.Resize(256), T.CenterCrop(224)])
+        self.auto = resize is Resize.AUTO
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from augmix.checkpoint import LoadedModel
+from augmix.evaluate import Predictor
 from augmix.results import Record, Results, Subset
+from augmix.suite.config import EvalConfig
 
 
 @dataclass(frozen=True)
@@ -44,15 +47,18 @@ class CleanSet:
 
 @dataclass
 class Context:
-    """What a benchmark's ``open`` and ``evaluate`` see."""
+    """What a benchmark's ``open`` and ``evaluate`` see: the settings, the model, the clean data,
+    and ``predict``, the model bound to its normalisation, device, batch size and workers."""
 
-    config: object  # EvalConfig
-    model: object  # LoadedModel
-    device: object  # torch.device
+    config: EvalConfig
+    predict: Predictor
     clean: CleanSet
-    batch_size: int
     baseline: Record | None = None  # -P: the results that normalise mFR / mT5D
     clean_error: float | None = None  # set once the clean data is evaluated (ImageNet-C's relative mCE)
+
+    @property
+    def model(self) -> LoadedModel:
+        return self.predict.loaded
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from augmix import metrics
 from augmix.corruptions.tables import BENCHMARK
 from augmix.data.corrupted import CifarC, FolderC, load_released_cifar_c, open_cifar_c, open_folder_c
 from augmix.data.download import DataError
+from augmix.data.images import Resize
 from augmix.data.subsets import rows_for
-from augmix.evaluate import check_labels, corruption_result, predict_arrays, predict_samples
+from augmix.evaluate import check_labels, corruption_result
 from augmix.results import CorruptionResult, Results
 from augmix.suite.benchmark import Benchmark, Context, Headline
 from augmix.suite.config import GENERATE, RELEASED
@@ -52,13 +53,13 @@ def open_corrupted(source: Path | str, ctx: Context, title: str, benchmark: str 
 
 
 def evaluate_corrupted(handle: CifarC | FolderC, ctx: Context, names: tuple[str, ...], data: str,
-                       aliases=None, resize: bool | str = False) -> CorruptionResult | None:
+                       aliases=None, resize: Resize = Resize.AS_STORED) -> CorruptionResult | None:
     """Error and calibration of each of ``names`` present in ``handle``, per severity, in the
-    order of ``names``. Trees: ``aliases`` {(corruption, severity): other folder names};
-    ``resize`` as ``data.images.EvalImages`` (False: as stored)."""
+    order of ``names``. Trees: ``aliases`` {(corruption, severity): other folder names}, images
+    sized as ``resize`` says (default: as stored)."""
     if isinstance(handle, Generated):
         return evaluate_generated(handle, ctx, names)
-    lm, clean = ctx.model, ctx.clean
+    clean = ctx.clean
     present = [c for c in names if c in handle.corruptions]
     if isinstance(handle, CifarC):
         rows = rows_for(handle.subset, handle.n, clean.subset, clean.n_full, handle.root)
@@ -67,16 +68,14 @@ def evaluate_corrupted(handle: CifarC | FolderC, ctx: Context, names: tuple[str,
         def predict(c: str, s: int):
             images = handle.images(c, s)
             x = images if whole else images[rows]
-            return (predict_arrays(lm.model, x, lm.spec.mean_std, ctx.device, ctx.batch_size, progress=False),
-                    clean.labels)
+            return ctx.predict.arrays(x), clean.labels
 
         return corruption_result(present, list(handle.severities), predict, data, ctx.config.progress)
 
     def predict_tree(c: str, s: int):
         samples = handle.samples(c, s, clean.classes, *((aliases or {}).get((c, s), ())))
         samples = _select_tree(samples, clean.samples, clean.subset is not None, handle.root)
-        return predict_samples(lm.model, samples, lm.spec.mean_std, ctx.device, ctx.batch_size,
-                               ctx.config.workers, resize=resize, progress=False)
+        return ctx.predict.samples(samples, resize)
 
     return corruption_result(present, handle.severities, predict_tree, data, ctx.config.progress)
 

@@ -59,32 +59,25 @@ class _CorruptedPhotos(torch.utils.data.Dataset):
 def evaluate_generated(handle: Generated, ctx: Context, names: tuple[str, ...]) -> CorruptionResult | None:
     """Error and calibration on each of ``names`` at severities 1-5, made in memory."""
     from augmix.corruptions.released import corrupt_arrays
-    from augmix.evaluate import Scored, corruption_result, model_input, one_line_oom, outcomes, predict_arrays
+    from augmix.evaluate import Scored, corruption_result, outcomes
 
-    lm, clean, cfg = ctx.model, ctx.clean, ctx.config
+    clean, cfg = ctx.clean, ctx.config
     severities = [1, 2, 3, 4, 5]
     if not clean.is_tree:
         def predict(c: str, s: int):
             x = corrupt_arrays(clean.images, c, s, handle.seed, handle.device)
-            return predict_arrays(lm.model, x, lm.spec.mean_std, ctx.device, ctx.batch_size, progress=False), \
-                clean.labels
+            return ctx.predict.arrays(x), clean.labels
 
         return corruption_result(list(names), severities, predict, handle.describe(), cfg.progress)
 
     keys = [(c, s) for c in names for s in severities]
-    n, k, bs = len(clean.items), len(keys), ctx.batch_size
+    n, k, bs = len(clean.items), len(keys), ctx.predict.batch_size
     conf, correct = np.empty((k, n), np.float32), np.empty((k, n), bool)
-    lm.model.eval().to(ctx.device)
 
-    @torch.no_grad()
     def score(x: torch.Tensor, labels: torch.Tensor, rows: slice, which: slice) -> None:
         """Confidence and correctness of uint8 images ``x`` [M, 3, H, W], keys ``which`` x images ``rows``
         (image-major when ``which`` spans several keys)."""
-        logits = []
-        for i in range(0, len(x), bs):
-            with one_line_oom(bs, ctx.device):
-                logits.append(lm.model(model_input(x[i:i + bs], lm.spec.mean_std, ctx.device)).float().cpu())
-        got = outcomes(torch.cat(logits).numpy(), labels.numpy())
+        got = outcomes(ctx.predict.tensors(x), labels.numpy())
         count = rows.stop - rows.start
         conf[which, rows], correct[which, rows] = (a.reshape(count, -1).T for a in got)
 

@@ -19,7 +19,7 @@ from augmix.data.natural import (
     open_imagenet_shift,
     read_cifar10_1,
 )
-from augmix.evaluate import check_labels, predict_arrays, predict_samples, score
+from augmix.evaluate import Predictor, check_labels, score
 from augmix.results import Results, ShiftResult
 from augmix.suite.benchmark import Benchmark, Context, Headline
 from augmix.suite.config import RELEASED
@@ -44,9 +44,7 @@ def _open_cifar10_1(source: Path | str, ctx: Context):
 
 def _evaluate_cifar10_1(shift, ctx: Context) -> ShiftResult:
     rows = _limit(ctx, len(shift.labels))
-    lm = ctx.model
-    logits = predict_arrays(lm.model, shift.images[rows], lm.spec.mean_std, ctx.device, ctx.batch_size,
-                            progress=ctx.config.progress, desc="cifar10.1")
+    logits = ctx.predict.arrays(shift.images[rows], desc="cifar10.1")
     return ShiftResult(data=shift.source, scores=score(logits, shift.labels[rows]))
 
 
@@ -58,20 +56,18 @@ def _imagenet_shift(name: str):
         return open_imagenet_shift(name, where, download=source == RELEASED)
 
     def evaluate(shift: ShiftFolder, ctx: Context) -> ShiftResult:
-        return evaluate_imagenet_shift(ctx.model, shift, ctx.device, ctx.batch_size, ctx.config.workers,
-                                       ctx.config.progress, ctx.config.limit)
+        return evaluate_imagenet_shift(ctx.predict, shift, ctx.config.limit)
     return open_, evaluate
 
 
-def evaluate_imagenet_shift(lm, shift: ShiftFolder, device, batch_size: int = 100, workers: int = 2,
-                            progress: bool = True, limit: int | None = None) -> ShiftResult:
+def evaluate_imagenet_shift(predict: Predictor, shift: ShiftFolder, limit: int | None = None) -> ShiftResult:
     """Error and calibration on an ImageNet shift, on the classes the model and the set share, with
     those classes' logits only (of its first ``limit`` images, when given)."""
-    samples, keep, shared = class_subset(model_classes(lm.spec.num_classes, lm.spec.classes), shift)
+    spec = predict.loaded.spec
+    samples, keep, shared = class_subset(model_classes(spec.num_classes, spec.classes), shift)
     if limit is not None:
         samples = samples[:limit]
-    logits, labels = predict_samples(lm.model, samples, lm.spec.mean_std, device, batch_size, workers, resize=True,
-                                     progress=progress, desc=shift.name)
+    logits, labels = predict.samples(samples, desc=shift.name)
     return ShiftResult(data=f"{shift.name} at {shift.root}", scores=score(logits[:, keep], labels),
                        classes=len(shared), classes_of_set=len(shift.wnids), images_of_set=len(shift.samples))
 

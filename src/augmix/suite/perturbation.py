@@ -30,15 +30,13 @@ def _open(source: Path | str, ctx: Context) -> CifarP | FolderP:
 
 
 def _evaluate(handle: CifarP | FolderP, ctx: Context) -> StabilityResult:
-    cfg, lm, clean = ctx.config, ctx.model, ctx.clean
+    cfg, clean = ctx.config, ctx.clean
     if isinstance(handle, CifarP):
         rows = rows_for(handle.subset, handle.n, clean.subset, clean.n_full, handle.root)
         whole = np.array_equal(rows, np.arange(handle.n))
-        res = evaluate_cifar_p(lm, handle, ctx.device, difficulty=cfg.difficulty, batch_size=ctx.batch_size,
-                               progress=cfg.progress, rows=None if whole else rows)
+        res = evaluate_cifar_p(ctx.predict, handle, difficulty=cfg.difficulty, rows=None if whole else rows)
     else:
-        res = evaluate_folder_p(lm, handle, ctx.device, difficulty=cfg.difficulty, batch_size=ctx.batch_size,
-                                workers=cfg.workers, progress=cfg.progress,
+        res = evaluate_folder_p(ctx.predict, handle, difficulty=cfg.difficulty,
                                 rows=None if clean.subset is None else clean.rows)
     if ctx.baseline is not None:
         res = normalise_by(res, ctx.baseline, str(cfg.p_baseline))

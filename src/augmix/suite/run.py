@@ -71,8 +71,9 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
     folder is checked for writing first.
     """
     from augmix.devices import resolve_device
-    from augmix.evaluate import check_batch, open_model
+    from augmix.evaluate import Predictor, open_model
     from augmix.io import ensure_writable_dir, output_lock
+    from augmix.memory import check_batch
     from augmix.results import load_results
 
     cfg = config if config is not None else EvalConfig(**fields)
@@ -102,7 +103,7 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
                     allow_other_dataset=cfg.allow_other_dataset)
     clean = _clean_set(cfg)
     check_batch(cfg.batch, clean.images.shape[1:] if clean.images is not None else (224, 224, 3), dev)
-    ctx = Context(cfg, lm, dev, clean, cfg.batch, baseline)
+    ctx = Context(cfg, Predictor(lm, dev, cfg.batch, cfg.workers, cfg.progress), clean, baseline)
     handles = {name: REGISTRY[name].open(source, ctx) for name, source in sets.items()}
     with output_lock(cfg.out):
         return _evaluate_all(cfg, ctx, lm, clean, handles)
@@ -166,17 +167,14 @@ def _clean_set(cfg: EvalConfig) -> CleanSet:
 
 
 def _evaluate_clean(ctx: Context):
-    from augmix.evaluate import check_labels, clean_result, predict_arrays, predict_samples
+    from augmix.evaluate import check_labels, clean_result
 
-    lm, clean = ctx.model, ctx.clean
-    check_labels(lm, clean.labels, "the clean test data")
+    clean = ctx.clean
+    check_labels(ctx.model, clean.labels, "the clean test data")
     if clean.is_tree:
-        logits, labels = predict_samples(lm.model, clean.samples, lm.spec.mean_std, ctx.device, ctx.batch_size,
-                                         ctx.config.workers, resize=True, progress=ctx.config.progress, desc="clean")
+        logits, labels = ctx.predict.samples(clean.samples, desc="clean")
     else:
-        logits = predict_arrays(lm.model, clean.images, lm.spec.mean_std, ctx.device, ctx.batch_size,
-                                progress=ctx.config.progress, desc="clean")
-        labels = clean.labels
+        logits, labels = ctx.predict.arrays(clean.images, desc="clean"), clean.labels
     return clean_result(logits, labels, clean.source)
 
 

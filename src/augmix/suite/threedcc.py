@@ -14,6 +14,7 @@ from pathlib import Path
 
 from augmix.data.corrupted import FolderC, open_folder_c
 from augmix.data.download import DataError
+from augmix.data.images import Resize
 from augmix.results import CorruptionResult, Results
 from augmix.suite.benchmark import Benchmark, Context, Headline
 from augmix.suite.corruption import evaluate_corrupted
@@ -35,7 +36,7 @@ def _open(source: Path | str, ctx: Context) -> FolderC:
 
 
 def _evaluate(handle: FolderC, ctx: Context) -> CorruptionResult | None:
-    return evaluate_corrupted(handle, ctx, CORRUPTIONS_3DCC, f"ImageNet-3DCC tree {handle.root}", resize="auto")
+    return evaluate_corrupted(handle, ctx, CORRUPTIONS_3DCC, f"ImageNet-3DCC tree {handle.root}", resize=Resize.AUTO)
 
 
 def _section(r: CorruptionResult, results: Results) -> list[str]:

@@ -64,5 +64,5 @@ def test_error(model: torch.nn.Module, data: TrainData, cfg: TrainConfig, device
         logits = predict_arrays(model, data.test_x, data.mean_std, device, cfg.eval_batch_size, progress=False)
         return float(np.mean(logits.argmax(1) != data.test_y))
     logits, labels = predict_samples(model, data.val_folder.samples, data.mean_std, device, cfg.eval_batch_size,
-                                     cfg.workers, resize=True, progress=False)
+                                     cfg.workers, progress=False)
     return float(np.mean(logits.argmax(1) != labels))

@@ -17,8 +17,8 @@ from tqdm import tqdm
 
 from augmix.allocator import keep_freed_memory
 from augmix.checkpoint import ModelSpec, build_model, load_checkpoint, save_checkpoint
-from augmix.evaluate import check_batch, one_line_oom
 from augmix.io import ensure_writable_dir
+from augmix.memory import check_batch, one_line_oom
 from augmix.train import logs
 from augmix.train.batches import make_batches
 from augmix.train.config import TrainConfig

@@ -106,6 +106,33 @@ def test_train_options_come_from_the_config_and_all_have_help(capsys):
     assert capsys.readouterr().out.startswith("augmix ")
 
 
+@pytest.mark.parametrize("verb, config", [("train", "TrainConfig"), ("evaluate", "EvalConfig"),
+                                          ("corrupt", "GenerateConfig"), ("perturb", "GenerateConfig")])
+def test_every_config_field_reaches_its_verbs_help(verb, config, capsys, monkeypatch):
+    """Each field of the verb's config is a flag in ``augmix VERB --help`` (or, for EvalConfig.sets,
+    the registry benchmarks' own flags), with the field's help text: nothing is copied by hand."""
+    from augmix.cli import _flag, _help_text
+    from augmix.generation import GenerateConfig
+    from augmix.suite import REGISTRY, EvalConfig
+
+    cls = {"TrainConfig": TrainConfig, "EvalConfig": EvalConfig, "GenerateConfig": GenerateConfig}[config]
+    monkeypatch.setenv("COLUMNS", "10000")  # no line breaks inside a help text
+    assert main([verb, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for f in fields(cls):
+        meta = f.metadata
+        if verb not in meta.get("verbs", (verb,)) or (verb == "perturb" and f.name == "benchmark"):
+            continue
+        if meta.get("cli") is False:  # EvalConfig.sets: one flag per benchmark of the registry
+            assert f.name == "sets"
+            assert all(b.flag in text for b in REGISTRY.values())
+            continue
+        flag = f.name if meta.get("positional") else _flag(f, verb)
+        assert flag in text, f"{config}.{f.name} has no flag in augmix {verb} --help"
+        help_words = " ".join(_help_text(meta, verb).split())
+        assert help_words and help_words[:60] in text, f"{config}.{f.name}'s help is not its flag's"
+
+
 def test_the_api_reference_builds_offline(tmp_path):
     """`make api`'s modules, rendered by pdoc from the docstrings (what the README links)."""
     import re

@@ -16,9 +16,10 @@ from __future__ import annotations
 import argparse
 import sys
 import typing
-from collections.abc import Sequence
-from dataclasses import MISSING, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, Field, fields
 from pathlib import Path
+from typing import Any
 
 
 def _out_picture(value: str) -> Path:
@@ -49,13 +50,15 @@ def _named_path(value: str) -> tuple[str, str]:
     return name.strip(), path
 
 
-def _augmix_config(value: str):
-    from augmix.augment import AugMixConfig
-
-    try:
-        return AugMixConfig.parse(value)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+def _one_line_errors(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` with its ValueError shown as argparse's one-line usage error."""
+    def checked(value: str) -> Any:
+        try:
+            return parse(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    checked.__name__ = getattr(parse, "__name__", "value")
+    return checked
 
 
 def _positive(kind: type, minimum: int = 1):
@@ -93,31 +96,33 @@ def cmd_preview(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({sheet.width}x{sheet.height})")
 
 
-def _subset_fields(args: argparse.Namespace) -> dict:
-    from augmix.data.subsets import read_indices
-
-    return {"limit": args.limit, "indices": read_indices(args.indices) if args.indices is not None else None}
+def config_from_args(cls: type, args: argparse.Namespace, **fixed: Any) -> Any:
+    """The config ``cls`` of the parsed options its fields generated (``add_config_options``):
+    lists become tuples, a field's ``convert`` reads what the flag named; ``fixed`` adds the
+    fields the verb sets itself."""
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name in fixed or not hasattr(args, f.name):
+            continue
+        value = getattr(args, f.name)
+        if isinstance(value, list):
+            value = tuple(value)
+        if value is not None and "convert" in f.metadata:
+            value = f.metadata["convert"](value)
+        values[f.name] = value
+    return cls(**values, **fixed)
 
 
 def cmd_corrupt(args: argparse.Namespace) -> None:
     from augmix.generation import GenerateConfig, generate
 
-    config = GenerateConfig(out=args.out, benchmark=args.benchmark, dataset=args.dataset, data_dir=args.data_dir,
-                            images=args.images, layout=args.layout, size=args.size,
-                            names=tuple(args.corruptions) if args.corruptions else None, extra=args.extra,
-                            severities=tuple(args.severities), seed=args.seed, workers=args.workers,
-                            reference_stream=args.reference_stream, device=args.device, **_subset_fields(args))
-    print(f"wrote {generate(config)}")
+    print(f"wrote {generate(config_from_args(GenerateConfig, args))}")
 
 
 def cmd_perturb(args: argparse.Namespace) -> None:
     from augmix.generation import GenerateConfig, generate
 
-    config = GenerateConfig(out=args.out, benchmark="p", dataset=args.dataset, data_dir=args.data_dir,
-                            images=args.images, layout=args.layout, size=args.size,
-                            names=tuple(args.perturbations) if args.perturbations else None, seed=args.seed,
-                            workers=args.workers, reference_stream=args.reference_stream, **_subset_fields(args))
-    print(f"wrote {generate(config)}")
+    print(f"wrote {generate(config_from_args(GenerateConfig, args, benchmark='p'))}")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -134,24 +139,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from augmix.suite import GENERATE, RELEASED, EvalConfig, run_evaluation, summary_line
+    from augmix.suite import EvalConfig, run_evaluation, summary_line
 
-    sets: dict[str, Path | str] = {}
-    for name, path in [("c", args.corrupted), ("p", args.perturbed), ("c-bar", args.c_bar), ("3dcc", args.threedcc),
-                       *(args.natural or [])]:
-        if path is None:
-            continue
-        if name in sets:
-            raise ValueError(f"--natural {name} is given twice")
-        sets[name] = str(path) if str(path) in (RELEASED, GENERATE) else Path(path)
-    config = EvalConfig(out=args.out, checkpoint=args.checkpoint, arch=args.arch, weights=args.weights,
-                        dataset=args.dataset, data_dir=args.data_dir, sets=sets, suite_dir=args.suite_dir,
-                        suite=tuple(args.suite) if args.suite else None, batch_size=args.batch_size,
-                        workers=args.workers, device=args.device, name=args.name,
-                        allow_other_dataset=args.allow_other_dataset, p_baseline=args.p_baseline,
-                        difficulty=args.difficulty, generate_seed=args.generate_seed,
-                        generate_device=args.generate_device,
-                        tune_malloc=args.tune_malloc, **_subset_fields(args))
+    config = config_from_args(EvalConfig, args, sets=_sets_from_args(args))
     res = run_evaluation(config)
     print(f"{summary_line(res)}; report in {args.out}")
 
@@ -180,55 +170,134 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_dataclass_options(group, cls, *, defaults: bool, skip: tuple[str, ...] = ()) -> None:
-    """One option per dataclass field, with the field's help text and allowed values.
+def _help_text(meta: Mapping[str, Any], verb: str) -> str:
+    text = meta.get("help", "")
+    text = text() if callable(text) else text
+    text = text[verb] if isinstance(text, dict) else text
+    return text.replace("{verb}", verb)
+
+
+def _flag(f: Field, verb: str) -> str:
+    flag = f.metadata.get("flag")
+    flag = flag[verb] if isinstance(flag, dict) else flag
+    return flag or "--" + f.name.replace("_", "-")
+
+
+def _value_parser(f: Field, kind: Any):
+    """How the flag's text becomes the field's value: the field's ``parse``, a list kind, a number
+    with its minimum, or the field's type (``X | None`` read as ``X``; a ``Literal`` as str)."""
+    meta = f.metadata
+    if "parse" in meta:
+        return _one_line_errors(meta["parse"])
+    if meta.get("kind") == "names":
+        return _names
+    if meta.get("kind") == "ints":
+        return _ints
+    base = next((t for t in typing.get_args(kind) if t is not type(None)), kind) if typing.get_args(kind) else kind
+    if typing.get_origin(kind) is typing.Literal or typing.get_origin(base) is typing.Literal:
+        return str
+    if "minimum" in meta:
+        return _positive(base, meta["minimum"])
+    return base
+
+
+def add_config_options(parser: argparse.ArgumentParser, cls: type, verb: str, *, defaults: bool = True,
+                       skip: tuple[str, ...] = ()) -> None:
+    """One option per field of the config dataclass ``cls`` that ``verb`` has (``augmix.options``):
+    its flag, help text, parser, choices and default; options of one ``group`` exclude each other.
 
     ``defaults=False`` leaves unset options as None, so a recipe's values show through.
     """
     hints = typing.get_type_hints(cls)
+    groups: dict[str, Any] = {}
     for f in fields(cls):
-        if f.name in skip:
-            continue
-        flag = "--" + f.name.replace("_", "-")
         meta = f.metadata
-        kind = hints[f.name]
-        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-        kw: dict = {"dest": f.name, "default": default if defaults else None}
-        help_text = meta.get("help", "")
-        if kind is bool:
+        if f.name in skip or meta.get("cli") is False or verb not in meta.get("verbs", (verb,)):
+            continue
+        required = f.default is MISSING and f.default_factory is MISSING  # type: ignore[misc]
+        default = None if required else f.default if f.default is not MISSING else f.default_factory()  # type: ignore
+        help_text = _help_text(meta, verb)
+        kw: dict[str, Any] = {"default": default if defaults else None, "help": help_text}
+        if hints[f.name] is bool:
             kw["action"] = argparse.BooleanOptionalAction
-        elif f.name == "augmix":
-            kw["type"] = _augmix_config
-            kw["metavar"] = "KEY=VALUE,..."
-        elif f.name == "baselines":
-            kw["type"] = _names
-            kw["metavar"] = "NAME,..."
-            help_text += f" ({', '.join(meta['choices'])})"
         else:
-            base = next((t for t in typing.get_args(kind) if t is not type(None)), kind)
-            kw["type"] = Path if f.name.endswith("_dir") else base
-            if "choices" in meta:
-                kw["choices"] = meta["choices"]
-        if defaults and not isinstance(default, tuple):
-            help_text += f" (default {default})"
-        group.add_argument(flag, help=help_text, **kw)
+            kw["type"] = _value_parser(f, hints[f.name])
+            kw.update({key: meta[key] for key in ("choices", "metavar") if key in meta})
+            if "kind" in meta and "choices" in kw:  # a list: its names are told, each is checked by the config
+                kw["help"] = help_text = f"{help_text} ({', '.join(kw.pop('choices'))})"
+            if defaults and default is not None and not required:
+                shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+                kw["help"] = f"{help_text} (default {shown})" if shown != "" else help_text
+        target = parser
+        if "group" in meta:
+            if meta["group"] not in groups:
+                groups[meta["group"]] = parser.add_mutually_exclusive_group()
+            target = groups[meta["group"]]
+        if meta.get("positional"):
+            target.add_argument(f.name, nargs="?", **kw)
+        else:
+            target.add_argument(_flag(f, verb), dest=f.name, required=required and defaults, **kw)
+
+
+def _benchmark_flags() -> dict[str, list]:
+    """{flag: the registry's benchmarks that declare it}, in registry order."""
+    from augmix.suite import REGISTRY
+
+    flags: dict[str, list] = {}
+    for b in REGISTRY.values():
+        if b.flag:
+            flags.setdefault(b.flag, []).append(b)
+    return flags
+
+
+def _flag_dest(flag: str) -> str:
+    return "set_" + flag.lstrip("-").replace("-", "_")
+
+
+def _add_benchmark_options(p: argparse.ArgumentParser) -> None:
+    """Each registry benchmark's own option (its source: a folder, 'released' or 'generate'); a flag
+    several benchmarks share takes NAME=FOLDER and may be repeated."""
+    for flag, group in _benchmark_flags().items():
+        if len(group) == 1:
+            p.add_argument(flag, dest=_flag_dest(flag), metavar="FOLDER", help=group[0].flag_help)
+        else:
+            p.add_argument(flag, dest=_flag_dest(flag), type=_named_path, action="append", metavar="NAME=FOLDER",
+                           help=f"{group[0].flag_help}; NAME among {', '.join(b.name for b in group)}")
+
+
+def _sets_from_args(args: argparse.Namespace) -> dict[str, str]:
+    """``EvalConfig.sets`` of the benchmark options given."""
+    sets: dict[str, str] = {}
+    for flag, group in _benchmark_flags().items():
+        value = getattr(args, _flag_dest(flag))
+        if value is None:
+            continue
+        if len(group) == 1:
+            sets[group[0].name] = value
+            continue
+        names = [b.name for b in group]
+        for name, path in value:
+            if name not in names:
+                raise ValueError(f"{flag} {name}: unknown; choose from {', '.join(names)}")
+            if name in sets:
+                raise ValueError(f"{flag} {name} is given twice")
+            sets[name] = path
+    return sets
 
 
 def build_parser() -> argparse.ArgumentParser:
     from augmix import __version__
     from augmix.augment import AugMixConfig
-    from augmix.corruptions import ALL
-    from augmix.corruptions.tables import CBAR_ALL
-    from augmix.perturbations.tables import ALL as P_ALL
+    from augmix.generation import GenerateConfig
     from augmix.recipes import RECIPES
-    from augmix.suite import REGISTRY
+    from augmix.suite import EvalConfig
     from augmix.train import TrainConfig
 
     parser = _Parser(prog="augmix", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"augmix {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("preview", help="picture grid of AugMix (or --ops / --corruptions)")
+    p = sub.add_parser("preview", help=VERBS["preview"])
     p.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")
     p.add_argument("--out", type=_out_picture, required=True, help="output picture (.png/.jpg)")
     p.add_argument("--samples", type=_positive(int), default=4, help="AugMix results per image (default 4)")
@@ -236,91 +305,32 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--ops", action="store_true", help="every op at several severities")
     mode.add_argument("--corruptions", action="store_true", help="every corruption x severity 1-5 on the first image")
-    _add_dataclass_options(p.add_argument_group("AugMix"), AugMixConfig, defaults=True)
+    add_config_options(p.add_argument_group("AugMix"), AugMixConfig, "preview")
     p.set_defaults(func=cmd_preview)
 
-    p = sub.add_parser("corrupt", help="generate a -C or -C-bar dataset (CIFAR-C .npy or ImageNet-C folders)")
-    _add_generator_options(p, "corrupt", "ImageNet-C folders", "CIFAR-C .npy arrays (same-size images)")
-    p.add_argument("--corruptions", type=_names, default=None,
-                   help=f"comma-separated subset of: {', '.join(ALL)}; with --benchmark c-bar: {', '.join(CBAR_ALL)}")
-    p.add_argument("--extra", action="store_true", help="also the 4 held-out corruptions (speckle_noise, "
-                   "gaussian_blur, spatter, saturate)")
-    p.add_argument("--severities", type=_ints, default=[1, 2, 3, 4, 5], help="comma-separated, among 1-5 "
-                   "(default 1,2,3,4,5)")
-    p.add_argument("--reference-stream", action="store_true",
-                   help="byte-identical to the published make_*_c.py scripts run after np.random.seed(SEED) before "
-                        "each corruption (one process per corruption, one image at a time: slower)")
-    p.add_argument("--benchmark", choices=["c", "c-bar"], default="c",
-                   help="-C (default) or -C-bar (Mintun et al. 2021: CIFAR-10-C-bar at 32 px, ImageNet-C-bar at 224)")
-    p.add_argument("--device", default=None,
-                   help="corrupt with the torch back-end on this device (cuda, cuda:1, cpu; -C only): equal in "
-                        "distribution, its own random streams; default: the numpy back-end on every core")
-    p.set_defaults(func=cmd_corrupt)
+    for verb, func in (("corrupt", cmd_corrupt), ("perturb", cmd_perturb)):
+        p = sub.add_parser(verb, help=VERBS[verb], description="Options are the fields of GenerateConfig.")
+        add_config_options(p, GenerateConfig, verb)
+        p.set_defaults(func=func)
 
-    p = sub.add_parser("perturb", help="generate a -P dataset (CIFAR-P .npy or ImageNet-P .mp4 videos)")
-    _add_generator_options(p, "perturb", "ImageNet-P videos", "CIFAR-P arrays (same-size square images)")
-    p.add_argument("--perturbations", type=_names, default=None,
-                   help=f"comma-separated subset of: {', '.join(P_ALL)} (default all)")
-    p.add_argument("--reference-stream", action="store_true",
-                   help="byte-identical to the published make_*_p.py scripts run after np.random.seed(SEED) and "
-                        "torch.manual_seed(SEED) (one process per perturbation, one image at a time)")
-    p.set_defaults(func=cmd_perturb)
-
-    p = sub.add_parser("train", help="train Standard / AugMix / AugMix+JSD (torchrun for DDP)",
+    p = sub.add_parser("train", help=VERBS["train"],
                        description="Options left out take the recipe's value, else TrainConfig's default "
                                    "(the paper's CIFAR-10 WRN-40-2 settings).")
     p.add_argument("--recipe", choices=sorted(RECIPES), help="the paper's settings by name")
     p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out")
-    _add_dataclass_options(p.add_argument_group("settings (TrainConfig)"), TrainConfig, defaults=False)
+    add_config_options(p.add_argument_group("settings (TrainConfig)"), TrainConfig, "train", defaults=False)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="clean + corruption error, mCE, calibration; report files")
-    p.add_argument("checkpoint", nargs="?", type=Path, help="an augmix checkpoint.pt")
-    p.add_argument("--arch", help="instead of a checkpoint: our, torchvision's or timm's model name")
-    p.add_argument("--weights", type=Path, help="weights file for --arch (a state dict, or a dict holding one)")
-    p.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "digits", "imagenet"],
-                   help="clean test data (default cifar10; imagenet: --data-dir holds val/)")
-    p.add_argument("--data-dir", type=Path, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
-    p.add_argument("--corrupted", help="-C folder, 'released' to download CIFAR-10-C/100-C, or 'generate' to "
-                   "corrupt the test data in memory exactly as `augmix corrupt --seed` writes it")
-    p.add_argument("--perturbed", type=Path, help="-P folder (CIFAR-10-P arrays or ImageNet-P videos)")
-    p.add_argument("--3dcc", dest="threedcc", type=Path, help="ImageNet-3DCC folder (<corruption>/<severity>/<class>/"
-                   "<image>), with --dataset imagenet")
-    p.add_argument("--c-bar", help="-C-bar folder (CIFAR-10-C-bar arrays or an ImageNet-C-bar tree), or 'generate' "
-                   "(in memory)")
-    p.add_argument("--generate-seed", type=int, default=0, help="the seed of sets made in memory ('generate'): "
-                   "as `augmix corrupt --seed` (default 0)")
-    p.add_argument("--generate-device", help="make --corrupted generate with the torch back-end on this device "
-                   "(cuda, cpu): as `augmix corrupt --device` writes it; default: the numpy back-end")
-    p.add_argument("--natural", type=_named_path, action="append", metavar="NAME=FOLDER",
-                   help="a natural shift: cifar10.1, imagenet-r, imagenet-a, imagenet-sketch or imagenet-v2 = its "
-                        "folder, or =released to download and verify it (repeatable)")
-    p.add_argument("--suite-dir", type=Path,
-                   help="a folder holding benchmarks under their release names (CIFAR-10-C, CIFAR-10-P, "
-                        "CIFAR-10-C-Bar, CIFAR-10.1, ImageNet-C, ImageNet-3DCC, ImageNet-P, imagenet-r, ...): "
-                        "evaluate all found")
-    p.add_argument("--suite", type=_names, metavar="SET,...",
-                   help=f"only (and all of) these sets: {', '.join(REGISTRY)}")
-    p.add_argument("--p-baseline", type=Path, help="results.json of the baseline (AlexNet) on the same -P set: "
-                   "normalises ImageNet-P into mFR and mT5D")
-    p.add_argument("--difficulty", type=_positive(int), default=1,
-                   help="-P frame step for the non-noise perturbations (default 1, as published)")
-    p.add_argument("--out", type=Path, required=True, help="report folder")
-    p.add_argument("--name", help="label for reports (default: the --out folder name)")
-    p.add_argument("--batch-size", type=_positive(int), default=None,
-                   help="images per batch (default 500 for 32 px data, 100 for ImageNet; used as given)")
-    p.add_argument("--workers", type=_positive(int, 0), default=2, help="DataLoader workers (default 2)")
-    p.add_argument("--no-tune-malloc", dest="tune_malloc", action="store_false",
-                   help="CPU: leave glibc's allocator as it is (default: keep freed memory for reuse, which makes "
-                        "large batches faster; the process keeps its peak memory)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
-    p.add_argument("--allow-other-dataset", action="store_true",
-                   help="evaluate a checkpoint on a dataset other than the one it was trained on")
-    _add_subset_options(p, "evaluate", "and the same images of every -C, -C-bar, -P and 3DCC set; the first N "
-                        "images of each natural shift")
+    p = sub.add_parser("evaluate", help=VERBS["evaluate"], description="Options are the fields of EvalConfig, and "
+                       "each benchmark's source (a folder, 'released' or 'generate').")
+    add_config_options(p, EvalConfig, "evaluate")
+    from augmix.suite import REGISTRY
+
+    _add_benchmark_options(p.add_argument_group(
+        "benchmarks", f"the registry's (augmix.suite.REGISTRY), named for --suite: {', '.join(REGISTRY)}"))
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("demo", help="Standard vs AugMix+JSD end to end, offline, in minutes on a CPU")
+    p = sub.add_parser("demo", help=VERBS["demo"])
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)")
     p.add_argument("--dataset", choices=["digits", "cifar10"], default="digits",
                    help="digits: bundled with scikit-learn, offline (default); cifar10: downloaded if absent")
@@ -332,36 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive(int), default=None, help="processes for corrupting (default: all)")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("compare", help="several evaluated runs side by side")
+    p = sub.add_parser("compare", help=VERBS["compare"])
     p.add_argument("runs", nargs="+", type=Path, help="folders holding results.json")
     p.add_argument("--labels", type=_names, help="comma-separated labels, one per run")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(func=cmd_compare)
     return parser
-
-
-def _add_generator_options(p: argparse.ArgumentParser, verb: str, folders: str, arrays: str) -> None:
-    """The options ``corrupt`` and ``perturb`` share: where the images come from and go, and how."""
-    src = p.add_mutually_exclusive_group()
-    src.add_argument("--dataset", choices=["cifar10", "cifar100"], default="cifar10",
-                     help=f"{verb} this dataset's test split into the CIFAR layout (default cifar10)")
-    src.add_argument("--images", type=Path, help=f"an ImageFolder tree (ROOT/<class>/<image>) to {verb}")
-    p.add_argument("--data-dir", type=Path, default=None, help="dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--layout", choices=["imagenet", "cifar"], default="imagenet",
-                   help=f"--images: {folders} (default) or {arrays}")
-    p.add_argument("--size", type=int, default=224, choices=[224, 64],
-                   help="--images: ImageNet (224, default) or Tiny-ImageNet (64) preprocessing and table")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    p.add_argument("--workers", type=_positive(int), default=None, help="processes (default: all cores)")
-    _add_subset_options(p, verb, "recorded in meta.json; evaluate them with the same --limit/--indices")
-
-
-def _add_subset_options(p: argparse.ArgumentParser, verb: str, extra: str) -> None:
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--limit", type=_positive(int), help=f"{verb} only the first N test images ({extra})")
-    group.add_argument("--indices", type=Path, metavar="FILE", help=f"{verb} only the test images of these indices "
-                       "(a .npy array, or a text file of integers)")
 
 
 def _model_names() -> list[str]:

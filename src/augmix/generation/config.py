@@ -1,41 +1,78 @@
 """``GenerateConfig``: the settings of one generated benchmark set (-C, -C-bar or -P), built
-once (by the CLI, or by a Python user with keywords) and read by the generators."""
+once (by the CLI, or by a Python user with keywords) and read by the writers. Each field
+carries its help text and command-line form (``augmix.options``): ``augmix corrupt`` and
+``augmix perturb`` are generated from it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-BENCHMARKS = ("c", "c-bar", "p")
+from augmix.data.datasets import CIFAR_DATASETS
+from augmix.data.subsets import read_indices
+from augmix.options import option
+
+Benchmark = Literal["c", "c-bar", "p"]
+Layout = Literal["imagenet", "cifar"]
+BENCHMARKS: tuple[str, ...] = ("c", "c-bar", "p")
+LAYOUTS: tuple[str, ...] = ("imagenet", "cifar")
+_VERB_OBJECTS = {"corrupt": ("ImageNet-C folders", "CIFAR-C .npy arrays (same-size images)"),
+                 "perturb": ("ImageNet-P videos", "CIFAR-P arrays (same-size square images)")}
+
+
+def _names_help() -> dict[str, str]:
+    from augmix.corruptions.tables import ALL, CBAR_ALL
+    from augmix.perturbations.tables import ALL as P_ALL
+
+    return {"corrupt": f"comma-separated subset of: {', '.join(ALL)}; with --benchmark c-bar: {', '.join(CBAR_ALL)}",
+            "perturb": f"comma-separated subset of: {', '.join(P_ALL)} (default all)"}
 
 
 @dataclass(frozen=True)
 class GenerateConfig:
     """How to generate one benchmark set; checked when made."""
 
-    out: Path
-    benchmark: str = "c"  # c, c-bar or p
-    dataset: str = "cifar10"  # the test split to corrupt when ``images`` is None (cifar10, cifar100)
-    data_dir: Path | None = None
-    images: Path | None = None  # an ImageFolder tree instead of a dataset
-    layout: str = "imagenet"  # for ``images``: imagenet (a tree of JPEGs / videos) or cifar (arrays)
-    size: int = 224  # for the imagenet layout: 224 (ImageNet) or 64 (Tiny-ImageNet)
-    names: tuple[str, ...] | None = None  # corruptions or perturbations (default: the benchmark's)
-    extra: bool = False  # -C: add the 4 held-out corruptions
-    severities: tuple[int, ...] = (1, 2, 3, 4, 5)
-    seed: int = 0
-    workers: int | None = None  # processes (None: every core)
-    reference_stream: bool = False  # the published scripts' random stream, byte for byte
-    device: str | None = None  # -C: the torch back-end on this device (cpu, cuda, cuda:1); None: numpy on the CPU
-    limit: int | None = None  # only the first N source images
-    indices: tuple[int, ...] | None = field(default=None, repr=False)  # only these source images
-    progress: bool = True
+    out: Path = option(help="output folder")
+    benchmark: Benchmark = option(
+        "c", "-C or -C-bar (Mintun et al. 2021: CIFAR-10-C-bar at 32 px, ImageNet-C-bar at 224); `augmix perturb` "
+             "writes -P", choices=("c", "c-bar"), verbs=("corrupt",))
+    dataset: str = option("cifar10", "{verb} this dataset's test split into the CIFAR layout", choices=CIFAR_DATASETS,
+                          group="source")
+    data_dir: Path | None = option(None, "dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
+    images: Path | None = option(None, "an ImageFolder tree (ROOT/<class>/<image>) to {verb}", group="source")
+    layout: Layout = option("imagenet", {v: f"--images: {a} or {b}" for v, (a, b) in _VERB_OBJECTS.items()},
+                            choices=LAYOUTS)
+    size: int = option(224, "--images: ImageNet (224) or Tiny-ImageNet (64) preprocessing and table",
+                       choices=(224, 64))
+    names: tuple[str, ...] | None = option(None, _names_help, kind="names",
+                                           flag={"corrupt": "--corruptions", "perturb": "--perturbations"})
+    extra: bool = option(False, "also the 4 held-out corruptions (speckle_noise, gaussian_blur, spatter, saturate)",
+                         verbs=("corrupt",))
+    severities: tuple[int, ...] = option((1, 2, 3, 4, 5), "comma-separated, among 1-5", kind="ints",
+                                         verbs=("corrupt",))
+    seed: int = option(0, "seed of every random draw")
+    workers: int | None = option(None, "processes (default: all cores)", minimum=1)
+    reference_stream: bool = option(False, {
+        "corrupt": "byte-identical to the published make_*_c.py scripts run after np.random.seed(SEED) before each "
+                   "corruption (one process per corruption, one image at a time: slower)",
+        "perturb": "byte-identical to the published make_*_p.py scripts run after np.random.seed(SEED) and "
+                   "torch.manual_seed(SEED) (one process per perturbation, one image at a time)"})
+    device: str | None = option(None, "corrupt with the torch back-end on this device (cuda, cuda:1, cpu; -C only): "
+                                      "equal in distribution, its own random streams; default: the numpy back-end "
+                                      "on every core", verbs=("corrupt",))
+    limit: int | None = option(None, "{verb} only the first N test images (recorded in meta.json; evaluate them with "
+                                     "the same --limit/--indices)", minimum=1, group="subset")
+    indices: tuple[int, ...] | None = option(
+        None, "{verb} only the test images of these indices (a .npy array, or a text file of integers)",
+        group="subset", metavar="FILE", parse=Path, convert=read_indices, repr=False)
+    progress: bool = option(True, "show progress bars")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         if self.benchmark not in BENCHMARKS:
             raise ValueError(f"unknown benchmark {self.benchmark!r}; choose {', '.join(BENCHMARKS)}")
-        if self.layout not in ("imagenet", "cifar"):
+        if self.layout not in LAYOUTS:
             raise ValueError(f"unknown layout {self.layout!r}; choose imagenet or cifar")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")

@@ -83,6 +83,10 @@ class Benchmark:
     downloadable: tuple[str, ...] = field(default=())  # datasets whose release can be fetched (RELEASED)
     generates: bool = False  # can be made in memory from the clean data (GENERATE)
     derived: bool = True  # made from the clean test split (subsets select its rows)
+    # its option of ``augmix evaluate`` (a benchmark's source: a folder, 'released' or 'generate'); a flag that
+    # several benchmarks share takes NAME=FOLDER and may be repeated (the natural shifts' --natural)
+    flag: str | None = None
+    flag_help: str = ""
 
     def folders_for(self, dataset: str) -> tuple[str, ...]:
         return self.folders.get(dataset, ())

@@ -43,4 +43,5 @@ CBAR = Benchmark(
     open=_open, evaluate=_evaluate, headlines=(Headline("-C-bar error", lambda r: r.mean_error),),
     section=_section, summary=lambda r: [f"-C-bar error {100 * r.mean_error:.2f}%"],
     plot=lambda r, results, out: corruption_plots(r, results.clean.scores, out, "c_bar_", "-C-bar corruption"),
-    generates=True)
+    generates=True, flag="--c-bar",
+    flag_help="-C-bar folder (CIFAR-10-C-bar arrays or an ImageNet-C-bar tree), or 'generate' (in memory)")

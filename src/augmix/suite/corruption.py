@@ -146,4 +146,6 @@ C = Benchmark(
                Headline("corrupted RMS calib", lambda r: r.rms_calib_mean),
                Headline("corrupted calib gap", lambda r: r.calib_gap_mean, signed=True),
                Headline("mCE", lambda r: r.mce)),
-    section=_section, summary=_summary, plot=_plot, downloadable=("cifar10", "cifar100"), generates=True)
+    section=_section, summary=_summary, plot=_plot, downloadable=("cifar10", "cifar100"), generates=True,
+    flag="--corrupted", flag_help="-C folder, 'released' to download CIFAR-10-C/100-C, or 'generate' to corrupt the "
+                                  "test data in memory exactly as `augmix corrupt --seed` writes it")

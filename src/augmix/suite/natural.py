@@ -88,7 +88,9 @@ def _shift(name: str, dataset: str, folders: tuple[str, ...], open_, evaluate) -
     return Benchmark(name=name, title=name, folders={dataset: folders}, open=open_, evaluate=evaluate,
                      headlines=(Headline(f"{name} error", lambda r: r.scores.error),), section=_section_for(name),
                      summary=lambda r: [f"{name} error {100 * r.scores.error:.2f}%"], downloadable=(dataset,),
-                     derived=False)
+                     derived=False, flag="--natural",
+                     flag_help="a natural shift NAME=its folder, or NAME=released to download and verify it "
+                               "(repeatable)")
 
 
 SHIFTS = (

@@ -90,4 +90,5 @@ P = Benchmark(
     open=_open, evaluate=_evaluate,
     headlines=(Headline("-P mean flip prob.", lambda r: r.mean_flip_probability), Headline("-P mFR", lambda r: r.mfr),
                Headline("-P mT5D", lambda r: r.mt5d)),
-    section=_section, summary=_summary, plot=_plot)
+    section=_section, summary=_summary, plot=_plot,
+    flag="--perturbed", flag_help="-P folder (CIFAR-10-P arrays or ImageNet-P videos)")

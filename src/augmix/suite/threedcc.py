@@ -52,4 +52,5 @@ THREEDCC = Benchmark(
     name="3dcc", title="ImageNet-3DCC", folders={"imagenet": ("ImageNet-3DCC", "imagenet-3dcc", "ImageNet_3DCC")},
     open=_open, evaluate=_evaluate, headlines=(Headline("3DCC error", lambda r: r.mean_error),),
     section=_section, summary=lambda r: [f"3DCC error {100 * r.mean_error:.2f}%"],
+    flag="--3dcc", flag_help="ImageNet-3DCC folder (<corruption>/<severity>/<class>/<image>), with --dataset imagenet",
     plot=lambda r, results, out: corruption_plots(r, results.clean.scores, out, "3dcc_", "3DCC corruption"))

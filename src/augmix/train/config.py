@@ -8,65 +8,63 @@ is generated from this class and cannot drift from it. AugMix's own settings are
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass, fields
 
 from augmix.augment import AugMixConfig
 from augmix.baselines import BASELINES, MIXERS
+from augmix.data.datasets import DATASETS
 from augmix.models import MODELS
+from augmix.options import option
 
 METHODS = ("standard", "augmix", "augmix_jsd")
 AUGMENT_MODES = ("batched", "per_image")
-DATASETS = ("cifar10", "cifar100", "digits", "imagenet")
-
-
-def _opt(default: Any, help: str, **meta: Any) -> Any:
-    return field(default=default, metadata={"help": help, **meta})
 
 
 @dataclass
 class TrainConfig:
     """Everything a run depends on; defaults are the paper's CIFAR-10 WRN-40-2 recipe."""
 
-    dataset: str = _opt("cifar10", "training data; imagenet: an ImageFolder root with train/ and val/",
+    dataset: str = option("cifar10", "training data; imagenet: an ImageFolder root with train/ and val/",
                         choices=DATASETS)
-    data_dir: str | None = _opt(None, "dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
-    model: str = _opt("wrn40_2", "architecture", choices=tuple(MODELS))
-    method: str = _opt("augmix_jsd", "Standard training, AugMix, or AugMix with the JSD consistency loss",
+    data_dir: str | None = option(None, "dataset root (default $AUGMIX_DATA or ~/.cache/augmix)")
+    model: str = option("wrn40_2", "architecture", choices=tuple(MODELS))
+    method: str = option("augmix_jsd", "Standard training, AugMix, or AugMix with the JSD consistency loss",
                        choices=METHODS)
-    epochs: int = _opt(100, "training epochs (>= 1)")
-    batch_size: int = _opt(128, "images per step, over all processes (>= 1)")
-    lr: float = _opt(0.1, "peak learning rate (> 0), cosine-annealed per step")
-    lr_min: float = _opt(1e-6, "learning rate at the end of the cosine schedule (>= 0)")
-    momentum: float = _opt(0.9, "SGD momentum in [0, 1)")
-    nesterov: bool = _opt(True, "Nesterov momentum")
-    weight_decay: float = _opt(5e-4, "L2 weight decay (>= 0)")
-    jsd_lambda: float = _opt(12.0, "weight of the Jensen-Shannon consistency term (>= 0)")
-    augmix: AugMixConfig = field(default_factory=AugMixConfig, metadata={
-        "help": "AugMix settings, e.g. severity=3,width=3,depth=-1,alpha=1,all_ops=false (omitted keys keep "
-                "their defaults)"})
-    augment: str = _opt("batched", "batched: AugMix on whole batches on the training device; per_image: "
+    epochs: int = option(100, "training epochs (>= 1)")
+    batch_size: int = option(128, "images per step, over all processes (>= 1)")
+    lr: float = option(0.1, "peak learning rate (> 0), cosine-annealed per step")
+    lr_min: float = option(1e-6, "learning rate at the end of the cosine schedule (>= 0)")
+    momentum: float = option(0.9, "SGD momentum in [0, 1)")
+    nesterov: bool = option(True, "Nesterov momentum")
+    weight_decay: float = option(5e-4, "L2 weight decay (>= 0)")
+    jsd_lambda: float = option(12.0, "weight of the Jensen-Shannon consistency term (>= 0)")
+    augmix: AugMixConfig = option(
+        factory=AugMixConfig, parse=AugMixConfig.parse, metavar="KEY=VALUE,...",
+        help="AugMix settings, e.g. severity=3,width=3,depth=-1,alpha=1,all_ops=false (omitted keys keep their "
+             "defaults)")
+    augment: str = option("batched", "batched: AugMix on whole batches on the training device; per_image: "
                         "the reference's PIL path in DataLoader workers", choices=AUGMENT_MODES)
-    split_bn: bool = _opt(False, "AugMix+JSD: separate batch-norm statistics per view in training")
-    seed: int = _opt(1, "seed of the model's initialisation and of every random draw")
-    workers: int = _opt(2, "DataLoader worker processes (>= 0)")
-    train_subset: int = _opt(0, "use only the first N training images (0: all)")
-    eval_batch_size: int = _opt(500, "images per evaluation batch (>= 1)")
-    eval_every: int = _opt(1, "clean test error every N epochs and after the last (0: last only, -1: never)")
-    amp: bool = _opt(True, "mixed precision on CUDA (ignored on the CPU)")
-    out: str = _opt("runs/train", "output folder for checkpoint.pt and the logs")
-    tensorboard: bool = _opt(False, "also write TensorBoard logs")
-    tune_malloc: bool = _opt(True, "CPU with glibc: keep freed memory for reuse (faster large batches)")
+    split_bn: bool = option(False, "AugMix+JSD: separate batch-norm statistics per view in training")
+    seed: int = option(1, "seed of the model's initialisation and of every random draw")
+    workers: int = option(2, "DataLoader worker processes (>= 0)")
+    train_subset: int = option(0, "use only the first N training images (0: all)")
+    eval_batch_size: int = option(500, "images per evaluation batch (>= 1)")
+    eval_every: int = option(1, "clean test error every N epochs and after the last (0: last only, -1: never)")
+    amp: bool = option(True, "mixed precision on CUDA (ignored on the CPU)")
+    out: str = option("runs/train", "output folder for checkpoint.pt and the logs")
+    tensorboard: bool = option(False, "also write TensorBoard logs")
+    tune_malloc: bool = option(True, "CPU with glibc: keep freed memory for reuse (faster large batches)")
     # baselines, composable with each other and with AugMix (augmix.baselines)
-    baselines: tuple[str, ...] = _opt((), "comma-separated baselines, composable with AugMix", choices=BASELINES)
-    cutout_size: int = _opt(16, "Cutout square side in pixels (>= 1)")
-    patch_size: int = _opt(25, "Patch Uniform square side in pixels (>= 1)")
-    patch_max_sigma: float = _opt(1.0, "Patch Uniform: largest noise standard deviation (> 0)")
-    mix_alpha: float = _opt(1.0, "Mixup/CutMix Beta(alpha, alpha) concentration (> 0)")
-    pgd_eps: float = _opt(8 / 255, "adversarial training: L-inf radius (> 0)")
-    pgd_step: float = _opt(2 / 255, "adversarial training: PGD step size (> 0)")
-    pgd_iters: int = _opt(7, "adversarial training: PGD steps (>= 1)")
-    stylized_dir: str | None = _opt(None, "ImageNet: a Stylized-ImageNet train ImageFolder mixed in")
+    baselines: tuple[str, ...] = option((), "comma-separated baselines, composable with AugMix", choices=BASELINES,
+                                        kind="names", metavar="NAME,...")
+    cutout_size: int = option(16, "Cutout square side in pixels (>= 1)")
+    patch_size: int = option(25, "Patch Uniform square side in pixels (>= 1)")
+    patch_max_sigma: float = option(1.0, "Patch Uniform: largest noise standard deviation (> 0)")
+    mix_alpha: float = option(1.0, "Mixup/CutMix Beta(alpha, alpha) concentration (> 0)")
+    pgd_eps: float = option(8 / 255, "adversarial training: L-inf radius (> 0)")
+    pgd_step: float = option(2 / 255, "adversarial training: PGD step size (> 0)")
+    pgd_iters: int = option(7, "adversarial training: PGD steps (>= 1)")
+    stylized_dir: str | None = option(None, "ImageNet: a Stylized-ImageNet train ImageFolder mixed in")
 
     def __post_init__(self) -> None:
         if isinstance(self.augmix, dict):  # from a saved checkpoint's config

@@ -201,6 +201,28 @@ def _value_parser(f: Field, kind: Any):
     return base
 
 
+def _option_kwargs(f: Field, kind: Any, verb: str, defaults: bool) -> dict[str, Any]:
+    """argparse's keywords for field ``f``: default, help (with the default and a list's names
+    told), and how its text is parsed."""
+    meta = f.metadata
+    required = f.default is MISSING and f.default_factory is MISSING  # type: ignore[misc]
+    default = None if required else f.default if f.default is not MISSING else f.default_factory()  # type: ignore
+    help_text = _help_text(meta, verb)
+    kw: dict[str, Any] = {"default": default if defaults else None, "help": help_text}
+    if kind is bool:
+        return {**kw, "action": argparse.BooleanOptionalAction}
+    kw["type"] = _value_parser(f, kind)
+    kw.update({key: meta[key] for key in ("choices", "metavar") if key in meta})
+    if "kind" in meta and "choices" in kw:  # a list: its names are told, each is checked by the config
+        kw["help"] = help_text = f"{help_text} ({', '.join(kw.pop('choices'))})"
+    if defaults and default is not None:
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        kw["help"] = f"{help_text} (default {shown})" if shown != "" else help_text
+    if not meta.get("positional"):
+        kw["required"] = required and defaults
+    return kw
+
+
 def add_config_options(parser: argparse.ArgumentParser, cls: type, verb: str, *, defaults: bool = True,
                        skip: tuple[str, ...] = ()) -> None:
     """One option per field of the config dataclass ``cls`` that ``verb`` has (``augmix.options``):
@@ -214,20 +236,7 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type, verb: str, *,
         meta = f.metadata
         if f.name in skip or meta.get("cli") is False or verb not in meta.get("verbs", (verb,)):
             continue
-        required = f.default is MISSING and f.default_factory is MISSING  # type: ignore[misc]
-        default = None if required else f.default if f.default is not MISSING else f.default_factory()  # type: ignore
-        help_text = _help_text(meta, verb)
-        kw: dict[str, Any] = {"default": default if defaults else None, "help": help_text}
-        if hints[f.name] is bool:
-            kw["action"] = argparse.BooleanOptionalAction
-        else:
-            kw["type"] = _value_parser(f, hints[f.name])
-            kw.update({key: meta[key] for key in ("choices", "metavar") if key in meta})
-            if "kind" in meta and "choices" in kw:  # a list: its names are told, each is checked by the config
-                kw["help"] = help_text = f"{help_text} ({', '.join(kw.pop('choices'))})"
-            if defaults and default is not None and not required:
-                shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-                kw["help"] = f"{help_text} (default {shown})" if shown != "" else help_text
+        kw = _option_kwargs(f, hints[f.name], verb, defaults)
         target = parser
         if "group" in meta:
             if meta["group"] not in groups:
@@ -236,7 +245,7 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type, verb: str, *,
         if meta.get("positional"):
             target.add_argument(f.name, nargs="?", **kw)
         else:
-            target.add_argument(_flag(f, verb), dest=f.name, required=required and defaults, **kw)
+            target.add_argument(_flag(f, verb), dest=f.name, **kw)
 
 
 def _benchmark_flags() -> dict[str, list]:

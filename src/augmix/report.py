@@ -163,70 +163,111 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
         raise ValueError(f"--labels has {len(labels)} names for {len(runs)} runs; give one per run")
     res = [load_results(r) for r in runs]
     out = ensure_writable_dir(out, [Path(r).parent if Path(r).is_file() else r for r in runs])
-    labels = labels or [r.name or Path(p).name for r, p in zip(res, runs, strict=True)]
     groups: dict[str, list[Results]] = {}
-    for lab, r in zip(labels, res, strict=True):
+    for lab, r in zip(labels or [r.name or Path(p).name for r, p in zip(res, runs, strict=True)], res, strict=True):
         groups.setdefault(lab, []).append(r)
-    table = {lab: {h.label: mean_std([read_headline(r, where, h) for r in g]) for where, h in summary_headlines()}
-             for lab, g in groups.items()}
+    table = _headline_table(groups)
     shown = [(h.label, h.signed) for _, h in summary_headlines()
              if any(table[lab][h.label] is not None for lab in groups)]
+    per_corr = _per_corruption(groups, res)
+    lines = [*_method_lines(groups, table, shown), *_difference_lines(table, shown), *_corruption_lines(per_corr)]
+    if per_corr:
+        _corruption_chart(per_corr, groups, out / "compare.png")
+        lines += ["", "![compare.png](compare.png)"]
+    with atomic_path(out / "compare.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    with atomic_path(out / "compare.json") as tmp:
+        tmp.write_text(json.dumps(_compare_json(groups, table, shown, per_corr), indent=2))
+    return out
 
+
+Table = dict[str, dict[str, tuple[float, float | None] | None]]  # method -> headline -> (mean, std)
+
+
+def _headline_table(groups: dict[str, list[Results]]) -> Table:
+    """Each method's headline figures: mean and std over its runs."""
+    return {lab: {h.label: mean_std([read_headline(r, where, h) for r in g]) for where, h in summary_headlines()}
+            for lab, g in groups.items()}
+
+
+def _compare_json(groups: dict[str, list[Results]], table: Table, shown: list[tuple[str, bool]],
+                  per_corr: dict[str, dict[str, tuple]]) -> dict:
+    """compare.json: the numbers of compare.md."""
+    def stat(v: tuple | None) -> dict | None:
+        return None if v is None else {"mean": v[0], "std": v[1]}
+
+    return {"methods": {lab: {"runs": len(groups[lab]), **{n: stat(table[lab][n]) for n, _ in shown}}
+                        for lab in groups},
+            "per_corruption": {c: {lab: stat(v) for lab, v in d.items()} for c, d in per_corr.items()}}
+
+
+def _method_lines(groups: dict[str, list[Results]], table: Table, shown: list[tuple[str, bool]]) -> list[str]:
+    """The headline table: one row per method (label), mean ± std over its runs."""
     lines = ["# Comparison", "", "Figures in %; `a ± s`: mean and sample standard deviation over the runs "
              "(seeds) sharing a label. Calibration gap: mean confidence - accuracy (> 0 overconfident).", "",
              "| method | runs | " + " | ".join(n for n, _ in shown) + " |", "|---|---:|" + "---:|" * len(shown)]
     for lab, g in groups.items():
         lines.append(f"| {lab} | {len(g)} | " + " | ".join(_cell(table[lab][n], sg) for n, sg in shown) + " |")
-    names = list(groups)
-    if len(names) > 1:
-        base = names[0]
-        lines += ["", f"## Differences from {base}", "",
-                  "| method | metric | difference | spread | |", "|---|---|---:|---:|---|"]
-        for lab in names[1:]:
-            for n, _ in shown:
-                a, b = table[base][n], table[lab][n]
-                if a is None or b is None:
-                    continue
-                diff = b[0] - a[0]
-                if a[1] is None or b[1] is None:
-                    spread, note = "n/a", "one run on a side: spread unknown"
-                else:
-                    sp = float(np.hypot(a[1], b[1]))
-                    spread = f"{100 * sp:.1f}"
-                    note = "**smaller than the spread**" if abs(diff) <= sp else ""
-                lines.append(f"| {lab} | {n} | {100 * diff:+.1f} | {spread} | {note} |")
+    return lines
+
+
+def _difference_lines(table: Table, shown: list[tuple[str, bool]]) -> list[str]:
+    """Each method's difference from the first, with the spread it must exceed to count."""
+    names = list(table)
+    if len(names) < 2:
+        return []
+    base = names[0]
+    lines = ["", f"## Differences from {base}", "", "| method | metric | difference | spread | |",
+             "|---|---|---:|---:|---|"]
+    for lab in names[1:]:
+        for n, _ in shown:
+            a, b = table[base][n], table[lab][n]
+            if a is None or b is None:
+                continue
+            diff = b[0] - a[0]
+            if a[1] is None or b[1] is None:
+                spread, note = "n/a", "one run on a side: spread unknown"
+            else:
+                sp = float(np.hypot(a[1], b[1]))
+                spread = f"{100 * sp:.1f}"
+                note = "**smaller than the spread**" if abs(diff) <= sp else ""
+            lines.append(f"| {lab} | {n} | {100 * diff:+.1f} | {spread} | {note} |")
+    return lines
+
+
+def _per_corruption(groups: dict[str, list[Results]], res: list[Results]) -> dict[str, dict[str, tuple]]:
+    """{corruption: {method: (mean, std) of its error over severities}} for the -C corruptions every
+    run has."""
     corr = [c for c in BENCHMARK
             if all(isinstance(r.benchmarks.get("c"), CorruptionResult) and c in r.benchmarks["c"].per for r in res)]
-    per_corr: dict[str, dict[str, tuple]] = {}
-    if corr:
-        lines += ["", "## Error (%) per corruption (mean over severities)", "",
-                  "| corruption | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-        for c in corr:
-            per_corr[c] = {lab: mean_std([r.benchmarks["c"].mean_of(c) for r in groups[lab]])
-                           for lab in names}
-            lines.append(f"| {c} | " + " | ".join(_cell(per_corr[c][lab], False) for lab in names) + " |")
-        fig = figure(figsize=(12, 4))
-        ax = fig.subplots()
-        width = 0.8 / len(names)
-        for k, lab in enumerate(names):
-            means = [100 * per_corr[c][lab][0] for c in corr]
-            sds = [100 * (per_corr[c][lab][1] or 0.0) for c in corr]
-            ax.bar(np.arange(len(corr)) + k * width, means, width, yerr=sds if len(groups[lab]) > 1 else None,
-                   capsize=2, label=f"{lab} (n={len(groups[lab])})")
-        ax.set_xticks(np.arange(len(corr)) + 0.4 - width / 2, corr, rotation=60, ha="right")
-        ax.set_ylabel("error (%)")
-        ax.set_title("Corruption error per method")
-        ax.legend()
-        save_figure(fig, out / "compare.png")
-        lines += ["", "![compare.png](compare.png)"]
-    with atomic_path(out / "compare.md") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-    summary = {"methods": {lab: {"runs": len(groups[lab]),
-                                 **{n: (None if table[lab][n] is None else
-                                        {"mean": table[lab][n][0], "std": table[lab][n][1]}) for n, _ in shown}}
-                           for lab in names},
-               "per_corruption": {c: {lab: {"mean": v[0], "std": v[1]} for lab, v in d.items()}
-                                  for c, d in per_corr.items()}}
-    with atomic_path(out / "compare.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
-    return out
+    return {c: {lab: mean_std([r.benchmarks["c"].mean_of(c) for r in g]) for lab, g in groups.items()}
+            for c in corr}
+
+
+def _corruption_lines(per_corr: dict[str, dict[str, tuple]]) -> list[str]:
+    if not per_corr:
+        return []
+    names = list(next(iter(per_corr.values())))
+    lines = ["", "## Error (%) per corruption (mean over severities)", "",
+             "| corruption | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for c, by_method in per_corr.items():
+        lines.append(f"| {c} | " + " | ".join(_cell(by_method[lab], False) for lab in names) + " |")
+    return lines
+
+
+def _corruption_chart(per_corr: dict[str, dict[str, tuple]], groups: dict[str, list[Results]], path: Path) -> None:
+    """Bars of each method's error per corruption (error bars: the std over its runs)."""
+    corr, names = list(per_corr), list(groups)
+    fig = figure(figsize=(12, 4))
+    ax = fig.subplots()
+    width = 0.8 / len(names)
+    for k, lab in enumerate(names):
+        means = [100 * per_corr[c][lab][0] for c in corr]
+        sds = [100 * (per_corr[c][lab][1] or 0.0) for c in corr]
+        ax.bar(np.arange(len(corr)) + k * width, means, width, yerr=sds if len(groups[lab]) > 1 else None,
+               capsize=2, label=f"{lab} (n={len(groups[lab])})")
+    ax.set_xticks(np.arange(len(corr)) + 0.4 - width / 2, corr, rotation=60, ha="right")
+    ax.set_ylabel("error (%)")
+    ax.set_title("Corruption error per method")
+    ax.legend()
+    save_figure(fig, path)

@@ -266,23 +266,9 @@ def _read(tp, value, where: str):
     """``value`` checked against the type ``tp`` (records, lists, dicts, numbers, optionals)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if type(None) in args and (value is None or (isinstance(value, float) and not math.isfinite(value))):
-            return None  # (NaN in a file of the first format: an empty reliability bin)
-        inner = [a for a in args if a is not type(None)]
-        return _read(inner[0], value, where)
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ResultsError(f"{where} should be a number, found {_short(value)}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ResultsError(f"{where} should be an integer, found {_short(value)}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ResultsError(f"{where} should be a string, found {_short(value)}")
-        return value
+        return _read_optional(tp, value, where)
+    if tp in _SCALARS:
+        return _read_scalar(tp, value, where)
     if origin is list:
         if not isinstance(value, list):
             raise ResultsError(f"{where} should be a list, found {_short(value)}")
@@ -294,19 +280,45 @@ def _read(tp, value, where: str):
         _, item = typing.get_args(tp)
         return {k: _read(item, v, f"{where}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ResultsError(f"{where} should be an object, found {_short(value)}")
-        hints = typing.get_type_hints(tp)
-        kwargs = {}
-        for f in dataclasses.fields(tp):
-            if f.name in value:
-                kwargs[f.name] = _read(hints[f.name], value[f.name], f"{where}.{f.name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ResultsError(f"{where} lacks {f.name!r}")
-        record = tp(**kwargs)
-        _check_shape(record, where)
-        return record
+        return _read_record(tp, value, where)
     raise TypeError(f"no reader for {tp}")  # a programming error, not a user's
+
+
+def _read_optional(tp, value, where: str):
+    args = typing.get_args(tp)
+    if type(None) in args and (value is None or (isinstance(value, float) and not math.isfinite(value))):
+        return None  # (NaN in a file of the first format: an empty reliability bin)
+    inner = [a for a in args if a is not type(None)]
+    return _read(inner[0], value, where)
+
+
+_SCALARS = {float: "a number", int: "an integer", str: "a string"}
+
+
+def _read_scalar(tp: type, value, where: str):
+    """A number (finite), an integer or a string; a bool is none of them."""
+    ok = isinstance(value, tp) and not isinstance(value, bool)
+    if tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise ResultsError(f"{where} should be {_SCALARS[tp]}, found {_short(value)}")
+    return float(value) if tp is float else value
+
+
+def _read_record(tp, value, where: str):
+    """A typed record (dataclass) from an object, each field read by its type."""
+    if not isinstance(value, dict):
+        raise ResultsError(f"{where} should be an object, found {_short(value)}")
+    hints = typing.get_type_hints(tp)
+    kwargs = {}
+    for f in dataclasses.fields(tp):
+        if f.name in value:
+            kwargs[f.name] = _read(hints[f.name], value[f.name], f"{where}.{f.name}")
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ResultsError(f"{where} lacks {f.name!r}")
+    record = tp(**kwargs)
+    _check_shape(record, where)
+    return record
 
 
 def _check_shape(record, where: str) -> None:

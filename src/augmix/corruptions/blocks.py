@@ -266,7 +266,7 @@ def frost_layers(scale: float) -> tuple[np.ndarray, ...]:
 
 
 @numba.njit(cache=True)
-def hsv_map_tensor(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover - compiled
+def _hsv_kernel(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover - compiled
     """skimage's rgb2hsv / hsv2rgb (0.26) per pixel, float64, same operations in the same order."""
     for i in range(x.shape[0]):
         r, g, b = x[i, 0] / 255.0, x[i, 1] / 255.0, x[i, 2] / 255.0
@@ -312,8 +312,8 @@ def hsv_map(x: np.ndarray, value_shift: float = 0.0, sat_scale: float = 1.0, sat
     clipped to [0, 1]) -> RGB, clipped and scaled to [0, 255] (float64): brightness and saturate."""
     flat = np.ascontiguousarray(x).reshape(-1, 3)
     out = np.empty(flat.shape, dtype=np.float64)
-    announce_first_compile(hsv_map_tensor, "corruption kernels")
-    hsv_map_tensor(flat, out, float(value_shift), float(sat_scale), float(sat_shift))
+    announce_first_compile(_hsv_kernel, "corruption kernels")
+    _hsv_kernel(flat, out, float(value_shift), float(sat_scale), float(sat_shift))
     return out.reshape(x.shape)
 
 

@@ -76,20 +76,10 @@ class GenerateConfig:
             raise ValueError(f"unknown layout {self.layout!r}; choose imagenet or cifar")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"--seed must be >= 0 (an integer), got {self.seed!r}")
-        if self.seed >= 2 ** 32:  # the published scripts' np.random.seed / RandomState take 32 bits
-            raise ValueError(f"--seed must be < 2**32 ({2 ** 32}), got {self.seed}")
+        self._check_seed()
         if self.benchmark != "c" and self.extra:
             raise ValueError("--extra adds the held-out -C corruptions; it does not apply to -C-bar or -P")
-        if self.names is not None:
-            dup = sorted({n for n in self.names if list(self.names).count(n) > 1})
-            if dup or not self.names:
-                raise ValueError(f"--corruptions/--perturbations lists {', '.join(dup) or 'nothing'}"
-                                 f"{' twice' if dup else ''}; name each once")
-        bad = [s for s in self.severities if isinstance(s, bool) or s not in (1, 2, 3, 4, 5)]
-        if bad or not self.severities or len(set(self.severities)) != len(self.severities):
-            raise ValueError(f"--severities must be among 1..5, each once, got {list(self.severities)}")
+        self._check_names_and_severities()
         if self.benchmark == "c-bar" and self.tree_layout and self.size != 224:
             raise ValueError("ImageNet-C-bar is published for 224 px images; use --size 224")
         if self.device is not None:
@@ -99,6 +89,22 @@ class GenerateConfig:
         if self.reference_stream and (self.limit is not None or self.indices is not None):
             raise ValueError("--reference-stream reproduces the published scripts over the whole split; drop "
                              "--limit/--indices")
+
+    def _check_seed(self) -> None:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"--seed must be >= 0 (an integer), got {self.seed!r}")
+        if self.seed >= 2 ** 32:  # the published scripts' np.random.seed / RandomState take 32 bits
+            raise ValueError(f"--seed must be < 2**32 ({2 ** 32}), got {self.seed}")
+
+    def _check_names_and_severities(self) -> None:
+        if self.names is not None:
+            dup = sorted({n for n in self.names if list(self.names).count(n) > 1})
+            if dup or not self.names:
+                raise ValueError(f"--corruptions/--perturbations lists {', '.join(dup) or 'nothing'}"
+                                 f"{' twice' if dup else ''}; name each once")
+        bad = [s for s in self.severities if isinstance(s, bool) or s not in (1, 2, 3, 4, 5)]
+        if bad or not self.severities or len(set(self.severities)) != len(self.severities):
+            raise ValueError(f"--severities must be among 1..5, each once, got {list(self.severities)}")
 
     def _check_device(self) -> None:
         from augmix.corruptions.tables import CBAR_ALL

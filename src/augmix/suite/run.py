@@ -21,45 +21,65 @@ def find_sets(dataset: str, suite_dir: str | Path | None, suite: tuple[str, ...]
     ``suite``: only these benchmarks, and each must be found (a missing one is an error naming
     where it was looked for); without it, every benchmark found is evaluated.
     """
-    known = [b for b in REGISTRY.values() if b.folders_for(dataset)]
     if suite:
-        bad = [s for s in suite if s not in REGISTRY]
-        if bad:
-            raise ValueError(f"unknown suite set(s) {', '.join(bad)}; choose from {', '.join(REGISTRY)}")
-        other = [s for s in suite if not REGISTRY[s].folders_for(dataset)]
-        if other:
-            raise ValueError(f"{', '.join(other)} is not a benchmark of {dataset}; for {dataset} choose from "
-                             f"{', '.join(b.name for b in known) or 'none'}")
-    for name in given:
-        if name not in REGISTRY:
-            raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(REGISTRY)}")
-        b = REGISTRY[name]
-        if not b.folders_for(dataset):
-            kind = "benchmark" if b.derived else "natural shift"
-            raise ValueError(f"{name} is a {kind} of another dataset than {dataset}")
-        if given[name] == RELEASED and dataset not in b.downloadable:
-            raise ValueError(f"{name} has no download for {dataset}; give its folder")
-        if given[name] == GENERATE and not b.generates:
-            raise ValueError(f"{name} cannot be made in memory; give its folder")
+        _check_suite(dataset, suite)
+    for name, source in given.items():
+        _check_given(dataset, name, source)
     found = {k: v for k, v in given.items() if v is not None}
     if suite_dir is not None:
-        root = Path(suite_dir)
-        if not root.is_dir():
-            raise ValueError(f"--suite-dir {root} is not a folder")
-        for b in known:
-            if b.name in found or (suite and b.name not in suite):
-                continue
-            hit = next((root / f for f in b.folders_for(dataset) if (root / f).exists()), None)
-            if hit is not None:
-                found[b.name] = hit
+        found.update(_found_in(Path(suite_dir), dataset, [n for n in REGISTRY if n not in found and
+                                                          (not suite or n in suite)]))
     if suite:
-        missing = [s for s in suite if s not in found]
-        if missing:
-            where = f"in {suite_dir}" if suite_dir is not None else "(no --suite-dir given)"
-            raise ValueError("not found " + where + ": " + "; ".join(
-                f"{s} (looked for {' or '.join(REGISTRY[s].folders_for(dataset))})" for s in missing))
-        found = {k: v for k, v in found.items() if k in suite}
+        found = _only_suite(found, suite, dataset, suite_dir)
     return {k: found[k] for k in REGISTRY if k in found}  # registry order
+
+
+def _only_suite(found: dict, suite: tuple[str, ...] | list[str], dataset: str, suite_dir) -> dict:
+    """The sets of ``suite``, each of which must have been found."""
+    missing = [s for s in suite if s not in found]
+    if missing:
+        where = f"in {suite_dir}" if suite_dir is not None else "(no --suite-dir given)"
+        raise ValueError("not found " + where + ": " + "; ".join(
+            f"{s} (looked for {' or '.join(REGISTRY[s].folders_for(dataset))})" for s in missing))
+    return {k: v for k, v in found.items() if k in suite}
+
+
+def _check_suite(dataset: str, suite: tuple[str, ...] | list[str]) -> None:
+    """``--suite`` names benchmarks of the registry that ``dataset`` has."""
+    bad = [s for s in suite if s not in REGISTRY]
+    if bad:
+        raise ValueError(f"unknown suite set(s) {', '.join(bad)}; choose from {', '.join(REGISTRY)}")
+    other = [s for s in suite if not REGISTRY[s].folders_for(dataset)]
+    if other:
+        known = [b.name for b in REGISTRY.values() if b.folders_for(dataset)]
+        raise ValueError(f"{', '.join(other)} is not a benchmark of {dataset}; for {dataset} choose from "
+                         f"{', '.join(known) or 'none'}")
+
+
+def _check_given(dataset: str, name: str, source: Path | str) -> None:
+    """A set given by its flag is a benchmark of ``dataset`` that its source can provide."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown benchmark {name!r}; choose from {', '.join(REGISTRY)}")
+    b = REGISTRY[name]
+    if not b.folders_for(dataset):
+        kind = "benchmark" if b.derived else "natural shift"
+        raise ValueError(f"{name} is a {kind} of another dataset than {dataset}")
+    if source == RELEASED and dataset not in b.downloadable:
+        raise ValueError(f"{name} has no download for {dataset}; give its folder")
+    if source == GENERATE and not b.generates:
+        raise ValueError(f"{name} cannot be made in memory; give its folder")
+
+
+def _found_in(root: Path, dataset: str, names: list[str]) -> dict[str, Path]:
+    """The benchmarks of ``names`` present in ``root`` under their releases' folder names."""
+    if not root.is_dir():
+        raise ValueError(f"--suite-dir {root} is not a folder")
+    found = {}
+    for name in names:
+        hit = next((root / f for f in REGISTRY[name].folders_for(dataset) if (root / f).exists()), None)
+        if hit is not None:
+            found[name] = hit
+    return found
 
 
 def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:

@@ -44,24 +44,9 @@ def cosine_lr(step: int, total: int, lr_max: float, lr_min: float) -> float:
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> Path:
     """Train per ``cfg`` into ``cfg.out`` (checkpoint.pt, log.csv, log.jsonl); return the folder."""
     dist = setup_distributed()
-    out = Path(cfg.out)
-    ckpt_path = out / "checkpoint.pt"
-    if dist.main:
-        folders = [Path(cfg.data_dir) / "train", Path(cfg.data_dir) / "val"] if cfg.data_dir else []
-        ensure_writable_dir(out, [*folders, *([cfg.stylized_dir] if cfg.stylized_dir else [])]
-                            if cfg.dataset == "imagenet" else ())
-    if ckpt_path.exists() and not resume:
-        raise ValueError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
-    saved = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
-    if resume and saved is None and dist.main:
-        print(f"no checkpoint in {out} yet: starting from epoch 1")
-    if saved is not None:
-        _check_same_settings(saved["config"], cfg.to_dict())
-    if cfg.tensorboard:
-        _check_tensorboard()
+    ckpt_path = Path(cfg.out) / "checkpoint.pt"
+    saved = _start(cfg, dist, ckpt_path, resume)
     cuda = dist.device.type == "cuda"
-    if not cuda and cfg.tune_malloc:
-        keep_freed_memory()
 
     seed_everything(cfg.seed)
     data = load_train_data(cfg)
@@ -113,7 +98,30 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
             history.append(_end_epoch(row, cfg, data, spec, model, optimizer, scheduler, scaler, history, ckpt_path,
                                       dist.device))
         dist.barrier()
-    return out
+    return Path(cfg.out)
+
+
+def _start(cfg: TrainConfig, dist, ckpt_path: Path, resume: bool) -> dict | None:
+    """Before any work: the output folder checked (rank 0), a checkpoint there refused unless
+    resuming and then checked against ``cfg``, the tools ``cfg`` needs present, CPU memory reuse;
+    return the checkpoint to resume (None for a new run)."""
+    out = ckpt_path.parent
+    if dist.main:
+        folders = [Path(cfg.data_dir) / "train", Path(cfg.data_dir) / "val"] if cfg.data_dir else []
+        ensure_writable_dir(out, [*folders, *([cfg.stylized_dir] if cfg.stylized_dir else [])]
+                            if cfg.dataset == "imagenet" else ())
+    if ckpt_path.exists() and not resume:
+        raise ValueError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
+    saved = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
+    if resume and saved is None and dist.main:
+        print(f"no checkpoint in {out} yet: starting from epoch 1")
+    if saved is not None:
+        _check_same_settings(saved["config"], cfg.to_dict())
+    if cfg.tensorboard:
+        _check_tensorboard()
+    if dist.device.type != "cuda" and cfg.tune_malloc:
+        keep_freed_memory()
+    return saved
 
 
 def _resume(saved: dict | None, model, optimizer, scheduler, scaler, ckpt_path: Path, main: bool) -> tuple[int, list]:

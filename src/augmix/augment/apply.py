@@ -18,7 +18,9 @@ Two back-ends with one meaning:
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 from PIL import Image
@@ -123,10 +125,11 @@ def mix(x: torch.Tensor, chains: torch.Tensor, params: AugMixParams) -> torch.Te
     return out.clamp_(0, 1)
 
 
-BACKENDS = ("auto", "kernel", "torch", "graph")
+Backend = Literal["auto", "kernel", "torch", "graph"]
+BACKENDS: tuple[str, ...] = typing.get_args(Backend)
 
 
-def apply_tensor(x: torch.Tensor, params: AugMixParams, backend: str = "auto") -> torch.Tensor:
+def apply_tensor(x: torch.Tensor, params: AugMixParams, backend: Backend = "auto") -> torch.Tensor:
     """AugMix of a batch ``[B, C, H, W]`` with per-image parameters; float32 in [0, 1].
 
     ``backend``: ``"kernel"`` (compiled; uint8 on the CPU only; Pillow-exact chains),

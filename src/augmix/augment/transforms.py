@@ -23,9 +23,10 @@ one level, on average half a level darker).
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from dataclasses import fields
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from PIL import Image
@@ -33,10 +34,11 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import Transform
 from torchvision.transforms.v2.functional import to_pil_image
 
-from augmix.augment.apply import BACKENDS, apply_pil, apply_tensor, to_float
+from augmix.augment.apply import BACKENDS, Backend, apply_pil, apply_tensor, to_float
 from augmix.augment.sampler import AugMixConfig, AugMixParams, Seed, SeededStream, sample_params
 
-OUTPUTS = ("float", "uint8", "pil")
+Output = Literal["float", "uint8", "pil"]
+OUTPUTS: tuple[str, ...] = typing.get_args(Output)
 _REFUSED = (tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.Video, *(
     (tv_tensors.KeyPoints,) if hasattr(tv_tensors, "KeyPoints") else ()))
 
@@ -56,7 +58,7 @@ def resolve_config(config: AugMixConfig | None, settings: dict) -> AugMixConfig:
     return AugMixConfig(**settings)
 
 
-def _as_output(x: torch.Tensor, output: str, like: Any) -> Any:
+def _as_output(x: torch.Tensor, output: Output, like: Any) -> Any:
     """A float32 [C, H, W] or [B, C, H, W] result in [0, 1] as ``output`` asks, in the type of ``like``."""
     if output == "uint8":
         x = x.mul(255).round_().clamp_(0, 255).to(torch.uint8)
@@ -66,7 +68,7 @@ def _as_output(x: torch.Tensor, output: str, like: Any) -> Any:
 
 
 class _AugMixTransform(Transform):
-    def __init__(self, config: AugMixConfig | None, generator: Seed, output: str, settings: dict) -> None:
+    def __init__(self, config: AugMixConfig | None, generator: Seed, output: Output, settings: dict) -> None:
         super().__init__()
         self.config = resolve_config(config, settings)
         if output not in OUTPUTS:
@@ -120,7 +122,7 @@ class AugMix(_AugMixTransform):
 
     def __init__(self, config: AugMixConfig | None = None, *,
                  preprocess: Callable[[Image.Image], torch.Tensor] | None = None, generator: Seed = None,
-                 output: str = "float", **settings) -> None:
+                 output: Output = "float", **settings) -> None:
         super().__init__(config, generator, output, settings)
         if preprocess is not None and output != "float":
             raise ValueError("with preprocess, AugMix returns the preprocessed float tensor; leave output='float'")
@@ -156,7 +158,7 @@ class AugMixBatch(_AugMixTransform):
     """
 
     def __init__(self, config: AugMixConfig | None = None, *, jsd: bool = False, generator: Seed = None,
-                 backend: str = "auto", output: str = "float", **settings) -> None:
+                 backend: Backend = "auto", output: Output = "float", **settings) -> None:
         super().__init__(config, generator, output, settings)
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

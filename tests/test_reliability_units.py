@@ -187,14 +187,38 @@ def test_evaluation_output_is_one_unit(cifar, tmp_path, capsys, monkeypatch):
     assert main(ev) == 0  # a re-evaluation without -C leaves no stale -C plot behind
     assert not (out / "error_per_corruption.png").exists() and (out / "reliability.png").exists()
 
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".augmix-lock"}
+
     def full(*args, **kw):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / "results.json"))
 
     monkeypatch.setattr(report, "write_json", full)  # the disk fills as results.json is written
     assert main([*ev, "--corrupted", str(tmp_path / "c")]) == 2
     assert "No space left on device" in _one_error_line(capsys)
+    # the failed rerun changed nothing: the previous complete evaluation is there as it was, nothing of the new
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != ".augmix-lock"} == before
+    assert load_results(out).benchmarks == {}
+    assert not (out / ".augmix-staging").exists()
+    monkeypatch.undo()
+
+    import augmix.io as io
+
+    moved, replace = [], os.replace
+
+    def killed(src, dst):  # a kill in the middle of the swap, after the first staged file went in
+        if Path(src).parent.name == ".augmix-staging" != Path(dst).parent.name:
+            if moved:
+                raise KeyboardInterrupt
+            moved.append(dst)
+        replace(src, dst)
+
+    monkeypatch.setattr(io.os, "replace", killed)
+    assert main([*ev, "--corrupted", str(tmp_path / "c")]) == 130
+    monkeypatch.undo()
     with pytest.raises((ResultsError, FileNotFoundError)):  # no mark of completeness: nothing trusts the folder
         load_results(out)
+    assert main([*ev, "--corrupted", str(tmp_path / "c")]) == 0  # the next run completes and clears it
+    assert load_results(out).benchmarks["c"].per and not (out / ".augmix-staging").exists()
 
 
 # ----------------------------------------------------------------- 5. sizes bounded, no tracebacks

@@ -18,7 +18,7 @@ from PIL import Image
 
 from augmix.corruptions.tables import BENCHMARK
 from augmix.generation import generate_cifar_c
-from augmix.io import atomic_path, ensure_writable_dir, save_image
+from augmix.io import atomic_path, ensure_writable_dir, output_lock, own, save_image
 from augmix.report import compare, mean_std, read_headline, summary_headlines
 from augmix.results import Subset, load_results
 from augmix.suite import EvalConfig, run_evaluation
@@ -50,7 +50,13 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
     if not seeds or min(seeds) < 0 or max(seeds) >= 2 ** 32:
         raise ValueError(f"give one or more seeds >= 0 and < 2**32, got {list(seeds)}")
     settings = {**PRESETS[dataset], **{k: v for k, v in overrides.items() if v is not None}}
-    out = ensure_writable_dir(out)
+    out = ensure_writable_dir(out, [data_dir] if data_dir else [], verb="demo")
+    with output_lock(out):
+        return _run(out, dataset, data_dir, seeds, workers, progress, settings)
+
+
+def _run(out: Path, dataset: str, data_dir: str | None, seeds: tuple[int, ...], workers: int | None,
+         progress: bool, settings: dict) -> Path:
     started = time.time()
     timings: dict[str, float] = {}
 
@@ -63,6 +69,7 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
     if limit:
         test_x, test_y = test_x[:limit], test_y[:limit]
     print(f"data: {data.provenance['train']}; test: {len(test_y)} images; seeds {', '.join(map(str, seeds))}")
+    own(out, "demo")  # the data is there: the run's outputs begin
 
     t0 = time.time()
     cc_dir = generate_cifar_c(test_x, test_y, out / "corrupted", BENCHMARK, seed=seeds[0], workers=workers,

@@ -4,8 +4,12 @@
   name, verified (an image is read back whole), and only then renamed into place, so no
   command leaves a half-written file under a final name, even on a full disk;
 * OS errors name the file and the cause (``os_error``);
-* ``ensure_writable_dir`` claims an output folder: never an input or a folder inside one, never
-  a non-empty folder augmix did not make, and ``output_lock`` keeps a second run out of it.
+* ``ensure_writable_dir`` checks an output folder before any work: never an input or a folder
+  inside one, never a non-empty folder augmix did not make, never one another verb made;
+  ``own`` writes the marker naming the verb once the run has passed its checks, and
+  ``output_lock`` keeps a second run out of it;
+* ``staged_outputs`` writes a report's files as one unit: a failed run leaves the previous
+  complete outputs as they were, a successful one replaces them all.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 TEMP_SUFFIX = ".augmix-tmp"  # no reader takes a file with this ending for data
-MARKER = ".augmix-output"  # an empty file in every output folder augmix makes
+MARKER = ".augmix-output"  # in every output folder augmix makes: {"verb": the command that made it}
 LOCK = ".augmix-lock"
 COMPLETE = ".augmix-complete"  # written last into each finished folder of a tree layout (-C, -P trees)
-# files by which a folder written by an earlier version (before MARKER) is recognised as augmix's
-LEGACY_OUTPUTS = ("meta.json", "results.json", "checkpoint.pt", "compare.md", "summary.json")
+PROBE = ".augmix-write-test."  # the file that proves a folder writable, removed at once
+STAGING = ".augmix-staging"  # a report's files before they replace the previous ones (staged_outputs)
 
 
 def os_error(err: OSError, path: str | os.PathLike) -> OSError:
@@ -262,31 +266,122 @@ class OutputError(OSError):
 
 
 def ensure_writable_dir(path: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), *,
-                        owned: bool = True) -> Path:
+                        owned: bool = True, verb: str | None = None) -> Path:
     """Create ``path`` if needed and prove a file can be written there, before the work starts.
 
     ``owned`` (every command's ``--out``): the folder must not be, or lie inside, or hold any of
-    ``inputs``, and an existing non-empty folder must be one augmix made (it holds ``MARKER``,
-    or an earlier version's outputs); the marker is written into a new one.
+    ``inputs``, and an existing non-empty folder must be one augmix made (its ``MARKER``), by
+    ``verb`` when given. Nothing is written into it yet: the verb calls ``own`` once its own
+    checks have passed.
     """
     path = Path(path)
     check_outside(path, inputs)
-    if owned and path.is_dir() and not is_ours(path):
-        raise OutputError(f"{path} is a non-empty folder augmix did not make; choose a new or empty --out (nothing "
-                          "there was changed)")
+    if owned and path.is_dir():
+        _check_owner(path, verb)
     if path.exists() and not path.is_dir():
         raise OutputError(f"--out {path} is a file, not a folder; choose a folder")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".augmix-write-test.")
+        fd, probe = tempfile.mkstemp(dir=path, prefix=PROBE)
         os.close(fd)
         os.unlink(probe)
-        if owned and not (path / MARKER).exists():
-            (path / MARKER).touch()  # empty: its name says it all
     except OSError as err:
         raise OutputError(f"cannot write to {path} ({err.strerror or type(err).__name__}); choose another "
                           "output folder") from None
     return path
+
+
+def owner(folder: str | os.PathLike) -> str | None:
+    """The verb whose outputs ``folder`` holds: its marker's verb ("" for the empty marker of an
+    earlier version, which named none), or None when augmix did not make it."""
+    import json
+
+    marker = Path(folder) / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        text = marker.read_text(errors="replace").strip()
+        verb = json.loads(text).get("verb", "") if text else ""
+    except (OSError, ValueError, AttributeError):
+        return None  # not a marker augmix wrote
+    return verb if isinstance(verb, str) else None
+
+
+def _check_owner(folder: Path, verb: str | None) -> None:
+    names = [n for n in os.listdir(folder) if n not in (LOCK, STAGING) and not _transient(n)]
+    if not names:
+        return
+    made_by = owner(folder)
+    if made_by is None:
+        raise OutputError(f"{folder} is a non-empty folder augmix did not make; choose a new or empty --out (nothing "
+                          "there was changed)")
+    if verb is not None and made_by and made_by != verb:
+        raise OutputError(f"{folder} holds the outputs of `augmix {made_by}`; choose another --out for `augmix "
+                          f"{verb}` (nothing there was changed)")
+
+
+def _transient(name: str) -> bool:
+    """A working file of a run in progress (a temporary, a write probe): not an output."""
+    return name.endswith(TEMP_SUFFIX) or name.startswith(PROBE)
+
+
+def own(folder: str | os.PathLike, verb: str) -> None:
+    """Mark ``folder`` as ``verb``'s output folder (once the run has passed its checks, before its
+    first output); an earlier version's empty marker gets the verb."""
+    import json
+
+    if owner(folder) != verb:
+        with atomic_path(Path(folder) / MARKER) as tmp:
+            tmp.write_text(json.dumps({"verb": verb}) + "\n")
+
+
+@contextlib.contextmanager
+def staged_outputs(folder: str | os.PathLike, complete: str) -> Iterator[Path]:
+    """Write a report's files as one unit: the block writes them into the staging folder it is
+    given; when it succeeds they replace what the previous run wrote (listed in ``MANIFEST``),
+    ``complete`` (e.g. results.json, the folder's mark of a finished run) moved in last. If the
+    block fails, the staging folder is dropped and the previous outputs stay as they were; a
+    kill during the swap leaves no ``complete`` file (readers refuse the folder) and a manifest
+    that lists every file there, so the next run clears them."""
+    import shutil
+
+    out = Path(folder)
+    stage = out / STAGING
+    shutil.rmtree(stage, ignore_errors=True)  # a killed run's
+    stage.mkdir(parents=True)
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    new = sorted(p.name for p in stage.iterdir() if not p.name.startswith("."))
+    if complete not in new:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise RuntimeError(f"the run wrote no {complete}")  # a programming error, not a user's
+    old = _manifest(out)
+    (out / complete).unlink(missing_ok=True)
+    _write_manifest(out, sorted(set(old) | set(new)))  # every file that may be there during the swap
+    for name in old:
+        if name not in new:
+            (out / name).unlink(missing_ok=True)
+    for name in [n for n in new if n != complete] + [complete]:
+        os.replace(stage / name, out / name)
+    _write_manifest(out, new)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+MANIFEST = ".augmix-files"  # the files of a folder's last staged_outputs, one name a line
+
+
+def _manifest(folder: Path) -> list[str]:
+    path = folder / MANIFEST
+    names = path.read_text(errors="replace").split("\n") if path.is_file() else []
+    return [n for n in names if n and "/" not in n and not n.startswith(".")]
+
+
+def _write_manifest(folder: Path, names: list[str]) -> None:
+    with atomic_path(folder / MANIFEST) as tmp:
+        tmp.write_text("\n".join(names) + "\n")
 
 
 def check_outside(out: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> None:
@@ -314,12 +409,6 @@ def mark_complete(folder: Path, names: Sequence[str]) -> None:
     (folder / COMPLETE).touch()
 
 
-def is_ours(folder: Path) -> bool:
-    """Whether ``folder`` is empty or was made by augmix (now or by an earlier version)."""
-    names = [n for n in os.listdir(folder) if n not in (LOCK,)]
-    return not names or MARKER in names or any(n in names for n in LEGACY_OUTPUTS)
-
-
 _HELD: dict[str, int] = {}
 
 
@@ -336,13 +425,21 @@ def output_lock(folder: str | os.PathLike) -> Iterator[None]:
     if key in _HELD:
         yield
         return
-    fd = os.open(Path(folder) / LOCK, os.O_CREAT | os.O_RDWR, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    path = Path(folder) / LOCK
+    while True:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise OutputError(f"another augmix run is writing to {folder}; wait for it to finish or choose another "
+                              "--out") from None
+        try:  # the file locked must still be the one at the path: a run that ends removes it, then unlocks
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
         os.close(fd)
-        raise OutputError(f"another augmix run is writing to {folder}; wait for it to finish or choose another "
-                          "--out") from None
     _HELD[key] = fd
     try:
         yield

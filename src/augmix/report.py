@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from augmix.corruptions.tables import BENCHMARK
-from augmix.io import atomic_path
+from augmix.io import atomic_path, own, staged_outputs
 from augmix.results import CorruptionResult, Results, load_results, write_json
 from augmix.suite.benchmark import Headline
 from augmix.suite.registry import REGISTRY
@@ -26,31 +26,20 @@ CLEAN_HEADLINES = (Headline("clean error", lambda r: r.scores.error),
                    Headline("clean calib gap", lambda r: r.scores.calib_gap, signed=True))
 
 
-MANIFEST = ".augmix-files"  # what the last write_results wrote besides results.json, one name a line
-
-
 def write_results(results: Results, out: str | Path) -> Path:
-    """Write report.md, the plots and results.json into ``out`` as one unit; return the folder.
+    """Write report.md, the plots and results.json into ``out`` as one unit (``io.staged_outputs``);
+    return the folder.
 
-    results.json is the folder's mark of completeness: it is removed first and written last,
-    so a kill or a full disk half-way leaves no results.json beside new or old files, and
-    every reader (``load_results``) refuses the folder. The files the previous evaluation
-    wrote there (listed in ``MANIFEST``) are removed with it, so no stale plot survives.
+    results.json is the folder's mark of completeness, moved in last: a run that fails leaves
+    the previous evaluation's files as they were, and a kill during the swap leaves no
+    results.json, so every reader (``load_results``) refuses the folder until a rerun.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").unlink(missing_ok=True)
-    old = out / MANIFEST
-    if old.is_file():
-        for name in old.read_text().split("\n"):
-            if name and "/" not in name and not name.startswith("."):
-                (out / name).unlink(missing_ok=True)
-    plots = plot_results(results, out)
-    with atomic_path(out / "report.md") as tmp:
-        tmp.write_text(markdown(results, plots))
-    with atomic_path(old) as tmp:
-        tmp.write_text("\n".join(["report.md", *plots]) + "\n")
-    write_json(results, out / "results.json")
+    with staged_outputs(out, "results.json") as stage:
+        plots = plot_results(results, stage)
+        with atomic_path(stage / "report.md") as tmp:
+            tmp.write_text(markdown(results, plots))
+        write_json(results, stage / "results.json")
     return out
 
 
@@ -157,12 +146,19 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
     spread of a single run's difference (the two standard deviations added in quadrature)
     is marked as such. Also writes compare.json with those numbers.
     """
-    from augmix.io import ensure_writable_dir
+    from augmix.io import ensure_writable_dir, output_lock
 
     if labels is not None and len(labels) != len(runs):
         raise ValueError(f"--labels has {len(labels)} names for {len(runs)} runs; give one per run")
     res = [load_results(r) for r in runs]
-    out = ensure_writable_dir(out, [Path(r).parent if Path(r).is_file() else r for r in runs])
+    out = ensure_writable_dir(out, [Path(r).parent if Path(r).is_file() else r for r in runs], verb="compare")
+    with output_lock(out):
+        own(out, "compare")
+        return _write_compare(res, runs, out, labels)
+
+
+def _write_compare(res: list[Results], runs: list[str | Path], out: Path, labels: list[str] | None) -> Path:
+    """compare.md, compare.png and compare.json (its mark of completeness), as one unit."""
     groups: dict[str, list[Results]] = {}
     for lab, r in zip(labels or [r.name or Path(p).name for r, p in zip(res, runs, strict=True)], res, strict=True):
         groups.setdefault(lab, []).append(r)
@@ -171,13 +167,14 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
              if any(table[lab][h.label] is not None for lab in groups)]
     per_corr = _per_corruption(groups, res)
     lines = [*_method_lines(groups, table, shown), *_difference_lines(table, shown), *_corruption_lines(per_corr)]
-    if per_corr:
-        _corruption_chart(per_corr, groups, out / "compare.png")
-        lines += ["", "![compare.png](compare.png)"]
-    with atomic_path(out / "compare.md") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-    with atomic_path(out / "compare.json") as tmp:
-        tmp.write_text(json.dumps(_compare_json(groups, table, shown, per_corr), indent=2))
+    with staged_outputs(out, "compare.json") as stage:
+        if per_corr:
+            _corruption_chart(per_corr, groups, stage / "compare.png")
+            lines += ["", "![compare.png](compare.png)"]
+        with atomic_path(stage / "compare.md") as tmp:
+            tmp.write_text("\n".join(lines) + "\n")
+        with atomic_path(stage / "compare.json") as tmp:
+            tmp.write_text(json.dumps(_compare_json(groups, table, shown, per_corr), indent=2))
     return out
 
 

@@ -4,9 +4,10 @@ A writer (``arrays.py``: the CIFAR layout; ``trees.py``: the ImageNet layout) sa
 set is: its settings as meta.json records them, the units of work still to do, and how rank
 0 finishes the set. ``write_set`` does the rest, the same way for every benchmark:
 
-1. claim the output folder (checked, locked for the run, killed runs' temporaries removed);
-2. merge meta.json with an earlier run's (a rerun with other settings is refused) and write it
-   before any output, by rank 0;
+1. claim the output folder (new, empty, or this verb's own; locked for the run, killed runs'
+   temporaries removed), by rank 0 for every rank;
+2. merge meta.json with an earlier run's (a rerun with other settings is refused), then mark the
+   folder as this verb's and write meta.json before any output, by rank 0;
 3. let rank 0 write what the units share (``prepare``: e.g. CIFAR-C's labels);
 4. list the units still to do, wait for every rank to have listed the same, and run them in
    worker processes (each rank its share under ``torchrun``) with progress;
@@ -29,7 +30,7 @@ from tqdm import tqdm
 
 from augmix.generation.config import GenerateConfig
 from augmix.generation.workers import barrier, claim_output, is_main, run, write_meta
-from augmix.io import merge_meta
+from augmix.io import merge_meta, own
 
 
 class Task(Protocol):
@@ -91,9 +92,12 @@ def write_set(writer: Writer) -> Path:
     """Write ``writer``'s set into its config's output folder (see the module's steps); return it."""
     config = writer.config
     with contextlib.ExitStack() as claim:
-        out = claim_output(config.out, claim)
+        verb = "perturb" if config.benchmark == "p" else "corrupt"
+        out = claim_output(config.out, claim, verb)
         meta = merge_meta(out, writer.meta(), writer.keys, writer.names_key, writer.names, writer.what,
                           defaults=writer.defaults, accumulate=writer.accumulate)
+        if is_main():
+            own(out, verb)  # the settings agree: the folder is this run's
         write_meta(out, writer.complete_meta(meta))  # before any output: a rerun checks these settings
         if is_main():
             writer.prepare(out)

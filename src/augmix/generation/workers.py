@@ -138,15 +138,19 @@ def barrier() -> None:
     dist.barrier()
 
 
-def claim_output(folder, stack: contextlib.ExitStack):
-    """A generator's output folder, claimed for the run: checked and created, locked (by rank 0
-    for all ranks under torchrun) until ``stack`` closes, and cleared of killed runs' temporaries."""
+def claim_output(folder, stack: contextlib.ExitStack, verb: str):
+    """A writer's output folder, claimed for the run: checked (empty, or ``verb``'s) and created,
+    locked (by rank 0 for all ranks under torchrun) until ``stack`` closes, and cleared of killed
+    runs' temporaries."""
     from augmix.io import ensure_writable_dir, output_lock, remove_stale_temps
 
-    out = ensure_writable_dir(folder)
-    if is_main():
-        stack.enter_context(output_lock(out))
+    if not is_main():
+        barrier()  # rank 0 claims the folder for every rank, then the others go on
+        return Path(folder)
+    out = ensure_writable_dir(folder, verb=verb)
+    stack.enter_context(output_lock(out))
     remove_stale_temps(out)
+    barrier()
     return out
 
 
@@ -171,7 +175,7 @@ def run(tasks: Sequence[Callable[[], int]], workers: int, bar, images: np.ndarra
         share = list(tasks)[rank::world]
         if bar.total and tasks:
             bar.reset(total=round(bar.total * len(share) / len(tasks)))
-        bar.set_description(f"{bar.desc} (rank {rank} of {world})")
+        bar.set_description(f"{getattr(bar, 'desc', '')} (rank {rank} of {world})")
         _run(share, workers, bar, images)
         barrier()
         return

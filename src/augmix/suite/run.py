@@ -103,22 +103,17 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
 
         keep_freed_memory()  # a forward pass at 224 px otherwise spends most of its time in page faults
     sets = find_sets(cfg.dataset, cfg.suite_dir, cfg.suite, cfg.sets)
+    inputs = [p for p in sets.values() if p not in (RELEASED, GENERATE)]  # every file or folder read is an input
+    inputs += [p for p in (cfg.checkpoint, cfg.weights, cfg.p_baseline, cfg.suite_dir, cfg.data_dir) if p is not None]
+    if cfg.p_baseline is not None:
+        _check_p_baseline(cfg, sets)
+    ensure_writable_dir(cfg.out, inputs, verb="evaluate")
     baseline = None
     if cfg.p_baseline is not None:
-        if cfg.dataset != "imagenet":
-            raise ValueError("--p-baseline normalises ImageNet-P (mFR); CIFAR-P reports the mean flip probability "
-                             "as is")
-        if "p" not in sets:
-            raise ValueError("--p-baseline normalises -P results; give the ImageNet-P set too (--perturbed or "
-                             "--suite-dir)")
         baseline = load_results(cfg.p_baseline).benchmarks.get("p")
         if not isinstance(baseline, StabilityResult):
             raise ValueError(f"{cfg.p_baseline} holds no -P results to normalise by; evaluate the baseline with "
                              "--perturbed")
-    inputs = [p for p in sets.values() if p not in (RELEASED, GENERATE)]
-    if cfg.dataset == "imagenet" and cfg.data_dir is not None:
-        inputs.append(Path(cfg.data_dir) / "val")
-    ensure_writable_dir(cfg.out, inputs)
     lm = open_model(cfg.checkpoint, cfg.arch, cfg.weights, _num_classes(cfg), cfg.dataset,
                     allow_other_dataset=cfg.allow_other_dataset)
     clean = _clean_set(cfg)
@@ -129,7 +124,16 @@ def run_evaluation(config: EvalConfig | None = None, **fields) -> Results:
         return _evaluate_all(cfg, ctx, lm, clean, handles)
 
 
+def _check_p_baseline(cfg: EvalConfig, sets: dict) -> None:
+    if cfg.dataset != "imagenet":
+        raise ValueError("--p-baseline normalises ImageNet-P (mFR); CIFAR-P reports the mean flip probability as is")
+    if "p" not in sets:
+        raise ValueError("--p-baseline normalises -P results; give the ImageNet-P set too (--perturbed or "
+                         "--suite-dir)")
+
+
 def _evaluate_all(cfg: EvalConfig, ctx: Context, lm, clean: CleanSet, handles: dict) -> Results:
+    from augmix.io import own
     from augmix.report import write_results
 
     clean_res = _evaluate_clean(ctx)
@@ -142,6 +146,7 @@ def _evaluate_all(cfg: EvalConfig, ctx: Context, lm, clean: CleanSet, handles: d
     results = Results(name=cfg.name or Path(cfg.out).name,
                       model=ModelInfo(name=lm.spec.arch, source=lm.source, num_classes=lm.spec.num_classes),
                       dataset=cfg.dataset, clean=clean_res, benchmarks=records, subset=clean.subset)
+    own(cfg.out, "evaluate")  # before its first output: every set was evaluated
     write_results(results, cfg.out)
     return results
 

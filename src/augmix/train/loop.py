@@ -8,6 +8,7 @@ their own modules.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ from tqdm import tqdm
 
 from augmix.allocator import keep_freed_memory
 from augmix.checkpoint import ModelSpec, build_model, load_checkpoint, save_checkpoint
-from augmix.io import ensure_writable_dir
+from augmix.io import ensure_writable_dir, output_lock, own
 from augmix.memory import check_batch, one_line_oom
 from augmix.train import logs
 from augmix.train.batches import make_batches
@@ -45,6 +46,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
     """Train per ``cfg`` into ``cfg.out`` (checkpoint.pt, log.csv, log.jsonl); return the folder."""
     dist = setup_distributed()
     ckpt_path = Path(cfg.out) / "checkpoint.pt"
+    if dist.main:  # every folder read is an input, which the output must not be in nor hold
+        inputs = [p for p in (cfg.data_dir, cfg.stylized_dir) if p]
+        ensure_writable_dir(ckpt_path.parent, inputs, verb="train")
+    with output_lock(cfg.out) if dist.main else contextlib.nullcontext():
+        return _train(cfg, dist, ckpt_path, resume, progress)
+
+
+def _train(cfg: TrainConfig, dist, ckpt_path: Path, resume: bool, progress: bool) -> Path:
     saved = _start(cfg, dist, ckpt_path, resume)
     cuda = dist.device.type == "cuda"
 
@@ -102,14 +111,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
 
 
 def _start(cfg: TrainConfig, dist, ckpt_path: Path, resume: bool) -> dict | None:
-    """Before any work: the output folder checked (rank 0), a checkpoint there refused unless
-    resuming and then checked against ``cfg``, the tools ``cfg`` needs present, CPU memory reuse;
-    return the checkpoint to resume (None for a new run)."""
+    """Before any work: a checkpoint in the output folder refused unless resuming and then
+    checked against ``cfg``, the tools ``cfg`` needs present, CPU memory reuse; return the
+    checkpoint to resume (None for a new run)."""
     out = ckpt_path.parent
-    if dist.main:
-        folders = [Path(cfg.data_dir) / "train", Path(cfg.data_dir) / "val"] if cfg.data_dir else []
-        ensure_writable_dir(out, [*folders, *([cfg.stylized_dir] if cfg.stylized_dir else [])]
-                            if cfg.dataset == "imagenet" else ())
     if ckpt_path.exists() and not resume:
         raise ValueError(f"{ckpt_path} exists; pass --resume to continue it or choose another --out")
     saved = load_checkpoint(ckpt_path) if resume and ckpt_path.exists() else None
@@ -151,6 +156,7 @@ def _end_epoch(row: dict, cfg: TrainConfig, data, spec: ModelSpec, model, optimi
     if cfg.eval_every >= 0 and (epoch == cfg.epochs or (cfg.eval_every and epoch % cfg.eval_every == 0)):
         row["test_error"] = test_error(model, data, cfg, device)
     rows = [*history, row]
+    own(ckpt_path.parent, "train")  # before its first output: the run got this far, the folder is its
     save_checkpoint(ckpt_path, spec, model.state_dict(), optimizer=optimizer.state_dict(),
                     scheduler=scheduler.state_dict(), scaler=scaler.state_dict(), rng=rng_state(), epoch=epoch,
                     step=scheduler.last_epoch, config=cfg.to_dict(), provenance=data.provenance, history=rows)

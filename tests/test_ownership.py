@@ -177,3 +177,41 @@ def test_compare_output_is_one_unit(world, capsys, monkeypatch):
     assert main(["compare", *runs, "--labels", "x,y", "--out", str(out)]) == 2
     assert "No space left on device" in _error(capsys)
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != LOCK} == before  # the last good one
+
+
+def _image_tree(root: Path, seed: int) -> Path:
+    from PIL import Image
+
+    from tests.conftest import smooth_images
+
+    for k, wnid in enumerate(("n1", "n2")):
+        (root / wnid).mkdir(parents=True)
+        Image.fromarray(smooth_images(1, 32, seed=seed + k)[0]).save(root / wnid / "a.png")
+    return root
+
+
+def test_a_rerun_adds_only_to_a_set_made_from_the_same_images(world, tmp_path, capsys):
+    """Only the image count was compared: a rerun from another dataset or folder of the same size
+    mixed two sources in one set. The source's digest (images and labels, or the files) is."""
+    import numpy as np
+
+    other = write_cifar10(tmp_path / "other", 10, 12, seed=5)  # the same shapes, other images and labels
+    out = tmp_path / "c1"
+    base = ["corrupt", "--corruptions", "contrast", "--severities", "1", "--workers", "1", "--no-progress", "--out",
+            str(out)]
+    assert main([*base, "--data-dir", str(world["cifar"])]) == 0
+    labels = np.load(out / "labels.npy")
+    assert main([*base[:2], "contrast,fog", *base[3:], "--data-dir", str(other)]) == 2
+    assert "made from other source images" in _error(capsys)
+    assert np.array_equal(np.load(out / "labels.npy"), labels) and not (out / "fog.npy").exists()
+    assert main([*base[:2], "contrast,fog", *base[3:], "--data-dir", str(world["cifar"])]) == 0  # the same: resumed
+    for verb, names, layout in (("corrupt", ["--corruptions", "contrast", "--severities", "1"], "cifar"),
+                                ("corrupt", ["--corruptions", "contrast", "--severities", "1", "--size", "64"],
+                                 "imagenet"),
+                                ("perturb", ["--perturbations", "gaussian_noise"], "cifar")):
+        a, b = _image_tree(tmp_path / f"a_{verb}_{layout}", 0), _image_tree(tmp_path / f"b_{verb}_{layout}", 7)
+        out = tmp_path / f"{verb}_{layout}"
+        argv = [verb, *names, "--layout", layout, "--workers", "1", "--no-progress", "--out", str(out)]
+        assert main([*argv, "--images", str(a)]) == 0
+        assert main([*argv, "--images", str(b)]) == 2
+        assert "made from other source images" in _error(capsys)

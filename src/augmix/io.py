@@ -238,6 +238,7 @@ def merge_meta(folder: Path, meta: dict, keys: tuple[str, ...], names_key: str, 
             raise ValueError("not an object")
     except (ValueError, RecursionError):
         raise ValueError(f"{meta_path} is damaged; delete {folder} and generate it again") from None
+    _check_source(old, meta, folder, what)
     defaults = dict(defaults or {})
     if "seeding" in keys and "seeding" not in old:
         old = {**old, "seeding": seeding.LEGACY_SCHEME if old.get("mode", "batched") == "batched" else meta["seeding"]}
@@ -254,6 +255,26 @@ def merge_meta(folder: Path, meta: dict, keys: tuple[str, ...], names_key: str, 
     for key in accumulate:
         merged[key] = sorted(set(old.get(key, [])) | set(meta.get(key, [])))
     return merged
+
+
+def source_id(*parts: bytes | str) -> str:
+    """A digest of what a set is made from (its images and labels, or its file list), that
+    meta.json records so that a rerun can add only to a set made from the same sources."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def _check_source(old: dict, meta: dict, folder: Path, what: str) -> None:
+    """Refuse to add to a set made from other source images (a folder of an earlier version,
+    which recorded no ``source_id``, is taken as it is)."""
+    if "source_id" in old and "source_id" in meta and old["source_id"] != meta["source_id"]:
+        raise ValueError(f"{folder} holds {what} made from other source images ({old.get('source', '?')} there, "
+                         f"{meta.get('source', '?')} now); choose another --out for these images")
 
 
 class MissingTool(RuntimeError):

@@ -27,7 +27,7 @@ from augmix.corruptions.functional import corrupt
 from augmix.generation.config import GenerateConfig
 from augmix.generation.scaffold import Writer, resolve, write_set
 from augmix.generation.workers import shared
-from augmix.io import atomic_path, is_valid_npy, require_files, save_npy
+from augmix.io import atomic_path, is_valid_npy, require_files, save_npy, source_id
 from augmix.perturbations import released as P
 from augmix.perturbations.tables import frames, split_name, table_for
 from augmix.results import Subset
@@ -162,7 +162,8 @@ class CifarC(ArraySet):
         c = self.config
         return {"layout": "cifar-c", "severities": self.severities, "n_per_severity": len(self.images),
                 "seed": c.seed, "mode": c.mode, "seeding": c.seeding, "subset": self.subset and self.subset.as_meta(),
-                "image_size": list(self.images.shape[1:3]), "source": self.source, "chunk": C.CHUNK}
+                "image_size": list(self.images.shape[1:3]), "source": self.source, "chunk": C.CHUNK,
+                "source_id": source_id(self.images.tobytes(), np.asarray(self.labels, np.int64).tobytes())}
 
     def prepare(self, out: Path) -> None:
         dtype = np.uint8 if self.labels.max() < 256 else np.int64
@@ -211,7 +212,7 @@ class CifarP(ArraySet):
         c = self.config
         return {"layout": "cifar-p", "n": len(self.images), "seed": c.seed, "mode": c.mode, "seeding": c.seeding,
                 "subset": self.subset and self.subset.as_meta(), "image_size": self.size, "source": self.source,
-                "chunk": P.CHUNK}
+                "chunk": P.CHUNK, "source_id": source_id(self.images.tobytes())}
 
     def complete_meta(self, meta: dict) -> dict:
         return {**meta, "frames": {p: frames(p, self.size) for p in meta["perturbations"]}}

@@ -31,7 +31,7 @@ from augmix.corruptions.functional import corrupt
 from augmix.corruptions.tables import IMAGENET_JPEG
 from augmix.generation.config import GenerateConfig
 from augmix.generation.scaffold import Writer, resolve, write_set
-from augmix.io import COMPLETE, MissingTool, atomic_path, image_is_whole, mark_complete, save_image
+from augmix.io import COMPLETE, MissingTool, atomic_path, image_is_whole, mark_complete, save_image, source_id
 from augmix.perturbations import released as P
 from augmix.perturbations.functional import Streams
 from augmix.perturbations.tables import FFMPEG_ARGS, frames, is_noise, table_for
@@ -145,7 +145,8 @@ class TreeSet(Writer):
     def _common_meta(self) -> dict:
         c = self.config
         return {"size": c.size, "seed": c.seed, "mode": c.mode, "seeding": c.seeding,
-                "subset": self.subset and self.subset.as_meta(), "source": self.source, "images": len(self.items)}
+                "subset": self.subset and self.subset.as_meta(), "source": self.source, "images": len(self.items),
+                "source_id": source_id(*(f"{Path(i.path).resolve()} {os.stat(i.path).st_size}" for i in self.items))}
 
 
 class FolderC(TreeSet):

@@ -48,11 +48,61 @@ class ModelSpec:
     def mean_std(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         return self.mean, self.std
 
+    def __post_init__(self) -> None:
+        _check_normalisation(self.mean, self.std)
+
     @classmethod
-    def from_dict(cls, d: dict) -> ModelSpec:
-        classes = d.get("classes")
-        return cls(d["arch"], int(d["num_classes"]), tuple(d["mean"]), tuple(d["std"]), d.get("dataset"),
-                   int(d.get("split_bn_views", 0)), tuple(classes) if classes is not None else None)
+    def from_dict(cls, d: dict, where: str = "the checkpoint") -> ModelSpec:
+        """The spec a checkpoint records, each field checked (a one-line ``CheckpointError`` names
+        the first that is missing or of the wrong type)."""
+        if not isinstance(d, dict):
+            raise CheckpointError(f"{where} records no model spec (found {type(d).__name__})")
+        arch, n, mean, std = (_field(d, k, where) for k in ("arch", "num_classes", "mean", "std"))
+        classes, dataset, views = d.get("classes"), d.get("dataset"), d.get("split_bn_views", 0)
+        ok = {"arch": isinstance(arch, str) and arch != "",
+              "num_classes": _is_int(n) and n >= 1,
+              "mean": _numbers(mean), "std": _numbers(std),
+              "dataset": dataset is None or isinstance(dataset, str),
+              "split_bn_views": _is_int(views) and views >= 0,
+              "classes": classes is None or (isinstance(classes, (list, tuple)) and
+                                             all(isinstance(c, str) for c in classes))}
+        bad = next((k for k, good in ok.items() if not good), None)
+        if bad is not None:
+            raise CheckpointError(f"{where}'s spec has an invalid {bad} ({str(d.get(bad))[:60]!r}); it is damaged - "
+                                  "use an intact copy")
+        try:
+            return cls(arch, int(n), tuple(float(v) for v in mean), tuple(float(v) for v in std), dataset,
+                       int(views), tuple(classes) if classes is not None else None)
+        except ValueError as err:
+            raise CheckpointError(f"{where}: {err}") from None
+
+
+def _field(d: dict, key: str, where: str):
+    if key not in d:
+        raise CheckpointError(f"{where}'s spec lacks {key!r}; it is damaged - use an intact copy")
+    return d[key]
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _numbers(v) -> bool:
+    return isinstance(v, (list, tuple)) and len(v) in (1, 3) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+
+
+def _check_normalisation(mean, std) -> None:
+    """A model's input normalisation: finite means, finite positive standard deviations, one or
+    three channels (a std of 0 or a NaN mean gives every image the same input)."""
+    import math
+
+    values = [*mean, *std]
+    if len(mean) != len(std) or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+        raise ValueError(f"the input normalisation must be finite numbers, one per channel (mean {list(mean)}, "
+                         f"std {list(std)})")
+    if min(std) <= 0:
+        raise ValueError(f"the input normalisation's std must be > 0, got {list(std)}")
 
 
 @dataclass
@@ -88,6 +138,11 @@ def load_state_checked(model: nn.Module, state: dict, source: str | os.PathLike)
     unexpected = [k for k in state if k not in own]
     shapes = [k for k in own if k in state and hasattr(state[k], "shape") and tuple(state[k].shape) != tuple(
         own[k].shape)]
+    bad = next((k for k, t in state.items() if isinstance(t, torch.Tensor) and t.is_floating_point()
+                and not bool(torch.isfinite(t).all())), None)
+    if bad is not None:  # a model that diverged scores at chance: refuse it rather than report that
+        raise CheckpointError(f"{source} holds NaN or infinite values (in {bad}); it is not a trained model - "
+                              "use an earlier checkpoint")
     if missing or unexpected or shapes:
         detail = []
         if shapes:
@@ -159,7 +214,34 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     state = safe_load(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT or "spec" not in state or "model" not in state:
         raise CheckpointError(f"{path} is not an augmix checkpoint; for other weights use --arch NAME --weights FILE")
+    if not isinstance(state["model"], dict) or not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
+        raise CheckpointError(f"{path}'s model is not a state dict of tensors; it is damaged - use an intact copy")
     return state
+
+
+# what a checkpoint written by ``augmix train`` holds besides the model, and of what type: a
+# resume reads each (``check_training_state``)
+TRAINING_STATE = {"config": dict, "epoch": int, "step": int, "history": list, "optimizer": dict, "scheduler": dict,
+                  "scaler": dict, "rng": dict}
+
+
+def check_training_state(state: dict, path: str | os.PathLike) -> None:
+    """Refuse to resume from a checkpoint whose training state is missing or malformed."""
+    for key, kind in TRAINING_STATE.items():
+        if key not in state:
+            raise CheckpointError(f"{path} holds no {key!r}: it was not written by `augmix train` (or is damaged); "
+                                  "start a new --out")
+        if not isinstance(state[key], kind) or isinstance(state[key], bool):
+            raise CheckpointError(f"{path}'s {key!r} is a {type(state[key]).__name__}, not a {kind.__name__}; it is "
+                                  "damaged - start a new --out or use an intact copy")
+    if state["epoch"] < 1 or len(state["history"]) != state["epoch"] or not all(
+            isinstance(r, dict) for r in state["history"]):
+        raise CheckpointError(f"{path} is at epoch {state['epoch']} with {len(state['history'])} log rows; it is "
+                              "damaged - start a new --out")
+    rng = state["rng"]
+    if not ({"torch", "numpy", "python"} <= set(rng) and isinstance(rng["torch"], torch.Tensor)
+            and isinstance(rng["numpy"], dict)):
+        raise CheckpointError(f"{path}'s random-number state is damaged; start a new --out")
 
 
 def load_model(path: str | os.PathLike, *, dataset: str | None = None, num_classes: int | None = None,
@@ -170,7 +252,7 @@ def load_model(path: str | os.PathLike, *, dataset: str | None = None, num_class
     refused; a checkpoint trained on another dataset too, unless ``allow_other_dataset``.
     """
     state = load_checkpoint(path)
-    spec = ModelSpec.from_dict(state["spec"])
+    spec = ModelSpec.from_dict(state["spec"], str(path))
     if num_classes is not None and spec.num_classes != num_classes:
         raise CheckpointError(f"the model has {spec.num_classes} output classes but {dataset or 'the data'} has "
                               f"{num_classes}")
@@ -212,7 +294,10 @@ def load_external(arch: str, weights: str | os.PathLike, num_classes: int, mean_
         raise CheckpointError(str(err)) from None
     load_state_checked(model, from_reference(bare if lib == "augmix" else arch, read_weights(weights), model),
                        weights)
-    spec = ModelSpec(arch, num_classes, tuple(mean_std[0]), tuple(mean_std[1]), dataset)
+    try:
+        spec = ModelSpec(arch, num_classes, tuple(mean_std[0]), tuple(mean_std[1]), dataset)
+    except ValueError as err:
+        raise CheckpointError(str(err)) from None
     return LoadedModel(model, spec, f"{arch} weights {weights}")
 
 

@@ -49,6 +49,8 @@ def run_demo(out: str | Path, dataset: str = "digits", data_dir: str | None = No
         raise ValueError(f"the demo runs on {' or '.join(PRESETS)}, not {dataset!r}")
     if not seeds or min(seeds) < 0 or max(seeds) >= 2 ** 32:
         raise ValueError(f"give one or more seeds >= 0 and < 2**32, got {list(seeds)}")
+    if len(set(seeds)) != len(seeds):  # one run counted twice would report a spread of 0 over "2 seeds"
+        raise ValueError(f"--seeds lists a seed twice ({list(seeds)}); each seed is one replicate - give each once")
     settings = {**PRESETS[dataset], **{k: v for k, v in overrides.items() if v is not None}}
     out = ensure_writable_dir(out, [data_dir] if data_dir else [], verb="demo")
     with output_lock(out):

@@ -150,11 +150,29 @@ def compare(runs: list[str | Path], out: str | Path, labels: list[str] | None = 
 
     if labels is not None and len(labels) != len(runs):
         raise ValueError(f"--labels has {len(labels)} names for {len(runs)} runs; give one per run")
+    twice = next((r for i, r in enumerate(runs) if Path(r).resolve() in [Path(x).resolve() for x in runs[:i]]), None)
+    if twice is not None:  # one run counted twice would report a spread of 0 over "2 seeds"
+        raise ValueError(f"{twice} is given twice; each run is one replicate - give each once")
     res = [load_results(r) for r in runs]
+    _check_comparable(res, runs)
     out = ensure_writable_dir(out, [Path(r).parent if Path(r).is_file() else r for r in runs], verb="compare")
     with output_lock(out):
         own(out, "compare")
         return _write_compare(res, runs, out, labels)
+
+
+def _check_comparable(res: list[Results], runs: list[str | Path]) -> None:
+    """Runs set side by side were evaluated on the same data: one dataset, one subset of it."""
+    for r, path in zip(res[1:], runs[1:], strict=True):
+        if r.dataset != res[0].dataset:
+            raise ValueError(f"{runs[0]} was evaluated on {res[0].dataset} and {path} on {r.dataset}; compare runs "
+                             "on one dataset")
+        if r.subset != res[0].subset:
+            def what(s) -> str:
+                return s.describe() if s is not None else "the whole test split"
+
+            raise ValueError(f"{runs[0]} was evaluated on {what(res[0].subset)} and {path} on {what(r.subset)}; "
+                             "compare runs on the same test images (the same --limit/--indices)")
 
 
 def _write_compare(res: list[Results], runs: list[str | Path], out: Path, labels: list[str] | None) -> Path:

@@ -321,8 +321,29 @@ def _read_record(tp, value, where: str):
     return record
 
 
+# The range of each kind of figure a record holds (fractions; the calibration gap is signed; the
+# normalised figures and distances have no upper bound): a value outside is no measurement.
+RANGES = {"error": (0, 1), "rms_calib": (0, 1), "ece": (0, 1), "calib_gap": (-1, 1), "mean_error": (0, 1),
+          "rms_calib_mean": (0, 1), "rms_calib_pooled": (0, 1), "calib_gap_mean": (-1, 1),
+          "flip_probability": (0, 1), "mean_flip_probability": (0, 1), "top5_distance": (0, math.inf),
+          "mean_top5_distance": (0, math.inf), "mce": (0, math.inf), "relative_mce": (-math.inf, math.inf),
+          "mfr": (0, math.inf), "mt5d": (0, math.inf)}
+
+
+def _check_ranges(record, where: str) -> None:
+    for f in dataclasses.fields(record):
+        if f.name not in RANGES:
+            continue
+        lo, hi = RANGES[f.name]
+        value = getattr(record, f.name)
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None and not lo <= v <= hi:
+                raise ResultsError(f"{where}.{f.name} is {v!r}, outside [{lo}, {hi}]; the file is damaged")
+
+
 def _check_shape(record, where: str) -> None:
     """Cross-field checks the types alone do not make."""
+    _check_ranges(record, where)
     if isinstance(record, CorruptionResult):
         n = len(record.severities)
         for name, sev in [*record.per.items(), ("per_severity", record.per_severity)]:

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from augmix.allocator import keep_freed_memory
-from augmix.checkpoint import ModelSpec, build_model, load_checkpoint, save_checkpoint
+from augmix.checkpoint import ModelSpec, build_model, check_training_state, load_checkpoint, save_checkpoint
 from augmix.io import ensure_writable_dir, output_lock, own
 from augmix.memory import check_batch, one_line_oom
 from augmix.train import logs
@@ -121,7 +121,11 @@ def _start(cfg: TrainConfig, dist, ckpt_path: Path, resume: bool) -> dict | None
     if resume and saved is None and dist.main:
         print(f"no checkpoint in {out} yet: starting from epoch 1")
     if saved is not None:
+        check_training_state(saved, ckpt_path)
         _check_same_settings(saved["config"], cfg.to_dict())
+        if saved["epoch"] > cfg.epochs:  # its figures would be reported as those of a shorter run
+            raise ValueError(f"{ckpt_path} was trained for {saved['epoch']} epochs, more than --epochs {cfg.epochs}; "
+                             "resume with --epochs of at least that, or start a new --out")
     if cfg.tensorboard:
         _check_tensorboard()
     if dist.device.type != "cuda" and cfg.tune_malloc:

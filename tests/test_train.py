@@ -64,7 +64,10 @@ def test_train_resume_evaluate_report(cifar, tmp_path):
     assert f"{100 * res.mean_error:.1f}" in md
     for png in ("error_per_corruption.png", "severity.png", "reliability.png"):
         assert (tmp_path / "eval" / png).stat().st_size > 1000
-    rc = main(["compare", str(tmp_path / "eval"), str(tmp_path / "eval"), "--labels", "a,b",
+    import shutil
+
+    shutil.copytree(tmp_path / "eval", tmp_path / "eval_copy")  # one folder given twice is refused as a replicate
+    rc = main(["compare", str(tmp_path / "eval"), str(tmp_path / "eval_copy"), "--labels", "a,b",
                "--out", str(tmp_path / "cmp")])
     assert rc == 0 and (tmp_path / "cmp" / "compare.png").exists()
 

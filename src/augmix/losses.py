@@ -35,11 +35,15 @@ class AugMixLoss(torch.nn.Module):
         super().__init__()
         if views < 2 and jsd:
             raise ValueError("the JSD loss needs at least 2 views")
+        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= lam < float("inf"):
+            raise ValueError(f"lam (the JSD weight) must be a finite number >= 0, got {lam!r}")
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         self.lam, self.jsd, self.views, self.label_smoothing = lam, jsd, views, label_smoothing
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if logits.shape[0] == 0:  # its mean would be NaN, and NaN poisons every weight it reaches
+            raise ValueError("an empty batch has no loss; skip it")
         if not self.jsd:
             return F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
         rows = logits.shape[0]

@@ -129,6 +129,30 @@ Backend = Literal["auto", "kernel", "torch", "graph"]
 BACKENDS: tuple[str, ...] = typing.get_args(Backend)
 
 
+def check_images(x: torch.Tensor, read_values: bool = True) -> torch.Tensor:
+    """A batch the ops take, checked once at the edge: [B, C, H, W], uint8 (0-255) or float in
+    [0, 1] (float64 and float16 are computed in float32). A channels-last batch is refused, not
+    taken as one of H channels; with ``read_values``, on the CPU, so is a float batch holding
+    0-255 values (it would be clipped to white). The sync-free path reads no values: on an
+    accelerator that would make the host wait."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 4:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"expected a batch [B, C, H, W], got {shape}")
+    if x.shape[1] not in (1, 3, 4) and x.shape[-1] in (1, 3, 4):
+        raise ValueError(f"expected images [B, C, H, W], got shape {tuple(x.shape)}: channels last? use "
+                         "x.permute(0, 3, 1, 2)")
+    if x.dtype != torch.uint8 and not x.is_floating_point():
+        raise ValueError(f"expected uint8 (0-255) or float (0-1) images, got {x.dtype}")
+    if x.is_floating_point() and x.dtype != torch.float32:
+        x = x.float()
+    if read_values and x.is_floating_point() and x.device.type == "cpu" and x.numel():
+        lo, hi = float(x.min()), float(x.max())
+        if not (0.0 <= lo and hi <= 1.0):
+            raise ValueError(f"float images must hold values in [0, 1], found {lo:g} to {hi:g}: divide 0-255 values "
+                             "by 255, or pass uint8")
+    return x
+
+
 def apply_tensor(x: torch.Tensor, params: AugMixParams, backend: Backend = "auto") -> torch.Tensor:
     """AugMix of a batch ``[B, C, H, W]`` with per-image parameters; float32 in [0, 1].
 
@@ -140,8 +164,9 @@ def apply_tensor(x: torch.Tensor, params: AugMixParams, backend: Backend = "auto
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if x.ndim != 4:
-        raise ValueError(f"expected a batch [B, C, H, W], got shape {tuple(x.shape)}")
+    x = check_images(x, read_values=backend != "graph")
+    if x.shape[0] == 0:
+        return torch.empty(x.shape, dtype=torch.float32, device=x.device)
     if backend in ("auto", "kernel"):
         from augmix.augment import compiled  # numba: imported, and compiled, on first use
 

@@ -20,7 +20,7 @@ from PIL import Image
 from scipy import ndimage
 
 from augmix.corruptions import blocks
-from augmix.corruptions.tables import ALL, CBAR_ALL, FOG_MAPSIZE, FROST_SCALE, table_for
+from augmix.corruptions.tables import ALL, CBAR_ALL, FOG_MAPSIZE, FROST_SCALE, check_severity, table_for
 
 Corruption = Callable[[np.ndarray, object, np.random.Generator], np.ndarray]
 
@@ -334,8 +334,7 @@ def corrupt(images: np.ndarray, name: str, severity: int,
     if name not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {name!r}; choose from {', '.join(ALL)} (-C) or "
                          f"{', '.join(CBAR_ALL)} (-C-bar)")
-    if isinstance(severity, bool) or severity not in (1, 2, 3, 4, 5):
-        raise ValueError(f"severity must be 1..5, got {severity!r}")
+    severity = check_severity(severity)
     x = np.asarray(images)
     single = x.ndim == 3
     if single:

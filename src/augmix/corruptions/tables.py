@@ -197,3 +197,12 @@ def cbar_table_for(size: int) -> dict[str, tuple[float, ...]]:
         raise ValueError(f"-C-bar is published for 32 px (CIFAR-10-C-bar) and 224 px (ImageNet-C-bar) images, "
                          f"not {size} px")
     return CBAR_TABLES[size]
+
+
+def check_severity(severity: object) -> int:
+    """A corruption's severity: an integer 1..5 (3.0, True or "3" are refused, not coerced)."""
+    import numbers
+
+    if isinstance(severity, bool) or not isinstance(severity, numbers.Integral) or not 1 <= severity <= 5:
+        raise ValueError(f"severity must be 1..5 (an integer), got {severity!r}")
+    return int(severity)

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from augmix.corruptions import blocks
-from augmix.corruptions.tables import ALL, FOG_MAPSIZE, FROST_SCALE, table_for
+from augmix.corruptions.tables import ALL, FOG_MAPSIZE, FROST_SCALE, check_severity, table_for
 
 Tensor = torch.Tensor
 TensorCorruption = Callable[[Tensor, object, torch.Generator], Tensor]
@@ -640,8 +640,7 @@ def corrupt_tensor(images: Tensor, name: str, severity: int, seed: int | torch.G
     """
     if name not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {name!r} for the torch back-end; choose from {', '.join(ALL)}")
-    if isinstance(severity, bool) or severity not in (1, 2, 3, 4, 5):
-        raise ValueError(f"severity must be 1..5, got {severity!r}")
+    severity = check_severity(severity)
     if not isinstance(images, Tensor):
         raise ValueError(f"expected a uint8 torch tensor [N, 3, H, W], got {type(images).__name__}; "
                          "use augmix.corruptions.corrupt for numpy arrays [N, H, W, 3]")

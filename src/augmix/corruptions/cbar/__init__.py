@@ -17,7 +17,7 @@ import numpy as np
 
 from augmix.corruptions.cbar import noise, optics, overlays, warps
 from augmix.corruptions.cbar.numerics import Rng, float_parameter
-from augmix.corruptions.tables import cbar_table_for
+from augmix.corruptions.tables import cbar_table_for, check_severity
 
 # name -> (sample(severity parameter, size, rng) -> params, apply(image, size, **params) -> image)
 TRANSFORMS: dict[str, tuple[Callable, Callable]] = {
@@ -70,8 +70,7 @@ def corrupt_cbar(images: np.ndarray, name: str, severity: int, seed: int | Rng =
     table = cbar_table_for(size)
     if name not in table:
         raise ValueError(f"{name!r} is not a {size} px -C-bar corruption; choose from {', '.join(table)}")
-    if isinstance(severity, bool) or severity not in (1, 2, 3, 4, 5):
-        raise ValueError(f"severity must be 1..5, got {severity!r}")
+    severity = check_severity(severity)
     sev = table[name][severity - 1]
     rng = seed if isinstance(seed, (np.random.RandomState, np.random.Generator)) else np.random.default_rng(seed)
     out = np.empty_like(x)

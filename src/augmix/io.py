@@ -430,6 +430,26 @@ def mark_complete(folder: Path, names: Sequence[str]) -> None:
     (folder / COMPLETE).touch()
 
 
+def being_written(folder: str | os.PathLike) -> bool:
+    """Whether an augmix run holds ``folder``'s lock now (its outputs are not finished)."""
+    import fcntl
+
+    path = Path(folder) / LOCK
+    if str(Path(folder).resolve()) in _HELD or not path.is_file():
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 _HELD: dict[str, int] = {}
 
 

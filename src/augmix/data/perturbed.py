@@ -55,17 +55,22 @@ class CifarP:
 def open_cifar_p(root: str | Path, expected_n: int | None = None) -> CifarP:
     """Open a CIFAR-P folder; a released one (no meta.json) must hold ``expected_n`` videos per
     perturbation, a generated one as many as the images it says it was made from."""
-    from augmix.data.corrupted import read_meta
+    from augmix.data.corrupted import check_not_being_written, read_meta
 
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"no -P folder at {root}")
+    check_not_being_written(root)
     meta = read_meta(root)
     found = CifarP(root, "", subset_from_meta(meta) if meta else None)
     names = found.perturbations
     if not names:
         raise DataError(f"{root} holds none of the -P arrays (e.g. {root / 'gaussian_noise.npy'}); generate one "
                         "with `augmix perturb --dataset cifar10 --out DIR` or download CIFAR-10-P")
+    missing = [p for p in (meta or {}).get("perturbations", []) if isinstance(p, str) and p not in names]
+    if missing:
+        raise DataError(f"{root / (missing[0] + '.npy')} is missing though meta.json lists {missing[0]}; run the same "
+                        "`augmix perturb` command again to finish the set")
     counts = {p: len(found.videos(p)) for p in names}
     want = int(meta["n"]) if meta and found.subset is not None else expected_n
     want = counts[names[0]] if want is None else want  # (no expectation: the files must agree with each other)
@@ -124,9 +129,11 @@ class FolderP:
 
 
 def open_folder_p(root: str | Path) -> FolderP:
-    from augmix.data.corrupted import read_meta
+    from augmix.data.corrupted import check_not_being_written, read_meta
 
     root = Path(root)
+    if root.is_dir():
+        check_not_being_written(root)
     if not root.is_dir() or not FolderP(root).perturbations:
         raise DataError(f"{root} holds none of the perturbation folders (e.g. {root / 'gaussian_noise'}); "
                         "expected ROOT/<perturbation>/<class>/<name>.mp4")

@@ -43,6 +43,7 @@ def open_corrupted(source: Path | str, ctx: Context, title: str, benchmark: str 
     else:
         found = open_cifar_c(source, expected_n=ctx.clean.n_full)
     if isinstance(found, CifarC):
+        _check_image_size(found, ctx, title)
         rows = rows_for(found.subset, found.n, ctx.clean.subset, ctx.clean.n_full, found.root)
         labels = found.labels(found.severities[0])[rows]
         if not np.array_equal(labels, ctx.clean.labels):
@@ -60,7 +61,7 @@ def evaluate_corrupted(handle: CifarC | FolderC, ctx: Context, names: tuple[str,
     if isinstance(handle, Generated):
         return evaluate_generated(handle, ctx, names)
     clean = ctx.clean
-    present = [c for c in names if c in handle.corruptions]
+    present = _asked_and_present(handle, names, ctx.config.corruptions)
     if isinstance(handle, CifarC):
         rows = rows_for(handle.subset, handle.n, clean.subset, clean.n_full, handle.root)
         whole = np.array_equal(rows, np.arange(handle.n))
@@ -74,7 +75,9 @@ def evaluate_corrupted(handle: CifarC | FolderC, ctx: Context, names: tuple[str,
 
     def predict_tree(c: str, s: int):
         samples = handle.samples(c, s, clean.classes, *((aliases or {}).get((c, s), ())))
-        samples = _select_tree(samples, clean.samples, clean.subset is not None, handle.root)
+        samples = _select_tree(samples, clean.samples, handle.root / c / str(s))
+        if resize is Resize.AS_STORED:
+            _check_stored_size(samples[0][0])
         return ctx.predict.samples(samples, resize)
 
     return corruption_result(present, handle.severities, predict_tree, data, ctx.config.progress)
@@ -84,16 +87,49 @@ def _key(path: str, label: int) -> tuple[int, str]:
     return label, Path(path).stem
 
 
-def _select_tree(samples: list[tuple[str, int]], clean: list[tuple[str, int]], subset: bool, root) -> list:
-    """A subset's images in a corrupted tree, matched to the clean images by class and file stem."""
-    if not subset:
-        return samples
+def _select_tree(samples: list[tuple[str, int]], clean: list[tuple[str, int]], root) -> list:
+    """The corrupted copy of every clean image evaluated, matched by class and file stem: a copy
+    missing from the tree is an error, not a smaller result."""
     index = {_key(p, y): (p, y) for p, y in samples}
     picked = [index.get(_key(p, y)) for p, y in clean]
     if any(s is None for s in picked):
         missing = next(p for (p, y), s in zip(clean, picked, strict=True) if s is None)
-        raise DataError(f"{root} has no corrupted copy of {missing}; it was made from other images")
+        raise DataError(f"{root} has no corrupted copy of {missing}; the set is incomplete or was made from other "
+                        "images")
     return picked
+
+
+def _asked_and_present(handle: CifarC | FolderC, names: tuple[str, ...], asked: tuple[str, ...] | None) -> list[str]:
+    """The corruptions of ``names`` the set holds; every one asked for by name (--corruptions) must be
+    there, and a set holding none of them is an error, not an empty result."""
+    held = set(handle.corruptions)
+    missing = [c for c in asked or () if c in names and c not in held]
+    if missing:
+        raise DataError(f"{handle.root} holds no {missing[0]}, which --corruptions asks for")
+    present = [c for c in names if c in held]
+    if not present:
+        raise DataError(f"{handle.root} holds none of the corruptions evaluated here ({', '.join(names[:3])}, ...); "
+                        "is it a set of another benchmark (-C, -C-bar, 3DCC)?")
+    return present
+
+
+def _check_image_size(found: CifarC, ctx: Context, title: str) -> None:
+    """A set's images are the size of the clean images the model is evaluated on."""
+    first = found.images(found.corruptions[0], found.severities[0]) if found.corruptions else None
+    if first is not None and ctx.clean.images is not None and first.shape[1:3] != ctx.clean.images.shape[1:3]:
+        raise DataError(f"{title} at {found.root} holds {first.shape[1]}x{first.shape[2]} images but the clean test "
+                        f"data is {ctx.clean.images.shape[1]}x{ctx.clean.images.shape[2]}; it is a set of other data")
+
+
+def _check_stored_size(path: str) -> None:
+    """A tree read as stored holds ImageNet-C's 224 x 224 images (a 64 px one is Tiny-ImageNet-C)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        size = img.size
+    if size != (224, 224):
+        raise DataError(f"{path} is {size[0]}x{size[1]}, not 224x224 as an ImageNet-C tree read as stored; it is a "
+                        "set of other preprocessing (a 64 px Tiny-ImageNet-C?)")
 
 
 # ------------------------------------------------------------------------------------ -C

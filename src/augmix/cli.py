@@ -61,7 +61,7 @@ def _one_line_errors(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return checked
 
 
-def _positive(kind: type, minimum: int = 1):
+def _positive(kind: type, minimum: int = 1, maximum: int | None = None):
     def parse(value: str):
         try:
             v = kind(value)
@@ -70,6 +70,8 @@ def _positive(kind: type, minimum: int = 1):
                                              f"got {value!r}") from None
         if v < minimum:
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        if maximum is not None and v > maximum:
+            raise argparse.ArgumentTypeError(f"must be <= {maximum}, got {value}")
         return v
     return parse
 
@@ -309,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("preview", help=VERBS["preview"])
     p.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")
     p.add_argument("--out", type=_out_picture, required=True, help="output picture (.png/.jpg)")
-    p.add_argument("--samples", type=_positive(int), default=4, help="AugMix results per image (default 4)")
+    p.add_argument("--samples", type=_positive(int, 1, 64), default=4, help="AugMix results per image, 1-64 "
+                   "(default 4)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--ops", action="store_true", help="every op at several severities")
@@ -446,8 +449,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"augmix {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     except MemoryError:
-        print(f"augmix {args.command}: error: out of memory; use a smaller --batch-size or fewer --workers, or "
-              "raise the memory limit", file=sys.stderr)
+        knobs = {"evaluate": "a smaller --batch-size or fewer --workers", "train": "a smaller --batch-size",
+                 "corrupt": "fewer --workers", "perturb": "fewer --workers", "demo": "fewer --workers"}
+        advice = f"use {knobs[args.command]}, or " if args.command in knobs else ""
+        print(f"augmix {args.command}: error: out of memory; {advice}raise the memory limit", file=sys.stderr)
         return 2
     return 0
 

@@ -35,6 +35,9 @@ def os_error(err: OSError, path: str | os.PathLike) -> OSError:
     text = str(err)
     if err.errno is None and "requested and" in text and "written" in text:  # numpy's short write: a full disk
         return OSError(errno.ENOSPC, f"No space left on device ({text}); free space and run again", str(path))
+    if err.errno == errno.EFBIG:  # a file-size limit (ulimit -f), not a full disk
+        return OSError(errno.EFBIG, "File too large for the file-size limit (ulimit -f); raise the limit or write "
+                       "elsewhere", str(path))
     if err.filename is None:
         return OSError(err.errno or errno.EIO, err.strerror or text, str(path))
     return err
@@ -54,7 +57,8 @@ def atomic_path(path: str | os.PathLike, verify: Callable[[Path], None] | None =
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        # the temporary name is as long as a legitimate final one at most: a 250-character file name still fits
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=TEMP_SUFFIX)
         os.close(fd)
     except OSError as err:
         raise os_error(err, path) from None
@@ -173,11 +177,17 @@ def max_pixels() -> int:
 
 
 def check_pixels(img, path: str | os.PathLike) -> None:
-    """Refuse an opened (not yet decoded) image of more than ``max_pixels()`` pixels."""
+    """Refuse an opened (not yet decoded) image of more than ``max_pixels()`` pixels, or one whose
+    shorter side resized to 256 px (ImageNet's preprocessing) would be: a 1 x 100000 strip of a
+    few hundred bytes would ask for gigabytes there."""
     w, h = img.size
     if w * h > max_pixels():
         raise ValueError(f"{path} is {w} x {h} pixels, more than {max_pixels():,}, Pillow's limit against "
                          "decompression bombs; shrink it first")
+    resized = 256 * 256 * max(w, h) // max(1, min(w, h))
+    if resized > max_pixels():
+        raise ValueError(f"{path} is {w} x {h} pixels: its shorter side resized to 256 px would make {resized:,} "
+                         f"pixels, more than {max_pixels():,}; crop it to a usable aspect ratio first")
 
 
 def _rgb8(img, path: Path):

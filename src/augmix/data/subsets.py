@@ -28,10 +28,12 @@ def read_indices(path: str | Path) -> tuple[int, ...]:
             raise DataError(f"cannot read {path} as a .npy array ({type(err).__name__})") from None
         if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
             raise DataError(f"{path} holds {arr.dtype} {arr.shape}; expected a 1-D array of integers")
+        if arr.dtype.kind == "u" and arr.size and int(arr.max()) > 2 ** 62:
+            raise DataError(f"{path} holds the index {int(arr.max())}, beyond any test split")
         values = [int(v) for v in arr]
     else:
         words = []
-        for line in path.read_text(errors="replace").splitlines():
+        for line in path.read_text(encoding="utf-8-sig", errors="replace").splitlines():  # (a BOM is no index)
             words += line.split("#", 1)[0].replace(",", " ").split()
         try:
             values = [int(w) for w in words]
@@ -47,6 +49,8 @@ def check_indices(values, where: str = "indices") -> None:
         raise DataError(f"{where} lists no image indices")
     if min(values) < 0:
         raise DataError(f"{where} holds the negative index {min(values)}; indices count from 0")
+    if max(values) > 2 ** 62:  # numpy's int64 rows would overflow; no split is near this size
+        raise DataError(f"{where} holds the index {max(values)}, beyond any test split")
     if len(set(values)) != len(values):
         raise DataError(f"{where} lists an index twice; list each image once")
 

@@ -28,8 +28,9 @@ def generate(config: GenerateConfig | str | Path, **fields) -> Path:
         raise ValueError("give a GenerateConfig or its fields as keywords, not both")
     from augmix.io import check_outside
 
-    if config.images is not None:
-        check_outside(config.out, [config.images])
+    inputs = [p for p in (config.images, config.data_dir) if p is not None]  # every folder read is an input
+    if inputs:
+        check_outside(config.out, inputs)
     subset = make_subset(config.limit, config.indices)
     if config.tree_layout:
         from augmix.data.images import check_headers, walk_image_tree

@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from augmix.generation.config import GenerateConfig
-from augmix.generation.workers import barrier, claim_output, is_main, run, write_meta
+from augmix.generation.workers import barrier, check_open_files, claim_output, is_main, run, write_meta
 from augmix.io import merge_meta, own
 
 
@@ -91,6 +91,7 @@ class Writer(ABC):
 def write_set(writer: Writer) -> Path:
     """Write ``writer``'s set into its config's output folder (see the module's steps); return it."""
     config = writer.config
+    check_open_files(writer.workers)
     with contextlib.ExitStack() as claim:
         verb = "perturb" if config.benchmark == "p" else "corrupt"
         out = claim_output(config.out, claim, verb)

@@ -105,6 +105,23 @@ def pool(workers: int, images: np.ndarray | None = None) -> Iterator[ProcessPool
     executor.shutdown(wait=True)
 
 
+FILES_PER_WORKER, FILES_BASE = 2, 24  # open files a pool needs per worker process, and besides (measured: 20
+# workers ran under `ulimit -n 64`, 30 failed)
+
+
+def check_open_files(workers: int) -> None:
+    """Refuse, before any work, more worker processes than the open-file limit allows (a pool
+    that runs out of file descriptors half-way fails with "Too many open files")."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if workers > 1 and soft != resource.RLIM_INFINITY and FILES_PER_WORKER * workers + FILES_BASE > soft:
+        fit = max(1, (soft - FILES_BASE) // FILES_PER_WORKER)
+        raise ValueError(f"--workers {workers} needs about {FILES_PER_WORKER * workers + FILES_BASE} open files, more "
+                         f"than this process may open (ulimit -n {soft}); use --workers {fit} or fewer, or raise the "
+                         "limit")
+
+
 def shard() -> tuple[int, int]:
     """(rank, world size) of this process: torchrun's ``RANK`` and ``WORLD_SIZE``, else (0, 1)."""
     try:

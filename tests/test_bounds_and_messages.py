@@ -106,3 +106,39 @@ def test_out_of_memory_advice_names_only_options_the_verb_has(cifar, tmp_path, c
     assert main(["corrupt", "--data-dir", str(cifar), "--out", str(tmp_path / "c")]) == 2
     err = _error(capsys)
     assert "fewer --workers" in err and "--batch-size" not in err
+
+
+def test_file_names_in_another_encoding_are_written_and_evaluated(tmp_path):
+    """A Latin-1 name (not valid UTF-8, as Linux allows) is a name like any other."""
+    import os
+
+    import torch
+
+    from augmix.checkpoint import ModelSpec, build_model, save_checkpoint
+
+    val = tmp_path / "inet" / "val" / "n1"
+    val.mkdir(parents=True)
+    name = os.fsdecode(b"caf\xe9.png")
+    Image.fromarray(smooth_images(1, 80)[0]).save(val / name)
+    spec = ModelSpec("tiny", 1, (0.5,) * 3, (0.5,) * 3, "imagenet")
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "m.pt", spec, build_model(spec).state_dict(), epoch=1)
+    assert main(["corrupt", "--images", str(val.parent), "--corruptions", "fog", "--severities", "1", "--workers",
+                 "1", "--no-progress", "--out", str(tmp_path / "IN-C")]) == 0
+    assert (tmp_path / "IN-C" / "fog" / "1" / "n1" / os.fsdecode(b"caf\xe9.JPEG")).is_file()
+    assert main(["evaluate", str(tmp_path / "m.pt"), "--dataset", "imagenet", "--data-dir", str(tmp_path / "inet"),
+                 "--corrupted", str(tmp_path / "IN-C"), "--workers", "0", "--no-progress",
+                 "--out", str(tmp_path / "e")]) == 0
+
+
+def test_cifar_labels_beyond_any_integer_type_are_one_line(tmp_path, capsys):
+    import pickle
+
+    data = write_cifar10(tmp_path / "d", 10, 12)
+    batch = data / "cifar-10-batches-py" / "test_batch"
+    content = pickle.loads(batch.read_bytes())
+    content["labels"][0] = 2 ** 70
+    batch.write_bytes(pickle.dumps(content))
+    assert main(["corrupt", "--data-dir", str(data), "--corruptions", "fog", "--severities", "1", "--workers", "1",
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "holds labels that are not class numbers" in _error(capsys)

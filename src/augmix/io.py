@@ -274,7 +274,7 @@ def source_id(*parts: bytes | str) -> str:
 
     digest = hashlib.sha256()
     for part in parts:
-        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(os.fsencode(part) if isinstance(part, str) else part)  # (file names in any encoding)
         digest.update(b"\0")
     return digest.hexdigest()[:32]
 

@@ -20,7 +20,7 @@ LEGACY_SCHEME = "list-positions"  # folders written before SCHEME existed (no "s
 def name_key(name: str) -> list[int]:
     """A stable 128-bit key of ``name`` (four 32-bit words of its SHA-256), the same on every machine
     and Python version (Python's ``hash`` of a string is salted per process)."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()[:16]
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).digest()[:16]  # (the same bytes for UTF-8)
     return [int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)]
 
 

@@ -90,7 +90,11 @@ def read_cifar_folder(name: str, folder: Path, train: bool) -> ImageArrays:
             raise DataError(f"{folder / fname} does not have the CIFAR layout ('data' [N, 3072] uint8 and "
                             f"'{label_key}' of length N); replace it with the official file")
         images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels.append(np.asarray(y, dtype=np.int64))
+        try:
+            labels.append(np.asarray(y, dtype=np.int64))
+        except (OverflowError, TypeError, ValueError):  # e.g. a label of 2**70, or not a number
+            raise DataError(f"{folder / fname} holds labels that are not class numbers; replace it with the "
+                            "official file") from None
     meta = _unpickle(folder / meta_file)
     classes = [str(c) for c in meta.get(names_key, [])]
     y = np.concatenate(labels)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from augmix.corruptions.tables import BENCHMARK
 from augmix.generation import generate_cifar_c
-from augmix.io import atomic_path, ensure_writable_dir, output_lock, own, save_image
+from augmix.io import atomic_path, ensure_writable_dir, output_lock, own, save_image, staged_outputs
 from augmix.report import compare, mean_std, read_headline, summary_headlines
 from augmix.results import Subset, load_results
 from augmix.suite import EvalConfig, run_evaluation
@@ -96,10 +96,12 @@ def _run(out: Path, dataset: str, data_dir: str | None, seeds: tuple[int, ...], 
             evals.append(run_dir / "eval")
             labels.append(label)
     compare(evals, out / "compare", labels)
-    _pictures(test_x, out, seeds[0])
-    timings["total_s"] = round(time.time() - started, 1)
-    _summary(out, {label: [load_results(e) for e, lab in zip(evals, labels, strict=True) if lab == label]
-                   for _, label in ARMS}, settings, timings, dataset, data.provenance["test"], seeds)
+    runs = {label: [load_results(e) for e, lab in zip(evals, labels, strict=True) if lab == label]
+            for _, label in ARMS}
+    with staged_outputs(out, "summary.json") as stage:  # the demo's own files, as one unit
+        _pictures(test_x, stage, seeds[0])
+        timings["total_s"] = round(time.time() - started, 1)
+        _summary(stage, runs, settings, timings, dataset, data.provenance["test"], seeds)
     return out
 
 

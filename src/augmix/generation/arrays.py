@@ -194,9 +194,9 @@ class CifarP(ArraySet):
     keys = ("layout", "n", "seed", "mode", "seeding", "subset", "image_size")
     defaults = {"subset": None}
 
-    def __init__(self, config: GenerateConfig, images: np.ndarray, *, source: str = "",
-                 subset: Subset | None = None) -> None:
-        names = P.check_names(config.names)
+    def __init__(self, config: GenerateConfig, images: np.ndarray, labels: np.ndarray | None = None, *,
+                 source: str = "", subset: Subset | None = None) -> None:
+        names = P.check_names(config.names)  # (the released -P files hold no labels)
         images = np.ascontiguousarray(images)
         if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
             raise ValueError(f"expected square uint8 images [N, S, S, 3], got {images.dtype} {images.shape}")

@@ -5,6 +5,7 @@ carries its help text and command-line form (``augmix.options``): ``augmix corru
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,7 @@ from augmix.options import option
 
 Benchmark = Literal["c", "c-bar", "p"]
 Layout = Literal["imagenet", "cifar"]
-BENCHMARKS: tuple[str, ...] = ("c", "c-bar", "p")
+BENCHMARKS: tuple[str, ...] = typing.get_args(Benchmark)
 LAYOUTS: tuple[str, ...] = ("imagenet", "cifar")
 _VERB_OBJECTS = {"corrupt": ("ImageNet-C folders", "CIFAR-C .npy arrays (same-size images)"),
                  "perturb": ("ImageNet-P videos", "CIFAR-P arrays (same-size square images)")}

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from augmix.generation.arrays import CifarC, CifarP
 from augmix.generation.config import GenerateConfig
 from augmix.generation.scaffold import write_set
+from augmix.generation.trees import FolderC, FolderP
+
+# benchmark -> its writers: the CIFAR layout's (arrays) and the ImageNet layout's (a tree)
+WRITERS = {"c": (CifarC, FolderC), "c-bar": (CifarC, FolderC), "p": (CifarP, FolderP)}
 
 
 def generate(config: GenerateConfig | str | Path, **fields) -> Path:
@@ -39,10 +44,7 @@ def generate(config: GenerateConfig | str | Path, **fields) -> Path:
         items = [tree.images[i] for i in select(subset, len(tree.images), str(config.images))]
         check_headers([i.path for i in items], config.progress)
         source = tree.describe() + (f", {subset.describe()}" if subset else "")
-        from augmix.generation.trees import FolderC, FolderP
-
-        writer = FolderP if config.benchmark == "p" else FolderC
-        return write_set(writer(config, items, source=source, subset=subset))
+        return write_set(WRITERS[config.benchmark][1](config, items, source=source, subset=subset))
     if config.images is not None:
         from augmix.data.images import read_image_arrays, walk_image_tree
 
@@ -57,9 +59,5 @@ def generate(config: GenerateConfig | str | Path, **fields) -> Path:
     rows = select(subset, len(x), source)
     if subset is not None:
         x, y, source = x[rows], y[rows], f"{source}, {subset.describe()}"
-    from augmix.generation.arrays import CifarC, CifarP
-
-    if config.benchmark == "p":
-        return write_set(CifarP(config, x, source=source, subset=subset))
-    return write_set(CifarC(config, x, y, source=source, subset=subset))
+    return write_set(WRITERS[config.benchmark][0](config, x, y, source=source, subset=subset))
 

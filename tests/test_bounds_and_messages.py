@@ -142,3 +142,14 @@ def test_cifar_labels_beyond_any_integer_type_are_one_line(tmp_path, capsys):
     assert main(["corrupt", "--data-dir", str(data), "--corruptions", "fog", "--severities", "1", "--workers", "1",
                  "--out", str(tmp_path / "c")]) == 2
     assert "holds labels that are not class numbers" in _error(capsys)
+
+
+def test_an_address_space_too_small_for_torch_is_one_line_not_an_abort(cifar, tmp_path):
+    """torch's C++ code aborts (std::bad_alloc, rc 134) when it cannot map its libraries; the
+    libraries are tried in a child first, so the user gets one line and exit 2."""
+    limit = 3_000_000 * 1024
+    done = _augmix(["corrupt", "--data-dir", str(cifar), "--corruptions", "fog", "--workers", "2", "--no-progress",
+                    "--out", str(tmp_path / "c")], (resource.RLIMIT_AS, (limit, limit)))
+    assert done.returncode == 2, done.stderr[-500:]
+    assert "cannot load under the address-space limit (ulimit -v 3000000)" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "c").exists()

@@ -415,6 +415,32 @@ def _start_under_limits() -> None:
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
+def _libraries_load(verb: str) -> bool:
+    """Under an address-space limit, whether torch and the image libraries load, tried in a child
+    process first: torch's C++ code aborts the process when the limit is too low for it to map
+    its libraries (``std::bad_alloc``, "cannot allocate memory for thread-local data"), which no
+    Python code can catch. Without a limit nothing is tried."""
+    import resource
+    import subprocess
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return True
+    margin = 384 * 2 ** 20  # the run's own threads and data beyond the libraries (4 GB ran 2 generator workers)
+    code = (f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({max(soft - margin, 1)}, {hard})); "
+            "import torch, numpy, scipy, cv2, PIL, skimage, numba, llvmlite.binding as b; b.initialize_native_target()")
+    try:
+        probe = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired):
+        probe = None
+    if probe is not None and probe.returncode == 0:
+        return True
+    print(f"augmix {verb}: error: torch and the image libraries cannot load under the address-space limit "
+          f"(ulimit -v {soft // 1024}); raise it (this installation's torch loaded and ran under ulimit -v "
+          f"{int(4.5 * 2 ** 20)})", file=sys.stderr)
+    return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in VERBS:  # --version, --help, a bad or missing verb
@@ -423,6 +449,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exit_:
             return exit_.code if isinstance(exit_.code, int) else 2
     _start_under_limits()
+    if not any(a in ("-h", "--help") for a in argv) and not _libraries_load(argv[0]):
+        return 2
     try:
         from augmix.checkpoint import CheckpointError
         from augmix.data import DataError

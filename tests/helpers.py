@@ -39,3 +39,16 @@ def write_cifar10(root: Path, n_train: int = 200, n_test: int = 100, seed: int =
     with open(folder / "batches.meta", "wb") as f:
         pickle.dump({"label_names": [f"class{k}" for k in range(10)], "num_cases_per_batch": per}, f)
     return root
+
+
+def write_checkpoint(path: Path, classes: int = 10, dataset: str = "cifar10") -> Path:
+    """An augmix checkpoint of the tiny CNN with seeded random weights (for tests of the pipeline,
+    not of accuracy)."""
+    import torch
+
+    from augmix.checkpoint import ModelSpec, build_model, save_checkpoint
+
+    torch.manual_seed(0)
+    spec = ModelSpec("tiny", classes, (0.5,) * 3, (0.5,) * 3, dataset)
+    save_checkpoint(path, spec, build_model(spec).state_dict(), epoch=1)
+    return path

@@ -9,23 +9,19 @@ import json
 import os
 
 import pytest
-import torch
 from PIL import Image
 
-from augmix.checkpoint import ModelSpec, build_model, save_checkpoint
 from augmix.cli import main
 from augmix.io import LOCK
 from tests.conftest import smooth_images
-from tests.helpers import write_cifar10
+from tests.helpers import write_checkpoint, write_cifar10
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     base = tmp_path_factory.mktemp("asked")
     cifar = write_cifar10(base / "data", 10, 12)
-    torch.manual_seed(0)
-    spec = ModelSpec("tiny", 10, (0.5,) * 3, (0.5,) * 3, "cifar10")
-    save_checkpoint(base / "m.pt", spec, build_model(spec).state_dict(), epoch=1)
+    write_checkpoint(base / "m.pt")
     gen = ["corrupt", "--data-dir", str(cifar), "--severities", "1", "--workers", "1", "--no-progress"]
     assert main([*gen, "--corruptions", "fog,snow", "--out", str(base / "c")]) == 0
     ev = ["evaluate", str(base / "m.pt"), "--data-dir", str(cifar), "--workers", "0", "--no-progress"]
@@ -94,9 +90,7 @@ def imagenet(tmp_path_factory):
         (root / "val" / wnid).mkdir(parents=True)
         for j in range(2):
             Image.fromarray(smooth_images(1, 256, seed=10 * k + j)[0]).save(root / "val" / wnid / f"v{j}.JPEG")
-    spec = ModelSpec("tiny", 2, (0.5,) * 3, (0.5,) * 3, "imagenet")
-    torch.manual_seed(0)
-    save_checkpoint(root / "m.pt", spec, build_model(spec).state_dict(), epoch=1)
+    write_checkpoint(root / "m.pt", classes=2, dataset="imagenet")
     return root
 
 

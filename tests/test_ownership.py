@@ -10,22 +10,17 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
 
-from augmix.checkpoint import ModelSpec, build_model, save_checkpoint
 from augmix.cli import main
 from augmix.io import LOCK, MARKER, output_lock, owner
-from tests.helpers import write_cifar10
+from tests.helpers import write_checkpoint, write_cifar10
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     base = tmp_path_factory.mktemp("own")
     cifar = write_cifar10(base / "data", 10, 12)
-    torch.manual_seed(0)
-    spec = ModelSpec("tiny", 10, (0.5,) * 3, (0.5,) * 3, "cifar10")
-    ckpt = base / "m.pt"
-    save_checkpoint(ckpt, spec, build_model(spec).state_dict(), epoch=1)
+    ckpt = write_checkpoint(base / "m.pt")
     common = ["--data-dir", str(cifar), "--workers", "0"]
     assert main(["evaluate", str(ckpt), *common, "--limit", "4", "--out", str(base / "e1")]) == 0
     assert main(["evaluate", str(ckpt), *common, "--limit", "4", "--out", str(base / "e2")]) == 0

@@ -8,7 +8,7 @@
     augmix evaluate runs/wrn/checkpoint.pt --corrupted DIR|released --out runs/wrn/eval
     augmix evaluate runs/wrn/checkpoint.pt --suite-dir DATASETS --out runs/wrn/eval  (-C, -C-bar, -P, shifts)
     augmix compare RUN... --out DIR
-    augmix demo --out runs/demo                     (offline, ~3 minutes on 2 cores)
+    augmix demo --out runs/demo                     (offline, ~4 minutes on 2 cores)
 """
 
 from __future__ import annotations

@@ -32,6 +32,14 @@ def model_input(x: torch.Tensor, mean_std: tuple, device: torch.device) -> torch
     return (x.to(device).float() / 255 - mean) / std
 
 
+def logits_of(model: torch.nn.Module, x: torch.Tensor, mean_std: tuple, device: torch.device,
+              batch_size: int) -> torch.Tensor:
+    """Float32 logits on the CPU of one batch of uint8 images [N, 3, H, W], an allocator failure
+    as one line naming ``batch_size`` (the one forward pass every prediction helper makes)."""
+    with one_line_oom(batch_size, device):
+        return model(model_input(x, mean_std, device)).float().cpu()
+
+
 @torch.no_grad()
 def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, device: torch.device,
                    batch_size: int = 500, *, progress: bool = True, desc: str = "predict") -> np.ndarray:
@@ -40,8 +48,7 @@ def predict_arrays(model: torch.nn.Module, images: np.ndarray, mean_std: tuple, 
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc=desc, disable=not progress, leave=False):
         x = torch.from_numpy(np.array(images[i:i + batch_size])).permute(0, 3, 1, 2)
-        with one_line_oom(batch_size, device):
-            out.append(model(model_input(x, mean_std, device)).float().cpu())
+        out.append(logits_of(model, x, mean_std, device, batch_size))
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
     return torch.cat(out).numpy()
@@ -59,8 +66,7 @@ def predict_samples(model: torch.nn.Module, samples: list[tuple[str | Path, int]
     model.eval().to(device)
     logits, labels = [], []
     for x, y in tqdm(loader, desc=desc, disable=not progress, leave=False):
-        with one_line_oom(batch_size, device):
-            logits.append(model(model_input(x, mean_std, device)).float().cpu())
+        logits.append(logits_of(model, x, mean_std, device, batch_size))
         labels.append(y)
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
@@ -95,10 +101,8 @@ class Predictor:
         """Logits [N, K] of uint8 images [N, 3, H, W] already in memory, in batches."""
         lm = self.loaded
         model = lm.model.eval().to(self.device)
-        out = []
-        for i in range(0, len(x), self.batch_size):
-            with one_line_oom(self.batch_size, self.device):
-                out.append(model(model_input(x[i:i + self.batch_size], lm.spec.mean_std, self.device)).float().cpu())
+        bs = self.batch_size
+        out = [logits_of(model, x[i:i + bs], lm.spec.mean_std, self.device, bs) for i in range(0, len(x), bs)]
         return torch.cat(out).numpy() if out else np.zeros((0, lm.spec.num_classes), np.float32)
 
     def videos(self, videos: np.ndarray) -> np.ndarray:

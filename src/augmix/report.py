@@ -168,11 +168,12 @@ def _check_comparable(res: list[Results], runs: list[str | Path]) -> None:
             raise ValueError(f"{runs[0]} was evaluated on {res[0].dataset} and {path} on {r.dataset}; compare runs "
                              "on one dataset")
         if r.subset != res[0].subset:
-            def what(s) -> str:
-                return s.describe() if s is not None else "the whole test split"
-
-            raise ValueError(f"{runs[0]} was evaluated on {what(res[0].subset)} and {path} on {what(r.subset)}; "
+            raise ValueError(f"{runs[0]} was evaluated on {_images(res[0].subset)} and {path} on {_images(r.subset)}; "
                              "compare runs on the same test images (the same --limit/--indices)")
+
+
+def _images(subset) -> str:
+    return subset.describe() if subset is not None else "the whole test split"
 
 
 def _write_compare(res: list[Results], runs: list[str | Path], out: Path, labels: list[str] | None) -> Path:

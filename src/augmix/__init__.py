@@ -19,6 +19,7 @@ _LAZY = {
     "AugMix": "augmix.augment", "AugMixBatch": "augmix.augment", "AugMixConfig": "augmix.augment",
     "AugMixDataset": "augmix.augment", "AugMixParams": "augmix.augment", "apply_pil": "augmix.augment",
     "apply_tensor": "augmix.augment", "sample_params": "augmix.augment", "corrupt": "augmix.corruptions",
+    "Corrupt": "augmix.corruptions.transform",
     "AugMixLoss": "augmix.losses", "jsd_loss": "augmix.losses",
 }
 

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from augmix.corruptions.tables import BENCHMARK
@@ -121,6 +123,22 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> 
 def mean_corruption_error(errors: dict[str, list[float]]) -> float:
     """CIFAR-style mean corruption error: the plain mean over corruptions and severities."""
     return float(np.mean([np.mean(v) for v in errors.values()]))
+
+
+def mean_performance_under_corruption(performance: dict[str, Sequence[float]]) -> float:
+    """mPC (Michaelis et al. 2019, "Benchmarking Robustness in Object Detection"): any metric
+    where higher is better (accuracy, mAP, mIoU) given per corruption and severity, averaged
+    over severities, then over corruptions."""
+    if not performance or any(len(v) == 0 for v in performance.values()):
+        raise ValueError("mPC needs at least one corruption, each with at least one severity")
+    return float(np.mean([np.mean(v) for v in performance.values()]))
+
+
+def relative_performance_under_corruption(performance: dict[str, Sequence[float]], clean: float) -> float:
+    """rPC (Michaelis et al. 2019): mPC over the clean performance, the share of it kept under corruption."""
+    if not clean > 0:
+        raise ValueError(f"rPC divides by the clean performance, which must be > 0, got {clean}")
+    return mean_performance_under_corruption(performance) / float(clean)
 
 
 def imagenet_ce(errors: dict[str, list[float]], clean_error: float | None = None,

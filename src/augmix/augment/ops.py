@@ -76,9 +76,11 @@ def ops_in(family: OpFamily) -> tuple[str, ...]:
     return tuple(name for name, spec in OP_SPECS.items() if spec.family == family)
 
 
-def op_names(all_ops: bool = False) -> tuple[str, ...]:
-    """The reference op set, or with ``all_ops`` the set plus the four enhance ops."""
-    return AUGMIX_OPS_ALL if all_ops else AUGMIX_OPS
+def op_names(all_ops: bool = False, geometric: bool = True) -> tuple[str, ...]:
+    """The reference op set, or with ``all_ops`` the set plus the four enhance ops; without
+    ``geometric`` the ops that move pixels (rotate, shear, translate) are left out, in order."""
+    names = AUGMIX_OPS_ALL if all_ops else AUGMIX_OPS
+    return names if geometric else tuple(n for n in names if not OP_SPECS[n].geometric)
 
 
 def levels_to_args(

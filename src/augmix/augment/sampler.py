@@ -33,6 +33,9 @@ class AugMixConfig:
     alpha: float = field(default=1.0, metadata={"help": "Dirichlet and Beta concentration of the mixing weights"})
     all_ops: bool = field(default=False, metadata={
         "help": "add color, contrast, brightness and sharpness (they overlap the test corruptions)"})
+    geometric: bool = field(default=True, metadata={
+        "help": "include rotate, shear and translate; False keeps every pixel in place, so that boxes, masks "
+                "and key points pass through (detection and segmentation training)"})
 
     def __post_init__(self) -> None:
         if isinstance(self.severity, bool) or not 1 <= self.severity <= 10:
@@ -46,7 +49,7 @@ class AugMixConfig:
 
     @property
     def ops(self) -> tuple[str, ...]:
-        return op_names(self.all_ops)
+        return op_names(self.all_ops, self.geometric)
 
     @property
     def max_depth(self) -> int:
@@ -66,9 +69,9 @@ class AugMixConfig:
             if not sep or key not in types:
                 raise ValueError(f"bad AugMix setting {part!r}; expected key=value with key in "
                                  f"{', '.join(types)} (e.g. severity=3,width=3,depth=-1,alpha=1,all_ops=false)")
-            if key == "all_ops":
+            if key in ("all_ops", "geometric"):
                 if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError(f"AugMix all_ops must be true or false, got {value!r}")
+                    raise ValueError(f"AugMix {key} must be true or false, got {value!r}")
                 kwargs[key] = value.lower() in ("true", "1")
                 continue
             try:

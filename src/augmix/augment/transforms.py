@@ -39,8 +39,9 @@ from augmix.augment.sampler import AugMixConfig, AugMixParams, Seed, SeededStrea
 
 Output = Literal["float", "uint8", "pil"]
 OUTPUTS: tuple[str, ...] = typing.get_args(Output)
-_REFUSED = (tv_tensors.BoundingBoxes, tv_tensors.Mask, tv_tensors.Video, *(
+_GEOMETRY = (tv_tensors.BoundingBoxes, tv_tensors.Mask, *(
     (tv_tensors.KeyPoints,) if hasattr(tv_tensors, "KeyPoints") else ()))
+_REFUSED = (*_GEOMETRY, tv_tensors.Video)
 
 
 def resolve_config(config: AugMixConfig | None, settings: dict) -> AugMixConfig:
@@ -78,11 +79,19 @@ class _AugMixTransform(Transform):
         self.last_params: AugMixParams | None = None
 
     def check_inputs(self, flat_inputs: list[Any]) -> None:
-        refused = [type(x).__name__ for x in flat_inputs if isinstance(x, _REFUSED)]
-        if refused:
-            raise TypeError(f"{type(self).__name__} cannot transform {refused[0]}: AugMix mixes several "
-                            "differently-warped copies of the image, which no box, mask, key point or video "
-                            "geometry follows; apply it to images only")
+        refused = _REFUSED if self.config.geometric else (tv_tensors.Video,)
+        found = [type(x).__name__ for x in flat_inputs if isinstance(x, refused)]
+        if found and found[0] == "Video":
+            raise TypeError(f"{type(self).__name__} cannot transform Video: apply it to each frame's image")
+        if found:
+            raise TypeError(f"{type(self).__name__} cannot transform {found[0]}: AugMix mixes several "
+                            "differently-warped copies of the image, which no box, mask or key point follows; "
+                            "pass geometric=False (no rotate, shear or translate) to keep every pixel in place "
+                            "and let boxes, masks and key points pass through, or apply it to images only")
+
+    def _passes(self, inpt: Any) -> bool:
+        """Boxes, masks and key points under an op set that moves no pixel: returned as they are."""
+        return isinstance(inpt, _GEOMETRY)
 
     def _draw(self, n: int, generator: Seed) -> AugMixParams:
         if generator is not None:
@@ -133,6 +142,8 @@ class AugMix(_AugMixTransform):
         return self._keep(self._replayed() or self._draw(1, generator))
 
     def transform(self, inpt: Any, params: AugMixParams) -> Any:
+        if self._passes(inpt):
+            return inpt
         if isinstance(inpt, Image.Image):
             out = apply_pil(inpt, params, self.preprocess or to_float)
             return out if self.preprocess else _as_output(out, self.output, inpt)
@@ -177,6 +188,8 @@ class AugMixBatch(_AugMixTransform):
         return self._keep(self._draw(n, generator or self._call_generator))
 
     def transform(self, inpt: Any, params: AugMixParams) -> Any:
+        if self._passes(inpt):
+            return inpt
         x = _check_batch(inpt).as_subclass(torch.Tensor)
         b = x.shape[0]
         if not self.jsd:
@@ -202,7 +215,7 @@ def _the_batch(flat_inputs: Any) -> torch.Tensor:
     """The batch among v2's flattened inputs (or a batch given directly)."""
     if isinstance(flat_inputs, torch.Tensor):
         return _check_batch(flat_inputs)
-    batches = [x for x in flat_inputs if isinstance(x, torch.Tensor)]
+    batches = [x for x in flat_inputs if isinstance(x, torch.Tensor) and not isinstance(x, _GEOMETRY)]
     if not batches:
         raise ValueError("AugMixBatch found no image batch [B, C, H, W] in its input")
     return _check_batch(batches[0])

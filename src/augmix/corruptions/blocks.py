@@ -164,10 +164,12 @@ def clipped_zoom_exact(x: np.ndarray, zoom_factor: float) -> np.ndarray:
     return np.stack(out)
 
 
-def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Generator) -> np.ndarray:
-    """``n`` diamond-square height maps [n, mapsize, mapsize] in [0, 1] (the source's fog)."""
+def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Generator,
+                   dtype: type = np.float64) -> np.ndarray:
+    """``n`` diamond-square height maps [n, mapsize, mapsize] in [0, 1] (the source's fog; the
+    ``imagecorruptions`` package keeps them in float32)."""
     assert mapsize & (mapsize - 1) == 0, "mapsize must be a power of two"
-    maparray = np.empty((n, mapsize, mapsize), dtype=np.float64)
+    maparray = np.empty((n, mapsize, mapsize), dtype=dtype)
     maparray[:, 0, 0] = 0
     stepsize = mapsize
     wibble = 100.0
@@ -185,9 +187,9 @@ def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Gene
         # diamonds
         dr = maparray[:, half:mapsize:stepsize, half:mapsize:stepsize]
         ul = maparray[:, 0:mapsize:stepsize, 0:mapsize:stepsize]
-        lt = dr + np.roll(dr, 1, axis=1) + ul + np.roll(ul, -1, axis=2)
+        lt = (dr + np.roll(dr, 1, axis=1)) + (ul + np.roll(ul, -1, axis=2))
         maparray[:, 0:mapsize:stepsize, half:mapsize:stepsize] = wibbledmean(lt)
-        tt = dr + np.roll(dr, 1, axis=2) + ul + np.roll(ul, -1, axis=1)
+        tt = (dr + np.roll(dr, 1, axis=2)) + (ul + np.roll(ul, -1, axis=1))
         maparray[:, half:mapsize:stepsize, 0:mapsize:stepsize] = wibbledmean(tt)
         stepsize //= 2
         wibble /= wibbledecay

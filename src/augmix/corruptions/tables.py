@@ -138,6 +138,15 @@ TABLES: dict[int, dict[str, list]] = {
     },
 }
 
+# Any size (bethgelab's ``imagecorruptions``, fork ``imagecorruptions-imaug`` 1.1.5,
+# ``corruptions.py``): ImageNet-C's 224 px parameters, but for elastic transform, which it
+# rewrote: the scale ``alpha`` of displacements of at most 0.5 % of the image height, smoothed
+# with sigma = 1 % of each side (``anysize.py`` says how each corruption adapts to the size).
+ANY_SIZE: dict[str, list] = {
+    **TABLES[224],
+    "elastic_transform": [250 * 0.05, 250 * 0.065, 250 * 0.085, 250 * 0.1, 250 * 0.12],
+}
+
 # Frost overlays: the source scales the frost photographs before cropping.
 FROST_SCALE = {32: 0.2, 64: 0.3, 224: 1.0}
 # Fog's plasma fractal side (a power of two, cropped to the image size).

@@ -151,9 +151,21 @@ def _evaluate(handle: CifarC | FolderC, ctx: Context) -> CorruptionResult | None
     return r
 
 
+def accuracy_under_corruption(r: CorruptionResult, clean_error: float) -> tuple[float, float]:
+    """mPC and rPC (Michaelis et al. 2019) with accuracy as the performance: the classifier's
+    figures in the form detection and segmentation benchmarks report theirs."""
+    accuracy = {c: [1 - e for e in s.error] for c, s in r.per.items()}
+    return (metrics.mean_performance_under_corruption(accuracy),
+            metrics.relative_performance_under_corruption(accuracy, 1 - clean_error))
+
+
 def _section(r: CorruptionResult, results: Results) -> list[str]:
     mce = (f" ImageNet-C mCE (AlexNet-normalised) **{pct(r.mce)} %**, relative mCE {pct(r.relative_mce or 0.0)} %."
            if r.mce is not None else "")
+    if results.clean.scores.error < 1:
+        mpc, rpc = accuracy_under_corruption(r, results.clean.scores.error)
+        mce += (f" Accuracy under corruption (mPC, Michaelis et al. 2019) {pct(mpc)} %, "
+                f"{pct(rpc)} % of the clean accuracy (rPC).")
     return ["", "## Common corruptions (-C)", "",
             f"Data: {r.data}. Mean corruption error over {len(r.per)} corruptions x {len(r.severities)} severities: "
             f"**{pct(r.mean_error)} %**; RMS calibration error {pct(r.rms_calib_mean)} % (mean over corruption x "

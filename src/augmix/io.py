@@ -138,8 +138,9 @@ def remove_stale_temps(root: str | os.PathLike) -> int:
     return count
 
 
-def open_image(path: str | os.PathLike):
-    """Open an image file as 8-bit RGB, with a one-line error for anything that is not one.
+def open_image(path: str | os.PathLike, keep_mode: bool = False):
+    """Open an image file as 8-bit RGB, with a one-line error for anything that is not one
+    (``keep_mode``: grey and RGBA images stay grey and RGBA).
 
     16-bit images are scaled to 8 bits (``round(v / 257)``), not clipped as Pillow's
     ``convert`` would; float or other deep modes are refused, and so is an image of more than
@@ -158,6 +159,10 @@ def open_image(path: str | os.PathLike):
         with img:
             check_pixels(img, path)
             img.load()
+            if keep_mode and img.mode in ("L", "RGB", "RGBA"):
+                return img.copy()
+            if keep_mode and (img.mode == "LA" or "transparency" in img.info):
+                return img.convert("RGBA")
             return _rgb8(img, path)
     except Image.DecompressionBombError:
         raise ValueError(f"{path} is larger than {max_pixels():,} pixels, Pillow's limit against decompression "

@@ -157,8 +157,12 @@ def check_output_names(items: Sequence, out_name=output_name) -> list[str]:
 def corrupt_prepared(img: np.ndarray, name: str, corruption: str, severity: int, seed: int) -> np.ndarray:
     """One source image of an ImageNet-layout set, already preprocessed, corrupted as the default mode
     does before saving it (uint8 [size, size, 3]; the stream is keyed by its output name ``name``)."""
-    rng = _stream(_benchmark_of(corruption), seed, corruption, severity, name)
-    return corrupt(img, corruption, severity, seed=rng)
+    return corrupt(img, corruption, severity, seed=unit_stream(corruption, severity, name, seed))
+
+
+def unit_stream(corruption: str, severity: int, name: str, seed: int) -> np.random.Generator:
+    """The stream of one output file of a tree (ImageNet layout or ``--keep-size``), keyed by its name."""
+    return _stream(_benchmark_of(corruption), seed, corruption, severity, name)
 
 
 def jpeg_roundtrip(arr: np.ndarray) -> np.ndarray:
@@ -183,4 +187,4 @@ def corrupt_device_batch(images, batch: int, corruption: str, severity: int, see
 
 __all__ = ["CHUNK", "DEVICE_BATCH", "check_output_names", "corrupt_arrays", "corrupt_device_batch", "corrupt_prepared",
            "corrupt_unit", "images_to_device", "jpeg_roundtrip", "names_for", "output_name", "preprocess",
-           "torch_stream"]
+           "torch_stream", "unit_stream"]

@@ -40,9 +40,10 @@ class TreeImage:
     label: int
     relative: str  # the file below its class folder: "a.JPEG", or "sub/a.JPEG" in a nested tree
 
-    def load(self):
-        """The image as 8-bit RGB (PIL), with a one-line error for a file that is not one."""
-        return open_image(self.path)
+    def load(self, keep_mode: bool = False):
+        """The image as 8-bit RGB (PIL; ``keep_mode``: grey and RGBA as they are), with a one-line
+        error for a file that is not one."""
+        return open_image(self.path, keep_mode)
 
     @property
     def sample(self) -> tuple[str, int]:
@@ -59,6 +60,8 @@ class ImageTree:
     images: list[TreeImage]
 
     def describe(self) -> str:
+        if not self.classes:
+            return f"image tree {self.root} ({len(self.images)} images)"
         return f"ImageFolder {self.root} ({len(self.images)} images, {len(self.classes)} classes)"
 
 
@@ -81,6 +84,25 @@ def walk_image_tree(root: str | os.PathLike, *, extensions: tuple[str, ...] = IM
     if not images and not allow_empty:
         raise DataError(f"found no images in class sub-folders of {root} (expected ROOT/<class>/<image>)")
     return ImageTree(root, classes, images)
+
+
+def walk_files(root: str | os.PathLike, *, extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> ImageTree:
+    """Every image file below ``root`` at any depth (no class folders needed: COCO's ``val2017/``,
+    Cityscapes' ``leftImg8bit/val/<city>/``), in sorted order, each named by its path below ``root``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"no such image folder: {root}")
+    images = []
+    for dirpath, dirnames, files in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for fname in sorted(files):
+            if not fname.startswith(".") and fname.lower().endswith(extensions):
+                path = Path(dirpath) / fname
+                images.append(TreeImage(path, "", 0, path.relative_to(root).as_posix()))
+    images.sort(key=lambda i: i.relative)
+    if not images:
+        raise DataError(f"found no images below {root} (any of {', '.join(extensions)})")
+    return ImageTree(root, [], images)
 
 
 def read_image_arrays(tree: ImageTree) -> tuple[np.ndarray, np.ndarray]:

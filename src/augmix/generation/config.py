@@ -46,6 +46,11 @@ class GenerateConfig:
                             choices=LAYOUTS)
     size: int = option(224, "--images: ImageNet (224) or Tiny-ImageNet (64) preprocessing and table",
                        choices=(224, 64))
+    keep_size: bool = option(
+        False, "--images: every image of any folder tree (no class folders needed: COCO val2017/, Cityscapes "
+               "leftImg8bit/val/, VOC JPEGImages/) corrupted at its own size and mode with the imagecorruptions "
+               "package's definition, to OUT/<corruption>/<severity>/<path below the tree>; PNG stays PNG, JPEG "
+               "is written as JPEG quality 95, other formats as PNG", verbs=("corrupt",))
     names: tuple[str, ...] | None = option(None, _names_help, kind="names",
                                            flag={"corrupt": "--corruptions", "perturb": "--perturbations"})
     extra: bool = option(False, "also the 4 held-out corruptions (speckle_noise, gaussian_blur, spatter, saturate)",
@@ -85,6 +90,8 @@ class GenerateConfig:
             raise ValueError("ImageNet-C-bar is published for 224 px images; use --size 224")
         if self.device is not None:
             self._check_device()
+        if self.keep_size:
+            self._check_keep_size()
         if self.limit is not None and self.indices is not None:
             raise ValueError("give --limit or --indices, not both")
         if self.reference_stream and (self.limit is not None or self.indices is not None):
@@ -106,6 +113,16 @@ class GenerateConfig:
         bad = [s for s in self.severities if isinstance(s, bool) or s not in (1, 2, 3, 4, 5)]
         if bad or not self.severities or len(set(self.severities)) != len(self.severities):
             raise ValueError(f"--severities must be among 1..5, each once, got {list(self.severities)}")
+
+    def _check_keep_size(self) -> None:
+        if self.images is None or self.layout != "imagenet":
+            raise ValueError("--keep-size corrupts the files of an image tree: give --images TREE (layout imagenet)")
+        if self.benchmark != "c":
+            raise ValueError("--keep-size writes the 19 -C corruptions at any size; -C-bar is defined at 32 and "
+                             "224 px only: drop --keep-size or --benchmark c-bar")
+        if self.device is not None:
+            raise ValueError("--keep-size runs the numpy back-end (the torch corruptions take square 32, 64 and "
+                             "224 px images); drop --device")
 
     def _check_device(self) -> None:
         from augmix.corruptions.tables import CBAR_ALL

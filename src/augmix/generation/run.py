@@ -10,7 +10,7 @@ from pathlib import Path
 from augmix.generation.arrays import CifarC, CifarP
 from augmix.generation.config import GenerateConfig
 from augmix.generation.scaffold import write_set
-from augmix.generation.trees import FolderC, FolderP
+from augmix.generation.trees import FolderAnySize, FolderC, FolderP
 
 # benchmark -> its writers: the CIFAR layout's (arrays) and the ImageNet layout's (a tree)
 WRITERS = {"c": (CifarC, FolderC), "c-bar": (CifarC, FolderC), "p": (CifarP, FolderP)}
@@ -20,6 +20,7 @@ def generate(config: GenerateConfig | str | Path, **fields) -> Path:
     """Write the set ``config`` describes (or the output folder ``config`` with the config's
     ``fields`` as keywords); return its folder.
 
+    * ``images`` with ``keep_size``: any image tree -> the 19 corruptions at each image's own size;
     * ``images`` with the imagenet layout: an ImageFolder tree -> ImageNet-C JPEG folders or
       ImageNet-P videos (``size`` 224: ImageNet preprocessing and table; 64: Tiny-ImageNet's);
     * ``images`` with the cifar layout: a folder of same-size images -> CIFAR-C / CIFAR-P arrays;
@@ -37,6 +38,14 @@ def generate(config: GenerateConfig | str | Path, **fields) -> Path:
     if inputs:
         check_outside(config.out, inputs)
     subset = make_subset(config.limit, config.indices)
+    if config.keep_size:  # any tree, each image at its own size
+        from augmix.data.images import check_headers, walk_files
+
+        tree = walk_files(config.images)
+        items = [tree.images[i] for i in select(subset, len(tree.images), str(config.images))]
+        check_headers([i.path for i in items], config.progress)
+        source = tree.describe() + (f", {subset.describe()}" if subset else "")
+        return write_set(FolderAnySize(config, items, source=source, subset=subset))
     if config.tree_layout:
         from augmix.data.images import check_headers, walk_image_tree
 

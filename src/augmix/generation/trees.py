@@ -200,6 +200,90 @@ class FolderC(TreeSet):
             mark_complete(out / corruption / str(severity), self.out_names)
 
 
+# ------------------------------------------------------------------------ any size (--keep-size)
+
+KEEP_SIZE_JPEG = {"quality": 95}  # how --keep-size writes a JPEG source's outputs (Pillow, 4:2:0)
+
+
+def keep_size_name(item) -> str:
+    """Where ``--keep-size`` writes an item below ``<corruption>/<severity>``: its path below the
+    tree, PNG and JPEG names kept, any other format renamed to PNG."""
+    rel = Path(item.relative)
+    return rel.as_posix() if rel.suffix.lower() in (".png", ".jpg", ".jpeg") else rel.with_suffix(".png").as_posix()
+
+
+def _save_as_named(arr: np.ndarray, target: Path) -> None:
+    img = Image.fromarray(arr if arr.ndim == 3 and arr.shape[-1] != 1 else arr.reshape(arr.shape[:2]))
+    if target.suffix.lower() == ".png":
+        save_image(img, target, "PNG")
+    else:
+        save_image(img.convert("RGB") if img.mode == "RGBA" else img, target, "JPEG", **KEEP_SIZE_JPEG)
+
+
+def _load_any(item) -> np.ndarray:
+    return np.asarray(item.load(keep_mode=True))
+
+
+@dataclass(frozen=True)
+class AnySizeTask(JpegTask):
+    """``JpegTask`` at each image's own size and mode, with the imagecorruptions definition."""
+
+    def __call__(self) -> int:
+        for item, name in zip(self.items, self.names, strict=True):
+            img = None
+            for corruption, severity in self.pairs:
+                target = Path(self.out) / corruption / str(severity) / name
+                if _is_done(target):
+                    continue
+                if img is None:
+                    img = _load_any(item)
+                rng = C.unit_stream(corruption, severity, name, self.seed)
+                _save_as_named(corrupt(img, corruption, severity, seed=rng, definition="imagecorruptions"), target)
+        return self.count
+
+
+@dataclass(frozen=True)
+class AnySizeReferenceTask(JpegReferenceTask):
+    """One corruption on one ``RandomState(seed)`` through its severities and the images in order: the
+    package's ``corrupt`` run so after ``np.random.seed(seed)`` (glass blur and impulse noise aside)."""
+
+    def __call__(self) -> int:
+        stream = np.random.RandomState(self.seed)
+        for severity in self.severities:
+            for item, name in zip(self.items, self.names, strict=True):
+                arr = corrupt(_load_any(item), self.corruption, severity, seed=stream, definition="imagecorruptions")
+                _save_as_named(arr, Path(self.out) / self.corruption / str(severity) / name)
+        return self.count
+
+
+class FolderAnySize(FolderC):
+    """``--keep-size``: any image tree, corrupted at each image's own size (the imagecorruptions
+    package's definition), in ``OUT/<corruption>/<severity>/<path below the tree>``."""
+
+    what = "a -C tree at the images' own sizes"
+    keys = (*FolderC.keys, "definition")
+    defaults = {**FolderC.defaults, "definition": "imagecorruptions"}
+
+    def __init__(self, config: GenerateConfig, items: Sequence, *, source: str = "",
+                 subset: Subset | None = None) -> None:
+        names = C.names_for(config.names, config.benchmark, config.extra, 224)
+        items = list(items)
+        if not items:
+            raise ValueError("no images to corrupt")
+        TreeSet.__init__(self, config, names, items, C.check_output_names(items, keep_size_name), source, subset)
+
+    def meta(self) -> dict:
+        return {**super().meta(), "layout": "any-size", "size": "each image's own", "definition": "imagecorruptions",
+                "jpeg": {"format": "JPEG outputs of JPEG sources", **KEEP_SIZE_JPEG}}
+
+    def tasks(self, out: Path) -> list:
+        c, sevs = self.config, list(self.config.severities)
+        tasks = super().tasks(out)
+        if c.reference_stream:
+            return [AnySizeReferenceTask(t.items, t.names, t.corruption, sevs, c.seed, 0, str(out)) for t in tasks]
+        return [AnySizeTask(t.items, t.names, t.pairs, c.seed, 0, str(out)) for t in tasks]
+
+
 # ------------------------------------------------------------------------------- videos
 
 def ffmpeg_exe() -> str:

@@ -19,18 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from augmix.corruptions.tables import BENCHMARK
-
-# AlexNet's ImageNet-C errors per corruption, averaged over the 5 severities: the
-# ``ALEXNET_ERR`` list of google-research/augmix ``imagenet.py`` ("Raw AlexNet errors taken
-# from https://github.com/hendrycks/robustness"), in the order of ``BENCHMARK``.
-ALEXNET_ERR: dict[str, float] = dict(zip(BENCHMARK, (
-    0.886428, 0.894468, 0.922640, 0.819880, 0.826268, 0.785948, 0.798360,
-    0.866816, 0.826572, 0.819324, 0.564592, 0.853204, 0.646056, 0.717840, 0.606500,
-), strict=True))
-# AlexNet's clean top-1 error on ImageNet, for relative mCE: 43.5 % in Table 1 of
-# Hendrycks & Dietterich (ICLR 2019).
-ALEXNET_CLEAN_ERR = 0.435
+from augmix.corruptions.tables import ALEXNET_CLEAN_ERR, ALEXNET_ERR, BENCHMARK
 
 
 def error(logits_or_pred: np.ndarray, labels: np.ndarray) -> float:

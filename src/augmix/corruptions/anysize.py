@@ -38,6 +38,7 @@ from scipy import ndimage
 
 from augmix.corruptions import blocks, functional
 from augmix.corruptions.functional import _fast, _gaussian, _unit
+from augmix.corruptions.tables import ALL, SPECS
 from augmix.jit import announce_first_compile
 
 # ----------------------------------------------------------------------- motion blur
@@ -245,8 +246,8 @@ def fog(x, c, rng):
 
 
 def spatter(x, c, rng):
-    if c[5] == 0:  # water: the published function at any size
-        return functional.spatter(x, c, rng)
+    if c[5] == 0:  # water: the published function at any size (a dry layer: the package's black image)
+        return functional.spatter(x, c, rng, dry_black=True)
     loc, scale, sigma, threshold, intensity, _ = c
     n, h, w, _ = x.shape
     out = np.empty(x.shape, dtype=np.float64)
@@ -295,9 +296,5 @@ def elastic_transform(x, c, rng):
 
 
 # The package's function for each corruption: its own where it adapts to the size, otherwise
-# the published one (the same formula, which needs no size).
-CORRUPTIONS: dict[str, functional.Corruption] = {
-    **functional.CORRUPTIONS,
-    "motion_blur": motion_blur, "zoom_blur": zoom_blur, "snow": snow, "frost": frost, "fog": fog,
-    "spatter": spatter, "pixelate": pixelate, "elastic_transform": elastic_transform,
-}
+# the published one (the same formula, which needs no size); each spec names which.
+CORRUPTIONS: dict[str, functional.Corruption] = {name: SPECS[name].function("imagecorruptions") for name in ALL}

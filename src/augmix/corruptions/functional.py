@@ -28,6 +28,7 @@ from augmix.corruptions.tables import (
     CBAR_ALL,
     FOG_MAPSIZE,
     FROST_SCALE,
+    SPECS,
     TABLES,
     check_severity,
     table_for,
@@ -209,7 +210,9 @@ def brightness(x, c, rng):
     return blocks.hsv_map(x, value_shift=c)
 
 
-def spatter(x, c, rng):
+def spatter(x, c, rng, dry_black: bool = False):
+    """``dry_black``: an image whose liquid layer is empty comes out black, as the imagecorruptions
+    package's ``0 / 0`` cast to uint8 makes it (x86); otherwise it gets no spatter."""
     loc, scale, sigma, threshold, intensity, mud = c
     n, h, w, _ = x.shape
     x = x.astype(np.float32) / 255.0
@@ -224,7 +227,7 @@ def spatter(x, c, rng):
             peak = m.max()
             # the source divides by the maximum; an image without liquid gets no spatter
             m = m / peak * intensity if peak > 0 else np.zeros_like(m)
-            out[i] = np.clip(x[i] + m[..., None] * water, 0, 1)
+            out[i] = np.clip(x[i] + m[..., None] * water, 0, 1) if peak > 0 or not dry_black else 0
         return out * 255
     m = _gaussian(np.where(liquid > threshold, 1, 0).astype(np.float32), intensity, channels=False)
     m[m < 0.8] = 0
@@ -294,14 +297,7 @@ def jpeg_compression(x, c, rng):
     return out
 
 
-CORRUPTIONS: dict[str, Corruption] = {
-    "gaussian_noise": gaussian_noise, "shot_noise": shot_noise, "impulse_noise": impulse_noise,
-    "defocus_blur": defocus_blur, "glass_blur": glass_blur, "motion_blur": motion_blur,
-    "zoom_blur": zoom_blur, "snow": snow, "frost": frost, "fog": fog, "brightness": brightness,
-    "contrast": contrast, "elastic_transform": elastic_transform, "pixelate": pixelate,
-    "jpeg_compression": jpeg_compression, "speckle_noise": speckle_noise,
-    "gaussian_blur": gaussian_blur, "spatter": spatter, "saturate": saturate,
-}
+CORRUPTIONS: dict[str, Corruption] = {name: SPECS[name].function() for name in ALL}  # each spec's numpy function
 
 
 class ReferenceStream:

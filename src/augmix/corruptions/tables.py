@@ -14,6 +14,11 @@ lists are stored as ``(start, stop, step)`` of the source's ``np.arange``.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
 # The 15 benchmark corruptions in the order of the papers' tables, then the 4 held out.
 BENCHMARK = (
     "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
@@ -138,15 +143,6 @@ TABLES: dict[int, dict[str, list]] = {
     },
 }
 
-# Any size (bethgelab's ``imagecorruptions``, fork ``imagecorruptions-imaug`` 1.1.5,
-# ``corruptions.py``): ImageNet-C's 224 px parameters, but for elastic transform, which it
-# rewrote: the scale ``alpha`` of displacements of at most 0.5 % of the image height, smoothed
-# with sigma = 1 % of each side (``anysize.py`` says how each corruption adapts to the size).
-ANY_SIZE: dict[str, list] = {
-    **TABLES[224],
-    "elastic_transform": [250 * 0.05, 250 * 0.065, 250 * 0.085, 250 * 0.1, 250 * 0.12],
-}
-
 # Frost overlays: the source scales the frost photographs before cropping.
 FROST_SCALE = {32: 0.2, 64: 0.3, 224: 1.0}
 # Fog's plasma fractal side (a power of two, cropped to the image size).
@@ -155,6 +151,156 @@ FOG_MAPSIZE = {32: 32, 64: 64, 224: 256}
 IMAGENET_PREPROCESS = {"resize": 256, "center_crop": 224}
 IMAGENET_JPEG = {"quality": 85, "optimize": True}
 TINYIMAGENET_PREPROCESS = {"resize": (64, 64)}
+
+
+# Any size (bethgelab's ``imagecorruptions``, fork ``imagecorruptions-imaug`` 1.1.5,
+# ``corruptions.py``): ImageNet-C's 224 px parameters, but for elastic transform, which it
+# rewrote: the scale ``alpha`` of displacements of at most 0.5 % of the image height, smoothed
+# with sigma = 1 % of each side.
+ANY_SIZE: dict[str, list] = {
+    **TABLES[224],
+    "elastic_transform": [250 * 0.05, 250 * 0.065, 250 * 0.085, 250 * 0.1, 250 * 0.12],
+}
+
+# How the package adapts each corruption to the image size (``anysize.py`` implements it).
+_SAME = "the published function, which needs no size"
+ANY_SIZE_RULE: dict[str, str] = {
+    **dict.fromkeys(ALL, _SAME),
+    "motion_blur": "numpy line kernel of 2 * radius + 1 taps, edge pixels repeated, cut where a tap leaves the image",
+    "zoom_blur": "each axis zoomed from its own centre crop; the top-left corner of the zoomed image kept",
+    "snow": "its layer zoomed as zoom_blur's, line-blurred at the zoomed size, then cut to the image",
+    "frost": "one of six photographs, scaled to cover the image, times 1.1 (bicubic), cropped at random",
+    "fog": "float32 plasma map at the next power of two of the longer side",
+    "pixelate": "box down-sampling, nearest-neighbour up-sampling",
+    "elastic_transform": "no affine; displacements <= 0.5 % of the height, sigma 1 % of each side, times alpha",
+    "spatter": "the published function; the mud colour in float64; a dry layer gives a black image (0 / 0 as uint8)",
+}
+
+# AlexNet's ImageNet-C errors per corruption, averaged over the 5 severities: the
+# ``ALEXNET_ERR`` list of google-research/augmix ``imagenet.py`` ("Raw AlexNet errors taken
+# from https://github.com/hendrycks/robustness"), in the order of ``BENCHMARK``.
+ALEXNET_ERR: dict[str, float] = dict(zip(BENCHMARK, (
+    0.886428, 0.894468, 0.922640, 0.819880, 0.826268, 0.785948, 0.798360,
+    0.866816, 0.826572, 0.819324, 0.564592, 0.853204, 0.646056, 0.717840, 0.606500,
+), strict=True))
+# AlexNet's clean top-1 error on ImageNet, for relative mCE: 43.5 % in Table 1 of
+# Hendrycks & Dietterich (ICLR 2019).
+ALEXNET_CLEAN_ERR = 0.435
+
+
+# The fields of one severity's parameters, named as ``make_*_c.py`` uses them.
+class Glass(NamedTuple):
+    sigma: float
+    max_delta: int
+    iterations: int
+
+
+class Defocus(NamedTuple):
+    radius: float
+    alias_blur: float
+
+
+class Motion(NamedTuple):
+    radius: float
+    sigma: float
+
+
+class Zoom(NamedTuple):  # the source's np.arange(start, stop, step) of zoom factors
+    start: float
+    stop: float
+    step: float
+
+
+class Fog(NamedTuple):
+    strength: float
+    wibble_decay: float
+
+
+class Frost(NamedTuple):
+    image_weight: float
+    frost_weight: float
+
+
+class Snow(NamedTuple):
+    loc: float
+    scale: float
+    zoom: float
+    threshold: float
+    radius: float
+    sigma: float
+    keep: float
+
+
+class Spatter(NamedTuple):
+    loc: float
+    scale: float
+    sigma: float
+    threshold: float
+    intensity: float
+    mud: int
+
+
+class Saturate(NamedTuple):
+    scale: float
+    shift: float
+
+
+class Elastic(NamedTuple):  # the published generators' (the package's takes alpha alone)
+    alpha: float
+    sigma: float
+    affine: float
+
+
+FIELDS: dict[str, type | str] = {  # a NamedTuple, or the name of a corruption's one parameter
+    "gaussian_noise": "scale", "shot_noise": "photons", "impulse_noise": "amount", "speckle_noise": "scale",
+    "gaussian_blur": "sigma", "glass_blur": Glass, "defocus_blur": Defocus, "motion_blur": Motion,
+    "zoom_blur": Zoom, "fog": Fog, "frost": Frost, "snow": Snow, "spatter": Spatter, "contrast": "factor",
+    "brightness": "shift", "saturate": Saturate, "jpeg_compression": "quality", "pixelate": "factor",
+    "elastic_transform": Elastic,
+}
+for _table in (*TABLES.values(), ANY_SIZE):
+    for _name, _rows in _table.items():
+        _fields = FIELDS[_name] if not (_table is ANY_SIZE and _name == "elastic_transform") else "alpha"
+        if not isinstance(_fields, str):
+            _table[_name] = [_fields(*row) for row in _rows]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Everything about one corruption: its facts (from the tables above) and its functions.
+
+    Functions are named ``module:function`` below ``augmix.corruptions`` and imported when asked
+    for, so that reading a spec loads neither scipy nor torch.
+    """
+
+    name: str
+    category: str
+    fields: type | str
+    published: dict[int, list]  # image side -> severities 1-5 (hendrycks/robustness)
+    any_size: list  # severities 1-5 of the imagecorruptions package, at any size
+    any_size_rule: str
+    numpy: str
+    numpy_any_size: str
+    torch: str | None
+    alexnet_error: float | None  # None for the four held-out corruptions
+
+    def function(self, definition: str = "published", backend: str = "numpy") -> Callable:
+        """The function of ``definition`` ("published" or "imagecorruptions") on ``backend``."""
+        where = {"numpy": self.numpy_any_size if definition == "imagecorruptions" else self.numpy,
+                 "torch": self.torch}[backend]
+        if where is None:
+            raise ValueError(f"{self.name} has no {backend} function")
+        module, name = where.split(":")
+        return getattr(importlib.import_module(f"augmix.corruptions.{module}"), name)
+
+
+_ADAPTED = ("motion_blur", "zoom_blur", "snow", "frost", "fog", "pixelate", "elastic_transform", "spatter")
+SPECS: dict[str, Spec] = {
+    name: Spec(name, CATEGORY[name], FIELDS[name], {size: TABLES[size][name] for size in TABLES}, ANY_SIZE[name],
+               ANY_SIZE_RULE[name], f"functional:{name}", f"{'anysize' if name in _ADAPTED else 'functional'}:{name}",
+               f"tensor:{'_motion_blur' if name == 'motion_blur' else name}", ALEXNET_ERR.get(name))
+    for name in ALL
+}
 
 
 def table_for(size: int) -> dict[str, list]:

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from augmix.corruptions import blocks
-from augmix.corruptions.tables import ALL, FOG_MAPSIZE, FROST_SCALE, check_severity, table_for
+from augmix.corruptions.tables import ALL, FOG_MAPSIZE, FROST_SCALE, SPECS, check_severity, table_for
 
 Tensor = torch.Tensor
 TensorCorruption = Callable[[Tensor, object, torch.Generator], Tensor]
@@ -603,14 +603,7 @@ def jpeg_compression(x, c, gen):
         return torch.stack(decode_jpeg([e.cpu() for e in encoded], device=x.device))
 
 
-CORRUPTIONS: dict[str, TensorCorruption] = {
-    "gaussian_noise": gaussian_noise, "shot_noise": shot_noise, "impulse_noise": impulse_noise,
-    "defocus_blur": defocus_blur, "glass_blur": glass_blur, "motion_blur": _motion_blur,
-    "zoom_blur": zoom_blur, "snow": snow, "frost": frost, "fog": fog, "brightness": brightness,
-    "contrast": contrast, "elastic_transform": elastic_transform, "pixelate": pixelate,
-    "jpeg_compression": jpeg_compression, "speckle_noise": speckle_noise,
-    "gaussian_blur": gaussian_blur, "spatter": spatter, "saturate": saturate,
-}
+CORRUPTIONS: dict[str, TensorCorruption] = {name: SPECS[name].function(backend="torch") for name in ALL}
 
 
 def generator_for(seed: int | torch.Generator | None, device: torch.device | str) -> torch.Generator:

@@ -140,7 +140,8 @@ def test_any_shape_comes_back_in_the_shape_given():
     assert corrupt(rgb[0, ..., :1], "frost", 3).shape == (50, 70, 1)
     assert corrupt(rgb[..., :1], "zoom_blur", 1).shape == (3, 50, 70, 1)
     grey = np.repeat(rgb[0, ..., :1], 3, -1)
-    assert np.array_equal(corrupt(rgb[0, ..., 0], "zoom_blur", 2, seed=1), corrupt(grey, "zoom_blur", 2, seed=1)[..., 0])
+    assert np.array_equal(corrupt(rgb[0, ..., 0], "zoom_blur", 2, seed=1),
+                          corrupt(grey, "zoom_blur", 2, seed=1)[..., 0])
     alpha = np.concatenate([rgb[0], np.arange(50 * 70, dtype=np.uint32).reshape(50, 70, 1).astype(np.uint8)], -1)
     out = corrupt(alpha, "snow", 2, seed=4)
     assert out.shape == (50, 70, 4) and np.array_equal(out[..., 3], alpha[..., 3])

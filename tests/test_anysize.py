@@ -177,6 +177,37 @@ def test_real_photographs_at_their_own_non_square_sizes(shared_data, tmp_path):
     assert corrupt(grey, "motion_blur", 2).shape == grey.shape
 
 
+# ---------------------------------------------------------------------- the torch back-end
+
+def test_torch_back_end_takes_any_size_grey_and_alpha():
+    from augmix.corruptions.tensor import corrupt_tensor
+
+    x = torch.from_numpy(smooth_images(2, 70, seed=12)[:, :41]).permute(0, 3, 1, 2).contiguous()
+    for name in ALL:
+        assert corrupt_tensor(x, name, 2, seed=0).shape == x.shape, name
+    assert corrupt_tensor(x[:, :1], "fog", 3).shape == (2, 1, 41, 70)
+    rgba = torch.cat([x, torch.full_like(x[:, :1], 9)], 1)
+    assert torch.equal(corrupt_tensor(rgba, "snow", 1)[:, 3], rgba[:, 3])
+    with pytest.raises(ValueError, match="at least 32x32"):
+        corrupt_tensor(x[..., :20, :], "fog", 1)
+
+
+def test_torch_back_end_at_any_size_matches_the_package_in_distribution():
+    from augmix.corruptions.tensor import corrupt_tensor
+
+    x = smooth_images(200, 72, seed=35)[:, :, :48]
+    t = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+    off = {}
+    for name in ("motion_blur", "zoom_blur", "snow", "fog", "elastic_transform", "pixelate"):  # the adapted ones
+        outs = [corrupt_tensor(t, name, s, seed=0).permute(0, 2, 3, 1).numpy() for s in range(1, 6)]
+        got = [_psnr(o, x) for o in outs]
+        if not np.allclose(got, FIXTURE["mean_psnr_db"]["72x48"][name], atol=0.2):
+            off[name] = np.round(np.subtract(got, FIXTURE["mean_psnr_db"]["72x48"][name]), 3).tolist()
+        if name == "pixelate":  # deterministic: Pillow's box down, nearest up, exactly
+            assert all(np.array_equal(o, corrupt(x, name, s + 1)) for s, o in enumerate(outs))
+    assert not off, off
+
+
 # ------------------------------------------------------------------------------- Corrupt
 
 def _sample(h: int = 60, w: int = 80) -> dict:

@@ -282,12 +282,14 @@ class Spec:
     numpy: str
     numpy_any_size: str
     torch: str | None
+    torch_any_size: str | None
     alexnet_error: float | None  # None for the four held-out corruptions
 
     def function(self, definition: str = "published", backend: str = "numpy") -> Callable:
         """The function of ``definition`` ("published" or "imagecorruptions") on ``backend``."""
-        where = {"numpy": self.numpy_any_size if definition == "imagecorruptions" else self.numpy,
-                 "torch": self.torch}[backend]
+        any_size = definition == "imagecorruptions"
+        where = {"numpy": self.numpy_any_size if any_size else self.numpy,
+                 "torch": self.torch_any_size if any_size else self.torch}[backend]
         if where is None:
             raise ValueError(f"{self.name} has no {backend} function")
         module, name = where.split(":")
@@ -298,7 +300,8 @@ _ADAPTED = ("motion_blur", "zoom_blur", "snow", "frost", "fog", "pixelate", "ela
 SPECS: dict[str, Spec] = {
     name: Spec(name, CATEGORY[name], FIELDS[name], {size: TABLES[size][name] for size in TABLES}, ANY_SIZE[name],
                ANY_SIZE_RULE[name], f"functional:{name}", f"{'anysize' if name in _ADAPTED else 'functional'}:{name}",
-               f"tensor:{'_motion_blur' if name == 'motion_blur' else name}", ALEXNET_ERR.get(name))
+               f"tensor:{'_motion_blur' if name == 'motion_blur' else name}",
+               f"{'anysize_tensor' if name in _ADAPTED else 'tensor'}:{name}", ALEXNET_ERR.get(name))
     for name in ALL
 }
 

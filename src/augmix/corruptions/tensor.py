@@ -501,7 +501,8 @@ def _equalize(x: Tensor) -> Tensor:
     return lut.gather(1, flat).view(x.shape)
 
 
-def spatter(x, c, gen):
+def spatter(x, c, gen, dry_black: bool = False):
+    """``dry_black``: as ``functional.spatter``'s (the imagecorruptions package's black image)."""
     loc, scale, sigma, threshold, intensity, mud = c
     n, _, h, w = x.shape
     x = _unit(x)
@@ -514,7 +515,8 @@ def spatter(x, c, gen):
         # the source divides by the maximum; an image without liquid gets no spatter
         m = torch.where(peak > 0, m / torch.where(peak > 0, peak, 1.0) * intensity, 0.0)
         water = torch.tensor([175 / 255.0, 238 / 255.0, 238 / 255.0], device=x.device).view(1, 3, 1, 1)
-        return _to_255(x + m * water)
+        out = _to_255(x + m * water)
+        return torch.where(peak > 0, out, 0.0) if dry_black else out
     m = _gaussian((liquid > threshold).float(), intensity)
     m = torch.where(m < 0.8, 0, m)
     mud_colour = torch.tensor([63 / 255.0, 42 / 255.0, 20 / 255.0], device=x.device).view(1, 3, 1, 1)
@@ -622,15 +624,19 @@ def generator_for(seed: int | torch.Generator | None, device: torch.device | str
 
 
 def corrupt_tensor(images: Tensor, name: str, severity: int, seed: int | torch.Generator | None = 0,
-                   size: int | None = None) -> Tensor:
-    """Corrupt uint8 images ``[N, 3, H, W]`` (or one ``[3, H, W]``), on their device, at
-    ``severity`` 1-5 with the published table for their size (32, 64 or 224 px; or ``size``'s).
+                   size: int | None = None, definition: str | None = None) -> Tensor:
+    """Corrupt uint8 images ``[N, C, H, W]`` (or one ``[C, H, W]``; C = 3, 1 for grey, 4 for
+    RGBA), on their device, at ``severity`` 1-5. ``definition`` is ``corrupt``'s: the published
+    table for square 32, 64 and 224 px images (or ``size``'s), the imagecorruptions package's
+    adaptation at any other size >= 32 px; grey and alpha are handled as ``corrupt`` handles them.
 
     Returns uint8 on the same device, truncated as the source's ``np.uint8(...)`` does. Equal
     in distribution to ``corrupt`` (numpy) and to the published generator; a seed fixes the
     output on one device type (see the module's docstring); ``seed=None`` draws afresh each call
     (in a transform pipeline, so that every image gets its own corruption).
     """
+    from augmix.corruptions.functional import definition_for
+
     if name not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {name!r} for the torch back-end; choose from {', '.join(ALL)}")
     severity = check_severity(severity)
@@ -639,15 +645,27 @@ def corrupt_tensor(images: Tensor, name: str, severity: int, seed: int | torch.G
                          "use augmix.corruptions.corrupt for numpy arrays [N, H, W, 3]")
     single = images.ndim == 3
     x = images[None] if single else images
-    if x.ndim != 4 or x.shape[1] != 3 or x.dtype != torch.uint8:
-        raise ValueError(f"expected uint8 RGB images [N, 3, H, W], got {x.dtype} {tuple(x.shape)}")
-    if x.shape[2] != x.shape[3]:
-        raise ValueError(f"the corruptions are defined on square images, got {x.shape[2]}x{x.shape[3]}")
-    params = table_for(size or x.shape[2])[name][severity - 1]
+    if x.ndim != 4 or x.shape[1] not in (1, 3, 4) or x.dtype != torch.uint8:
+        raise ValueError(f"expected uint8 images [N, C, H, W] with C = 1, 3 or 4, got {x.dtype} {tuple(x.shape)}")
+    channels = x.shape[1]
+    rgb = x.expand(-1, 3, -1, -1) if channels == 1 else x[:, :3]
+    chosen = definition_for(x.shape[2], x.shape[3], definition, size)
+    spec = SPECS[name]
+    params = (table_for(size or x.shape[2])[name] if chosen == "published" else spec.any_size)[severity - 1]
     gen = generator_for(seed, x.device)
-    out = CORRUPTIONS[name](x.contiguous(), params, gen)
+    out = spec.function(chosen, "torch")(rgb.contiguous(), params, gen)
     out = out if out.dtype == torch.uint8 else out.clamp(0, 255).to(torch.uint8)  # truncation, as np.uint8
+    if channels == 1:  # as ``corrupt``: the first channel for the noises, else Pillow's luma
+        out = out[:, :1] if spec.category == "noise" else _luma(out)
+    elif channels == 4:
+        out = torch.cat([out, x[:, 3:]], 1)
     return out[0] if single else out
+
+
+def _luma(rgb: Tensor) -> Tensor:
+    """``functional.grey`` of uint8 [N, 3, H, W]: Pillow's integer ITU-R 601-2 luma, [N, 1, H, W]."""
+    r, g, b = rgb.long().unbind(1)
+    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).to(torch.uint8).unsqueeze(1)
 
 
 __all__ = ["CORRUPTIONS", "corrupt_tensor", "frost_picks", "generator_for", "glass_walk", "plasma_fractal",

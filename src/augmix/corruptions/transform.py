@@ -55,9 +55,10 @@ class Corrupt(Transform):
 
     Images keep their type, size and mode (grey stays grey, RGBA keeps its alpha; other PIL
     modes are corrupted as RGB and returned RGB); float tensors in [0, 1] are corrupted at 8
-    bits and returned as float. Boxes, masks, key points and labels are returned unchanged.
-    Elastic transform moves pixels by a few pixels while the labels stay where they were, as
-    in the published benchmarks (COCO-C, Cityscapes-C, ImageNet-C), which keep the clean labels.
+    bits and returned as float; tensors on a GPU are corrupted there by the torch back-end.
+    Boxes, masks, key points and labels are returned unchanged. Elastic transform moves pixels
+    by a few pixels while the labels stay where they were, as in the published benchmarks
+    (COCO-C, Cityscapes-C, ImageNet-C), which keep the clean labels.
     """
 
     def __init__(self, corruption: str | Sequence[str], severity: int | Sequence[int] = 3,
@@ -118,8 +119,14 @@ class Corrupt(Transform):
         u8 = x.mul(255).round().clamp(0, 255).to(torch.uint8) if floating else x
         if u8.dtype != torch.uint8:
             raise ValueError(f"Corrupt takes uint8 images or float images in [0, 1], got {x.dtype}")
-        arr = np.ascontiguousarray(u8.movedim(-3, -1).cpu().numpy())
-        out = torch.from_numpy(self._corrupt(arr, params)).movedim(-1, -3).to(x.device)
+        if x.device.type != "cpu":  # the torch back-end, on the images' device
+            from augmix.corruptions.tensor import corrupt_tensor
+
+            out = corrupt_tensor(u8, params["corruption"], params["severity"], seed=params["seed"],
+                                 definition=self.definition)
+        else:
+            arr = np.ascontiguousarray(u8.movedim(-3, -1).numpy())
+            out = torch.from_numpy(self._corrupt(arr, params)).movedim(-1, -3)
         out = out.float().div_(255) if floating else out
         return tv_tensors.wrap(out, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else out
 

@@ -295,3 +295,73 @@ def test_mpc_and_rpc_average_severities_then_corruptions():
         relative_performance_under_corruption(per, clean=0.0)
     with pytest.raises(ValueError, match="at least one"):
         mean_performance_under_corruption({"fog": []})
+
+
+# ------------------------------------------------------------------- corrupt --keep-size
+
+def _coco_like(root: Path) -> dict[str, Image.Image]:
+    """A detection-style tree without class folders: JPEGs of COCO's sizes, a grey one, and a
+    Cityscapes-style nested PNG."""
+    files = {"val2017/000000000139.jpg": Image.fromarray(smooth_images(1, 64, seed=1)[0][:43]),
+             "val2017/000000000285.jpg": Image.fromarray(smooth_images(1, 57, seed=2)[0][:, :38]).convert("L"),
+             "leftImg8bit/val/lindau/lindau_000000_leftImg8bit.png": Image.fromarray(
+                 smooth_images(1, 96, seed=3)[0][:48])}
+    for rel, img in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        img.save(root / rel, quality=90) if rel.endswith(".jpg") else img.save(root / rel)
+    return files
+
+
+def test_keep_size_writes_a_coco_like_tree_at_each_images_own_size(tmp_path):
+    from augmix.cli import main
+
+    files = _coco_like(tmp_path / "coco")
+    out = tmp_path / "coco-c"
+    args = ["corrupt", "--images", str(tmp_path / "coco"), "--keep-size", "--out", str(out),
+            "--corruptions", "fog,motion_blur", "--severities", "1,3", "--no-progress"]
+    assert main(args) == 0
+    for name in ("fog", "motion_blur"):
+        for sev in ("1", "3"):
+            for rel, src in files.items():
+                written = Image.open(out / name / sev / rel)
+                assert written.size == src.size and written.mode == src.mode, (name, rel)
+                assert written.format == ("PNG" if rel.endswith(".png") else "JPEG")
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["definition"] == "imagecorruptions" and meta["jpeg"]["quality"] == 95
+    png = out / "fog" / "3" / "leftImg8bit/val/lindau/lindau_000000_leftImg8bit.png"
+    before = png.stat().st_mtime_ns
+    assert main(args) == 0 and png.stat().st_mtime_ns == before  # a rerun resumes: nothing redone
+    from augmix.corruptions.released import unit_stream
+
+    src = np.asarray(files["leftImg8bit/val/lindau/lindau_000000_leftImg8bit.png"])
+    want = corrupt(src, "fog", 3, seed=unit_stream("fog", 3, "leftImg8bit/val/lindau/lindau_000000_leftImg8bit.png",
+                                                    0), definition="imagecorruptions")
+    assert np.array_equal(np.asarray(Image.open(png)), want)
+
+
+def test_keep_size_in_reference_stream_mode_is_the_packages_loop(tmp_path):
+    from augmix.generation.config import GenerateConfig
+    from augmix.generation.run import generate
+
+    files = _coco_like(tmp_path / "coco")
+    out = generate(GenerateConfig(out=tmp_path / "ref", images=tmp_path / "coco", keep_size=True, names=("fog",),
+                                  severities=(1, 2), reference_stream=True, progress=False, workers=1))
+    np.random.seed(0)  # the package's loop: severity-major, the images in sorted order
+    for sev in (1, 2):
+        for rel in sorted(files):
+            src = np.asarray(files[rel])
+            theirs = ours.corrupt(src, sev, "fog")
+            got = np.asarray(Image.open(out / "fog" / str(sev) / rel))
+            if rel.endswith(".png"):
+                assert np.array_equal(got, theirs), rel
+
+
+def test_keep_size_refusals_name_the_fix(tmp_path):
+    from augmix.generation.config import GenerateConfig
+
+    with pytest.raises(ValueError, match="--images TREE"):
+        GenerateConfig(out=tmp_path / "o", keep_size=True)
+    with pytest.raises(ValueError, match="drop --device"):
+        GenerateConfig(out=tmp_path / "o", images=tmp_path, keep_size=True, device="cpu")
+    with pytest.raises(ValueError, match="c-bar"):
+        GenerateConfig(out=tmp_path / "o", images=tmp_path, keep_size=True, benchmark="c-bar")

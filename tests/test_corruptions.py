@@ -167,9 +167,10 @@ def test_bad_input():
         corrupt(IMAGES, "blurry", 1)
     with pytest.raises(ValueError, match="severity"):
         corrupt(IMAGES, "fog", 6)
-    with pytest.raises(ValueError, match="no published corruption table"):
-        corrupt(np.zeros((1, 48, 48, 3), np.uint8), "fog", 1)
-    with pytest.raises(ValueError, match="uint8 RGB"):
+    with pytest.raises(ValueError, match="no published corruption table"):  # 48 px: the any-size definition
+        corrupt(np.zeros((1, 48, 48, 3), np.uint8), "fog", 1, definition="published")
+    assert corrupt(np.zeros((1, 48, 48, 3), np.uint8), "fog", 1).shape == (1, 48, 48, 3)
+    with pytest.raises(ValueError, match="expected uint8 images"):
         corrupt(IMAGES.astype(np.float32), "fog", 1)
 
 

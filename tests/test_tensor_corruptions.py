@@ -182,12 +182,14 @@ def test_corrupt_tensor_refuses_bad_input_with_the_fix():
         corrupt_tensor(x, "fog", 6)
     with pytest.raises(ValueError, match="numpy arrays"):
         corrupt_tensor(smooth_images(1, 32), "fog", 1)
-    with pytest.raises(ValueError, match=r"\[N, 3, H, W\]"):
+    with pytest.raises(ValueError, match=r"\[N, C, H, W\]"):
         corrupt_tensor(x.float(), "fog", 1)
-    with pytest.raises(ValueError, match="square"):
+    with pytest.raises(ValueError, match="at least 32x32"):  # below the any-size definition's minimum
         corrupt_tensor(x[..., :30], "fog", 1)
-    with pytest.raises(ValueError, match="no published corruption table"):
-        corrupt_tensor(_nchw(smooth_images(1, 48)), "fog", 1)
+    with pytest.raises(ValueError, match="square images"):
+        corrupt_tensor(_nchw(smooth_images(1, 48))[..., :40], "fog", 1, definition="published")
+    with pytest.raises(ValueError, match="no published corruption table"):  # 48 px: the any-size definition
+        corrupt_tensor(_nchw(smooth_images(1, 48)), "fog", 1, definition="published")
 
 
 def test_corrupt_tensor_without_a_seed_draws_afresh_every_call():

@@ -232,16 +232,81 @@ def frost(x, c, rng):
     return out
 
 
+def _plasma_draws(mapsize: int, wibbledecay: float, rng) -> list[np.ndarray]:
+    """The uniform draws of one diamond-square map, in the package's order: per step, squares,
+    then the two diamond sets, each ``wibble * uniform(-wibble, wibble)`` (float64)."""
+    draws, step, wibble = [], mapsize, 100
+    while step >= 2:
+        cells = mapsize // step
+        for _ in range(3):
+            draws.append(wibble * rng.uniform(-wibble, wibble, (cells, cells)))
+        step //= 2
+        wibble /= wibbledecay
+    return draws
+
+
+@numba.njit(cache=True)
+def _plasma(mapsize, draws):  # pragma: no cover - compiled
+    """The package's float32 diamond-square map (``plasma_fractal``) from its draws: the same
+    float32 sums in the same order, each mean stored as float32(sum / 4 + draw)."""
+    m = np.empty((mapsize, mapsize), dtype=np.float32)
+    m[0, 0] = 0
+    step, k = mapsize, 0
+    while step >= 2:
+        half, cells = step // 2, mapsize // step
+        sq, lt, tt = draws[k], draws[k + 1], draws[k + 2]
+        for i in range(cells):  # squares: corner + the one below, then + the same one column right
+            for j in range(cells):
+                i1, j1 = (i + 1) % cells, (j + 1) % cells
+                a = m[i * step, j * step] + m[i1 * step, j * step]
+                b = m[i * step, j1 * step] + m[i1 * step, j1 * step]
+                m[i * step + half, j * step + half] = np.float32(np.float32(a + b) / np.float32(4) + sq[i, j])
+        for i in range(cells):  # diamonds: (dr + dr one row up) + (ul + ul one column right)
+            for j in range(cells):
+                ip, j1 = (i - 1) % cells, (j + 1) % cells
+                a = m[i * step + half, j * step + half] + m[ip * step + half, j * step + half]
+                b = m[i * step, j * step] + m[i * step, j1 * step]
+                m[i * step, j * step + half] = np.float32(np.float32(a + b) / np.float32(4) + lt[i, j])
+        for i in range(cells):  # (dr + dr one column left) + (ul + ul one row down)
+            for j in range(cells):
+                i1, jp = (i + 1) % cells, (j - 1) % cells
+                a = m[i * step + half, j * step + half] + m[i * step + half, jp * step + half]
+                b = m[i * step, j * step] + m[i1 * step, j * step]
+                m[i * step + half, j * step] = np.float32(np.float32(a + b) / np.float32(4) + tt[i, j])
+        step //= 2
+        k += 3
+    m -= m.min()
+    return m / m.max()
+
+
+@numba.njit(cache=True)
+def _fog_apply(x, fractal, strength, out):  # pragma: no cover - compiled
+    """out = clip((x / 255 + strength * fractal) * max / (max + strength), 0, 1) * 255, float64 as
+    the package (strength * fractal in float32), max over the clean image / 255."""
+    h, w, c = x.shape
+    top = 0
+    for i in range(h):
+        for j in range(w):
+            for ch in range(c):
+                top = max(top, x[i, j, ch])
+    max_val = top / 255.0
+    s32 = np.float32(strength)
+    for i in range(h):
+        for j in range(w):
+            add = np.float64(s32 * fractal[i, j])
+            for ch in range(c):
+                v = (x[i, j, ch] / 255.0 + add) * max_val / (max_val + strength)
+                out[i, j, ch] = min(max(v, 0.0), 1.0) * 255
+
+
 def fog(x, c, rng):
     n, h, w, _ = x.shape
     mapsize = 1 << (max(h, w, 3) - 1).bit_length()  # next power of two of the longest axis
     out = np.empty(x.shape, dtype=np.float64)
+    announce_first_compile(_plasma, "corruption kernels")
     for i in range(n):
-        xi = _unit(x[i])
-        max_val = xi.max()
-        fractal = blocks.plasma_fractal(1, mapsize, c[1], rng, dtype=np.float32)[0]
-        xi += c[0] * fractal[:h, :w][..., np.newaxis]
-        out[i] = np.clip(xi * max_val / (max_val + c[0]), 0, 1) * 255
+        fractal = _plasma(mapsize, numba.typed.List(_plasma_draws(mapsize, c[1], rng)))
+        _fog_apply(x[i], fractal, float(c[0]), out[i])
     return out
 
 
@@ -265,12 +330,20 @@ def spatter(x, c, rng):
 
 # ---------------------------------------------------------------------------- digital
 
+def nearest_indices(size_in: int, size_out: int) -> np.ndarray:
+    """Pillow's NEAREST resize indices along one axis (``ImagingScaleAffine``): the source
+    coordinate starts at scale / 2 and grows by the scale, one float64 addition per pixel."""
+    scale = size_in / size_out
+    coords = np.cumsum(np.concatenate([[scale * 0.5], np.full(size_out - 1, scale)]))
+    return np.minimum(coords.astype(np.int64), size_in - 1)
+
+
 def pixelate(x, c, rng):
     n, h, w, _ = x.shape
     out = np.empty(x.shape, dtype=np.uint8)
-    for i in range(n):
-        img = Image.fromarray(x[i]).resize((int(w * c), int(h * c)), Image.BOX)
-        out[i] = np.asarray(img.resize((w, h), Image.NEAREST))
+    for i in range(n):  # Pillow's box down-sampling, then its nearest up-sampling as an index lookup
+        small = np.asarray(Image.fromarray(x[i]).resize((int(w * c), int(h * c)), Image.BOX))
+        out[i] = small[nearest_indices(small.shape[0], h)][:, nearest_indices(small.shape[1], w)]
     return out
 
 

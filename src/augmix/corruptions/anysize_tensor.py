@@ -12,22 +12,21 @@ import numpy as np
 import torch
 
 from augmix.corruptions import anysize, tensor
-from augmix.corruptions.blocks import gaussian_matrix
 from augmix.corruptions.tensor import EXACT, Tensor, _bilinear, _const, _fold_symmetric, _rand, _to_255, _unit
 
 
 def line_blur(x: Tensor, radius: int, sigma: float, angles: list[float]) -> Tensor:
     """The package's motion blur of [N, C, H, W] (float64), one angle per image: its taps, edge
-    pixels repeated, cut where a tap leaves the image."""
+    pixels repeated (a replicated border as wide as the longest tap, then one slice per tap), cut
+    where a tap leaves the image."""
     n, c, h, w = x.shape
     out = torch.zeros_like(x, dtype=torch.float64)
-    rows, cols = torch.arange(h, device=x.device), torch.arange(w, device=x.device)
     for i, angle in enumerate(angles):
         kernel, offsets = anysize.line_taps(radius, sigma, angle, (h, w))
-        img = x[i].double()
+        pad = int(np.abs(offsets).max()) if len(offsets) else 0
+        img = torch.nn.functional.pad(x[i:i + 1].double(), (pad, pad, pad, pad), mode="replicate")[0]
         for k, (dy, dx) in enumerate(offsets.tolist()):
-            shifted = img.index_select(1, (rows - dy).clamp(0, h - 1)).index_select(2, (cols - dx).clamp(0, w - 1))
-            out[i] += float(kernel[k]) * shifted
+            out[i] += float(kernel[k]) * img[:, pad - dy:pad - dy + h, pad - dx:pad - dx + w]
     return out
 
 
@@ -116,11 +115,7 @@ def spatter(x, c, gen):
 
 
 def _nearest(size_in: int, size_out: int, device) -> Tensor:
-    """Pillow's NEAREST resize indices along one axis (``ImagingScaleAffine``): the source
-    coordinate starts at scale / 2 and grows by the scale, one float64 addition per pixel."""
-    scale = size_in / size_out
-    coords = np.cumsum(np.concatenate([[scale * 0.5], np.full(size_out - 1, scale)]))
-    return torch.from_numpy(np.minimum(coords.astype(np.int64), size_in - 1)).to(device)
+    return torch.from_numpy(anysize.nearest_indices(size_in, size_out)).to(device)
 
 
 def pixelate(x, c, gen):
@@ -136,9 +131,7 @@ def elastic_transform(x, c, gen):
     image = _unit(x)
     max_d = h * 0.005
     fields = _rand((2, n, h, w), gen, x.device, -max_d, max_d, EXACT)
-    rows = _const(gaussian_matrix(h, h * 0.01, 3.0, "reflect"), fields)
-    cols = _const(gaussian_matrix(w, w * 0.01, 3.0, "reflect"), fields)
-    dx, dy = ((rows @ fields @ cols.t()) * alpha).float()
+    dx, dy = (tensor._smooth(fields, h * 0.01, 3.0, "reflect", sigma_cols=w * 0.01) * alpha).float()
     gy, gx = torch.meshgrid(torch.arange(h, device=x.device, dtype=torch.float32),
                             torch.arange(w, device=x.device, dtype=torch.float32), indexing="ij")
     return _to_255(_bilinear(image, gy + dy, gx + dx, _fold_symmetric))

@@ -38,6 +38,22 @@ from augmix.io import MissingTool
 from augmix.jit import announce_first_compile
 
 
+@numba.njit(cache=True)
+def _unit_to_u8(flat, out):  # pragma: no cover - compiled
+    for i in range(flat.shape[0]):
+        out[i] = np.uint8(min(max(flat[i], 0.0), 1.0) * 255)
+
+
+def unit_to_u8(x: np.ndarray) -> np.ndarray:
+    """``np.uint8(np.clip(x, 0, 1) * 255)`` of float ``x`` in one pass (the same values: clipped,
+    scaled in x's precision, truncated)."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty(flat.shape, dtype=np.uint8)
+    announce_first_compile(_unit_to_u8, "corruption kernels")
+    _unit_to_u8(flat, out)
+    return out.reshape(x.shape)
+
+
 def disk(radius: float, alias_blur: float = 0.1, dtype=np.float32) -> np.ndarray:
     """The source's ``disk``: an aliased disk, normalised, then a small Gaussian blur."""
     if radius <= 8:

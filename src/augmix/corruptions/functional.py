@@ -123,7 +123,7 @@ def speckle_noise(x, c, rng):
 # ------------------------------------------------------------------------------- blur
 
 def gaussian_blur(x, c, rng):
-    return np.clip(_gaussian(_unit(x), c), 0, 1) * 255
+    return blocks.unit_to_u8(_gaussian(_unit(x), c))
 
 
 def glass_blur(x, c, rng):
@@ -140,7 +140,7 @@ def defocus_blur(x, c, rng):
     out = np.empty_like(x)
     for i in range(len(x)):  # the source's cv2.filter2D (BORDER_REFLECT_101), all channels at once
         out[i] = cv2.filter2D(x[i], -1, kernel)
-    return np.clip(out, 0, 1) * 255
+    return blocks.unit_to_u8(out)
 
 
 def motion_blur(x, c, rng):

@@ -68,13 +68,31 @@ def _const(array: np.ndarray, like: Tensor, dtype: torch.dtype | None = None) ->
 
 # ---------------------------------------------------------------------- shared filters
 
-def _smooth(x: Tensor, sigma: float, truncate: float, mode: str) -> Tensor:
-    """scipy's ``gaussian_filter`` over the last two axes of [..., H, W], as two matrix products
-    (BLAS speed in float64 too, and any kernel width: elastic's reaches 1,025 taps)."""
+_DENSE = 512  # up to this side, a filter is a dense matrix product; above, a separable convolution
+
+
+def _smooth(x: Tensor, sigma: float, truncate: float, mode: str, sigma_cols: float | None = None) -> Tensor:
+    """scipy's ``gaussian_filter`` over the last two axes of [..., H, W] (``sigma_cols``: another
+    sigma along the columns). Small images: two matrix products (BLAS speed in float64, and any
+    kernel width: elastic's reaches 1,025 taps); large ones: two 1-D convolutions of the image
+    with its borders folded in by ``mode`` (a matrix product there costs H * W * (H + W))."""
     h, w = x.shape[-2:]
-    rows = _const(blocks.gaussian_matrix(h, float(sigma), truncate, mode), x)
-    cols = rows if w == h else _const(blocks.gaussian_matrix(w, float(sigma), truncate, mode), x)
-    return rows @ x @ cols.t()
+    sigma_cols = sigma if sigma_cols is None else sigma_cols
+    radii = (int(truncate * float(sigma) + 0.5), int(truncate * float(sigma_cols) + 0.5))
+    if max(h, w) <= _DENSE or radii[0] >= h or radii[1] >= w:
+        rows = _const(blocks.gaussian_matrix(h, float(sigma), truncate, mode), x)
+        cols = rows if (w, sigma_cols) == (h, sigma) else _const(
+            blocks.gaussian_matrix(w, float(sigma_cols), truncate, mode), x)
+        return rows @ x @ cols.t()
+    fold = _fold_symmetric if mode == "reflect" else (lambda i, n: i.clamp(0, n - 1))
+    y = x.reshape(-1, 1, h, w)
+    for dim, (sig, r, n) in enumerate(((sigma, radii[0], h), (sigma_cols, radii[1], w))):
+        offsets = np.arange(-r, r + 1, dtype=np.float64)
+        taps = np.exp(-0.5 / (sig * sig) * offsets ** 2)
+        taps = _const(taps / taps.sum(), y)
+        y = y.index_select(2 + dim, fold(torch.arange(-r, n + r, device=x.device), n))
+        y = F.conv2d(y, taps.view(1, 1, -1, 1) if dim == 0 else taps.view(1, 1, 1, -1))
+    return y.reshape(x.shape)
 
 
 def _separable(x: Tensor, taps: Tensor, mode: str) -> Tensor:
@@ -244,7 +262,10 @@ def _filter2d(x: Tensor, kernel: Tensor) -> Tensor:
     n, c, h, w = x.shape
     k = kernel.shape[0]
     r = k // 2
-    padded = F.pad(x.reshape(n * c, 1, h, w), (r, r, r, r), mode="reflect").squeeze(1)
+    padded = F.pad(x.reshape(n * c, 1, h, w), (r, r, r, r), mode="reflect")
+    if w > _DENSE:  # the banded matrices grow as W^2: a direct convolution instead
+        return F.conv2d(padded, kernel.view(1, 1, k, k)).view(n, c, h, w)
+    padded = padded.squeeze(1)
     cols = torch.arange(w + 2 * r, device=x.device).view(-1, 1) - torch.arange(w, device=x.device).view(1, -1)
     inside = (cols >= 0) & (cols < k)
     bands = torch.where(inside, kernel[:, cols.clamp(0, k - 1)], 0.0)  # [K, W + 2r, W]: row i's taps

@@ -1,6 +1,7 @@
 """Corruptions at any size: ours against the imagecorruptions package, on real photographs.
 
-    python benchmarks/anysize.py [--rounds 3] [--n 2] [--psnr-images 300] [--tree-images 60] [--skip-psnr]
+    python benchmarks/anysize.py [--rounds 3] [--n 2] [--psnr-images 300] [--tree-images 60]
+                                 [--sections speed,psnr,tree,definitions] [--out anysize]
 
 1. **Speed**, one thread, CPU seconds per image at 427x640 (COCO's typical size) and 1024x2048
    (Cityscapes), severity 3, the 19 corruptions: ours in the default mode (numpy, the package's
@@ -15,6 +16,8 @@
    ``--tree-images`` photographs at their own sizes (15 corruptions x 5 severities, all cores):
    outputs per second, CPU seconds per output, cores busy; and the package's loop (``corrupt`` +
    Pillow's JPEG save at the same quality) over a tenth of the tree on as many processes.
+4. **The two definitions** where both apply: mean PSNR of each corruption at severity 1 on 100
+   photographs after ImageNet-C's Resize(256) + CenterCrop(224), published and the package's.
 
 Photographs: the developers' Imagewoof2-320 copy (ImageNet photographs, shorter side 320),
 resized with Pillow's bicubic filter to the sizes above (--folder: another class-folder tree).
@@ -139,6 +142,19 @@ def distribution(images: list[np.ndarray]) -> dict:
             "largest_difference": {"db": worst[0], "corruption": worst[1], "severity": worst[2]}}
 
 
+def definitions(images: list[np.ndarray]) -> dict:
+    """Mean PSNR (dB) of both definitions of every corruption at severity 1 on 224 px photographs
+    (default mode, seed 0): how far apart they are where both apply."""
+    x = np.stack(images)
+    out = {}
+    for name in ALL:
+        pub = float(_psnr(corrupt(x, name, 1, seed=0, definition="published"), x).mean())
+        pkg = float(_psnr(corrupt(x, name, 1, seed=0, definition="imagecorruptions"), x).mean())
+        out[name] = {"published_db": round(pub, 2), "imagecorruptions_db": round(pkg, 2)}
+        print(f"224x224 {name:18s} published {pub:6.2f} dB  imagecorruptions {pkg:6.2f} dB", flush=True)
+    return {"images": len(x), "severity": 1, "per_corruption": out}
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -191,8 +207,11 @@ def main() -> None:
     ap.add_argument("--psnr-images", type=int, default=300)
     ap.add_argument("--tree-images", type=int, default=60)
     ap.add_argument("--folder", type=Path, help="a class-folder tree of photographs (default: Imagewoof copy)")
-    ap.add_argument("--skip-psnr", action="store_true")
+    ap.add_argument("--sections", default="speed,psnr,tree,definitions",
+                    help="comma-separated among speed, psnr, tree, definitions")
+    ap.add_argument("--out", default="anysize", help="results name (benchmarks/results/NAME.json)")
     args = ap.parse_args()
+    sections = set(args.sections.split(","))
     from importlib.metadata import version
 
     result = {"command": "python benchmarks/anysize.py " + " ".join(sys.argv[1:]), "commit": git_commit(),
@@ -200,15 +219,24 @@ def main() -> None:
               "imagecorruptions": version("imagecorruptions-imaug"),
               "data": "Imagewoof2-320 validation photographs (ImageNet), resized bicubic" if args.folder is None
               else f"photographs under {args.folder}"}
-    result["speed"] = {f"{h}x{w}": speed(photos(args.folder, args.n, (h, w)), args.rounds) for h, w in SIZES}
-    if not args.skip_psnr:
+    if "speed" in sections:
+        result["speed"] = {f"{h}x{w}": speed(photos(args.folder, args.n, (h, w)), args.rounds) for h, w in SIZES}
+        print({k: (v["ours_over_imagecorruptions"], v["slower_than_imagecorruptions"])
+               for k, v in result["speed"].items()})
+    if "psnr" in sections:
         result["distribution"] = {f"{h}x{w}": distribution(photos(args.folder, args.psnr_images, (h, w), offset=1))
                                   for h, w in ((160, 240), (256, 192))}
-    with tempfile.TemporaryDirectory() as tmp:
-        result["keep_size"] = keep_size(args.folder, args.tree_images, Path(tmp))
-    print({k: (v["ours_over_imagecorruptions"], v["slower_than_imagecorruptions"]) for k, v in result["speed"].items()})
-    print(result["keep_size"])
-    save("anysize", result)
+    if "tree" in sections:
+        with tempfile.TemporaryDirectory() as tmp:
+            result["keep_size"] = keep_size(args.folder, args.tree_images, Path(tmp))
+        print(result["keep_size"])
+    if "definitions" in sections:
+        from augmix.corruptions.released import preprocess
+        from augmix.data.images import walk_image_tree
+
+        items = walk_image_tree(args.folder or imagewoof_val()).images[::5][:100]
+        result["definitions_224"] = definitions([np.asarray(preprocess(i.load(), 224)) for i in items])
+    save(args.out, result)
 
 
 if __name__ == "__main__":

@@ -332,7 +332,8 @@ def spatter(x, c, rng):
 
 def nearest_indices(size_in: int, size_out: int) -> np.ndarray:
     """Pillow's NEAREST resize indices along one axis (``ImagingScaleAffine``): the source
-    coordinate starts at scale / 2 and grows by the scale, one float64 addition per pixel."""
+    coordinate starts at scale / 2 and grows by the scale, one float64 addition per pixel (the
+    torch back-end's pixelate)."""
     scale = size_in / size_out
     coords = np.cumsum(np.concatenate([[scale * 0.5], np.full(size_out - 1, scale)]))
     return np.minimum(coords.astype(np.int64), size_in - 1)
@@ -341,9 +342,9 @@ def nearest_indices(size_in: int, size_out: int) -> np.ndarray:
 def pixelate(x, c, rng):
     n, h, w, _ = x.shape
     out = np.empty(x.shape, dtype=np.uint8)
-    for i in range(n):  # Pillow's box down-sampling, then its nearest up-sampling as an index lookup
-        small = np.asarray(Image.fromarray(x[i]).resize((int(w * c), int(h * c)), Image.BOX))
-        out[i] = small[nearest_indices(small.shape[0], h)][:, nearest_indices(small.shape[1], w)]
+    for i in range(n):  # Pillow's box down-sampling, then its nearest up-sampling (Pillow's C beats a lookup)
+        img = Image.fromarray(x[i]).resize((int(w * c), int(h * c)), Image.BOX)
+        out[i] = np.asarray(img.resize((w, h), Image.NEAREST))
     return out
 
 

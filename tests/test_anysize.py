@@ -356,12 +356,23 @@ def test_keep_size_in_reference_stream_mode_is_the_packages_loop(tmp_path):
                 assert np.array_equal(got, theirs), rel
 
 
+def test_keep_size_on_a_device_uses_the_torch_back_end_at_each_size(tmp_path):
+    from augmix.cli import main
+
+    files = _coco_like(tmp_path / "coco")
+    out = tmp_path / "on-device"
+    assert main(["corrupt", "--images", str(tmp_path / "coco"), "--keep-size", "--device", "cpu", "--out", str(out),
+                 "--corruptions", "snow", "--severities", "2", "--no-progress"]) == 0
+    for rel, src in files.items():
+        written = Image.open(out / "snow" / "2" / rel)
+        assert written.size == src.size and written.mode == src.mode, rel
+    assert json.loads((out / "meta.json").read_text())["mode"] == "torch-cpu"
+
+
 def test_keep_size_refusals_name_the_fix(tmp_path):
     from augmix.generation.config import GenerateConfig
 
     with pytest.raises(ValueError, match="--images TREE"):
         GenerateConfig(out=tmp_path / "o", keep_size=True)
-    with pytest.raises(ValueError, match="drop --device"):
-        GenerateConfig(out=tmp_path / "o", images=tmp_path, keep_size=True, device="cpu")
     with pytest.raises(ValueError, match="c-bar"):
         GenerateConfig(out=tmp_path / "o", images=tmp_path, keep_size=True, benchmark="c-bar")

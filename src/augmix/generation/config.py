@@ -120,9 +120,6 @@ class GenerateConfig:
         if self.benchmark != "c":
             raise ValueError("--keep-size writes the 19 -C corruptions at any size; -C-bar is defined at 32 and "
                              "224 px only: drop --keep-size or --benchmark c-bar")
-        if self.device is not None:
-            raise ValueError("--keep-size runs the numpy back-end (the torch corruptions take square 32, 64 and "
-                             "224 px images); drop --device")
 
     def _check_device(self) -> None:
         from augmix.corruptions.tables import CBAR_ALL

@@ -243,6 +243,45 @@ class AnySizeTask(JpegTask):
 
 
 @dataclass(frozen=True)
+class AnySizeDeviceTask(JpegTask):
+    """``AnySizeTask`` with the torch back-end on a device: each image (sizes differ, so no batch)
+    moved there once, corrupted per pair with its output's stream, written by a thread pool."""
+
+    device: str = "cpu"
+    threads: int = 1
+
+    def __call__(self) -> int:
+        from augmix import seeding
+        from augmix.corruptions.tensor import corrupt_tensor
+
+        with ThreadPoolExecutor(self.threads) as pool:
+            writes = []
+            for item, name in zip(self.items, self.names, strict=True):
+                todo = [(c, s) for c, s in self.pairs if not _is_done(Path(self.out) / c / str(s) / name)]
+                if not todo:
+                    continue
+                img = _load_any(item)
+                x = torch_image(img, self.device)
+                for corruption, severity in todo:
+                    gen = seeding.torch_generator(C.unit_stream(corruption, severity, name, self.seed), self.device)
+                    out = corrupt_tensor(x, corruption, severity, seed=gen, definition="imagecorruptions")
+                    arr = out.permute(1, 2, 0).cpu().numpy()
+                    writes.append(pool.submit(_save_as_named, arr if img.ndim == 3 else arr[..., 0],
+                                              Path(self.out) / corruption / str(severity) / name))
+            for write in writes:
+                write.result()
+        return self.count
+
+
+def torch_image(img: np.ndarray, device: str):
+    """uint8 [H, W] or [H, W, C] as the torch back-end takes one image: [C, H, W] on ``device``."""
+    import torch
+
+    arr = img[..., None] if img.ndim == 2 else img
+    return torch.from_numpy(np.array(arr)).to(device).permute(2, 0, 1)  # a writable copy of the decoded image
+
+
+@dataclass(frozen=True)
 class AnySizeReferenceTask(JpegReferenceTask):
     """One corruption on one ``RandomState(seed)`` through its severities and the images in order: the
     package's ``corrupt`` run so after ``np.random.seed(seed)`` (glass blur and impulse noise aside)."""
@@ -258,7 +297,8 @@ class AnySizeReferenceTask(JpegReferenceTask):
 
 class FolderAnySize(FolderC):
     """``--keep-size``: any image tree, corrupted at each image's own size (the imagecorruptions
-    package's definition), in ``OUT/<corruption>/<severity>/<path below the tree>``."""
+    package's definition), in ``OUT/<corruption>/<severity>/<path below the tree>``; with
+    ``--device`` one image at a time by the torch back-end (its own streams, as for the other trees)."""
 
     what = "a -C tree at the images' own sizes"
     keys = (*FolderC.keys, "definition")
@@ -281,6 +321,9 @@ class FolderAnySize(FolderC):
         tasks = super().tasks(out)
         if c.reference_stream:
             return [AnySizeReferenceTask(t.items, t.names, t.corruption, sevs, c.seed, 0, str(out)) for t in tasks]
+        if c.device is not None:
+            return [AnySizeDeviceTask(t.items, t.names, t.pairs, c.seed, 0, str(out), device=c.rank_device(),
+                                      threads=c.processes) for t in tasks]
         return [AnySizeTask(t.items, t.names, t.pairs, c.seed, 0, str(out)) for t in tasks]
 
 

@@ -26,7 +26,7 @@ def line_blur(x: Tensor, radius: int, sigma: float, angles: list[float]) -> Tens
         pad = int(np.abs(offsets).max()) if len(offsets) else 0
         img = torch.nn.functional.pad(x[i:i + 1].double(), (pad, pad, pad, pad), mode="replicate")[0]
         for k, (dy, dx) in enumerate(offsets.tolist()):
-            out[i] += float(kernel[k]) * img[:, pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+            out[i].add_(img[:, pad - dy:pad - dy + h, pad - dx:pad - dx + w], alpha=float(kernel[k]))
     return out
 
 

@@ -85,13 +85,15 @@ def _smooth(x: Tensor, sigma: float, truncate: float, mode: str, sigma_cols: flo
             blocks.gaussian_matrix(w, float(sigma_cols), truncate, mode), x)
         return rows @ x @ cols.t()
     fold = _fold_symmetric if mode == "reflect" else (lambda i, n: i.clamp(0, n - 1))
-    y = x.reshape(-1, 1, h, w)
+    y = x.reshape(-1, h, w)
     for dim, (sig, r, n) in enumerate(((sigma, radii[0], h), (sigma_cols, radii[1], w))):
         offsets = np.arange(-r, r + 1, dtype=np.float64)
         taps = np.exp(-0.5 / (sig * sig) * offsets ** 2)
-        taps = _const(taps / taps.sum(), y)
-        y = y.index_select(2 + dim, fold(torch.arange(-r, n + r, device=x.device), n))
-        y = F.conv2d(y, taps.view(1, 1, -1, 1) if dim == 0 else taps.view(1, 1, 1, -1))
+        taps /= taps.sum()
+        padded = y.index_select(1 + dim, fold(torch.arange(-r, n + r, device=x.device), n))
+        y = torch.zeros_like(y)
+        for t, weight in enumerate(taps):  # one shifted add per tap (no im2col copies)
+            y.add_(padded[:, t:t + h] if dim == 0 else padded[:, :, t:t + w], alpha=float(weight))
     return y.reshape(x.shape)
 
 
@@ -263,9 +265,13 @@ def _filter2d(x: Tensor, kernel: Tensor) -> Tensor:
     k = kernel.shape[0]
     r = k // 2
     padded = F.pad(x.reshape(n * c, 1, h, w), (r, r, r, r), mode="reflect")
-    if w > _DENSE:  # the banded matrices grow as W^2: a direct convolution instead
-        return F.conv2d(padded, kernel.view(1, 1, k, k)).view(n, c, h, w)
     padded = padded.squeeze(1)
+    if w > _DENSE:  # the banded matrices grow as W^2 (and im2col as K^2 copies): one shifted add per tap
+        out = torch.zeros((n * c, h, w), dtype=x.dtype, device=x.device)
+        for i in range(k):
+            for j in range(k):
+                out.add_(padded[:, i:i + h, j:j + w], alpha=float(kernel[i, j]))
+        return out.view(n, c, h, w)
     cols = torch.arange(w + 2 * r, device=x.device).view(-1, 1) - torch.arange(w, device=x.device).view(1, -1)
     inside = (cols >= 0) & (cols < k)
     bands = torch.where(inside, kernel[:, cols.clamp(0, k - 1)], 0.0)  # [K, W + 2r, W]: row i's taps

@@ -376,3 +376,15 @@ def test_keep_size_refusals_name_the_fix(tmp_path):
         GenerateConfig(out=tmp_path / "o", keep_size=True)
     with pytest.raises(ValueError, match="c-bar"):
         GenerateConfig(out=tmp_path / "o", images=tmp_path, keep_size=True, benchmark="c-bar")
+
+
+def test_a_keep_size_tree_is_not_read_as_imagenet_c(tmp_path):
+    from augmix.cli import main
+    from augmix.data.corrupted import open_folder_c
+    from augmix.data.download import DataError
+
+    _coco_like(tmp_path / "coco")
+    assert main(["corrupt", "--images", str(tmp_path / "coco"), "--keep-size", "--out", str(tmp_path / "c"),
+                 "--corruptions", "fog", "--severities", "1", "--no-progress"]) == 0
+    with pytest.raises(DataError, match="--keep-size"):
+        open_folder_c(tmp_path / "c")

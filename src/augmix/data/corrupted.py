@@ -217,6 +217,10 @@ def open_folder_c(root: str | Path) -> FolderC:
         raise DataError(f"no -C tree at {root}")
     check_not_being_written(root)
     found = FolderC(root, read_meta(root))
+    if (found.meta or {}).get("layout") == "any-size":
+        raise DataError(f"{root} was written by augmix corrupt --keep-size: images at their own sizes without class "
+                        "folders, for a detection or segmentation pipeline's own evaluation; for a classifier, "
+                        "generate the ImageNet-C layout (augmix corrupt --images IMAGEFOLDER)")
     if not found.corruptions:
         raise DataError(f"{root} holds no corruption folders (e.g. {root / 'gaussian_noise' / '1'}); "
                         "expected ROOT/<corruption>/<severity>/<class>/<image>")

@@ -167,7 +167,8 @@ def _section(r: CorruptionResult, results: Results) -> list[str]:
         mce += (f" Accuracy under corruption (mPC, Michaelis et al. 2019) {pct(mpc)} %, "
                 f"{pct(rpc)} % of the clean accuracy (rPC).")
     return ["", "## Common corruptions (-C)", "",
-            f"Data: {r.data}. Mean corruption error over {len(r.per)} corruptions x {len(r.severities)} severities: "
+            f"Data: {r.data} ({r.definition} definition of the corruptions). Mean corruption error over "
+            f"{len(r.per)} corruptions x {len(r.severities)} severities: "
             f"**{pct(r.mean_error)} %**; RMS calibration error {pct(r.rms_calib_mean)} % (mean over corruption x "
             f"severity), {pct(r.rms_calib_pooled)} % (all corrupted predictions pooled); calibration gap "
             f"{signed(r.calib_gap_mean)}.{mce}",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -34,7 +35,7 @@ from skimage import color as skcolor
 
 from augmix import seeding
 from augmix.corruptions import blocks
-from augmix.perturbations.tables import split_name, table_for
+from augmix.perturbations.tables import ALL, BASE, TABLES, is_noise, split_name, table_for
 
 
 class Streams:
@@ -356,11 +357,26 @@ def tilt(x, crop, p, difficulty, streams):
     return out
 
 
-SEQUENCES: dict[str, Callable] = {
-    "gaussian_noise": gaussian_noise, "shot_noise": shot_noise, "speckle_noise": speckle_noise,
-    "motion_blur": motion_blur, "zoom_blur": zoom_blur, "gaussian_blur": gaussian_blur, "snow": snow,
-    "brightness": brightness, "spatter": spatter, "translate": translate, "rotate": rotate, "scale": scale,
-    "shear": shear, "tilt": tilt,
+SEQUENCES: dict[str, Callable] = {name: globals()[name] for name in BASE}  # each perturbation's function, by name
+
+
+@dataclass(frozen=True)
+class PerturbationSpec:
+    """One -P perturbation, as ``corruptions.tables.Spec`` is one corruption: whether flips count
+    against the first frame (the noises), its published parameters per image side (``TABLES``,
+    named fields: frames and schedules), the release names of its difficulties, and its function."""
+
+    name: str
+    noise: bool
+    published: dict[int, dict]
+    releases: tuple[str, ...]
+    function: Callable
+
+
+SPECS: dict[str, PerturbationSpec] = {
+    name: PerturbationSpec(name, is_noise(name), {size: TABLES[size][name] for size in TABLES},
+                           tuple(n for n in ALL if split_name(n)[0] == name), SEQUENCES[name])
+    for name in BASE
 }
 
 

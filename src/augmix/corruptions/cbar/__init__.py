@@ -12,12 +12,13 @@ by its name at run time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from augmix.corruptions.cbar import noise, optics, overlays, warps
 from augmix.corruptions.cbar.numerics import Rng, float_parameter
-from augmix.corruptions.tables import cbar_table_for, check_severity
+from augmix.corruptions.tables import CBAR_TABLES, cbar_table_for, check_severity
 
 # name -> (sample(severity parameter, size, rng) -> params, apply(image, size, **params) -> image)
 TRANSFORMS: dict[str, tuple[Callable, Callable]] = {
@@ -40,9 +41,30 @@ TRANSFORMS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+@dataclass(frozen=True)
+class CbarSpec:
+    """One -C-bar corruption, as ``tables.Spec`` is one -C corruption: its kind (the module of
+    its functions), the published severity parameters per image side (``CBAR_TABLES``: 32 for
+    CIFAR-10-C-bar, 224 for ImageNet-C-bar; a corruption may belong to one set only), and its
+    sample / apply pair."""
+
+    name: str
+    kind: str
+    published: dict[int, tuple[float, ...]]
+    sample: Callable
+    apply: Callable
+
+
+SPECS: dict[str, CbarSpec] = {
+    name: CbarSpec(name, sample.__module__.rsplit(".", 1)[-1],
+                   {size: table[name] for size, table in CBAR_TABLES.items() if name in table}, sample, apply)
+    for name, (sample, apply) in TRANSFORMS.items()
+}
+
+
 def sample_cbar_params(name: str, severity: float, size: int, rng: Rng) -> dict:
     """The published ``sample_parameters`` of ``name`` at severity parameter ``severity``."""
-    return TRANSFORMS[name][0](severity, size, rng)
+    return SPECS[name].sample(severity, size, rng)
 
 
 def apply_cbar_params(image: np.ndarray, name: str, size: int, params: dict) -> np.ndarray:
@@ -52,7 +74,7 @@ def apply_cbar_params(image: np.ndarray, name: str, size: int, params: dict) -> 
     # the published kernels meet 0/0 and x/0 where a branch later discards the value (e.g. the
     # centre of a twirl); the vectorised forms compute them everywhere and mask them
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return TRANSFORMS[name][1](image, size, **params)
+        return SPECS[name].apply(image, size, **params)
 
 
 def corrupt_cbar(images: np.ndarray, name: str, severity: int, seed: int | Rng = 0) -> np.ndarray:

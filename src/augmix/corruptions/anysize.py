@@ -65,24 +65,26 @@ def line_taps(radius: int, sigma: float, angle: float, shape: tuple[int, int]) -
 @numba.njit(cache=True)
 def _line_blur(x, kernel, offsets, out):  # pragma: no cover - compiled
     """out[y, x] = sum_k kernel[k] * x[clip(y - dy_k), clip(x - dx_k)] in float64, taps in order
-    (the package's ``shift``: rolled copies with the edge row or column repeated). Rows are
-    [W * C] runs: each tap adds a shifted run, the clipped ends from the edge pixel."""
+    (the package's ``shift``: rolled copies with the edge row or column repeated). Row by row, all
+    taps into one output row while it is in cache: each adds a shifted source run (slices indexed
+    from 0, so that the loop vectorises), its clipped ends from the edge pixel."""
     h, wc = x.shape
     w, c = out.shape[1], out.shape[2]
     flat = out.reshape(h, wc)
-    flat[:] = 0.0
-    for k in range(kernel.shape[0]):
-        dy, dx = offsets[k, 0], offsets[k, 1]
-        wk = kernel[k]
-        lo, hi = min(max(dx, 0), w), max(min(w + dx, w), 0)  # columns whose source is inside the row
-        for y in range(h):
+    for y in range(h):
+        dst = flat[y]
+        dst[:] = 0.0
+        for k in range(kernel.shape[0]):
+            dy, dx = offsets[k, 0], offsets[k, 1]
+            wk = kernel[k]
+            lo, hi = min(max(dx, 0), w), max(min(w + dx, w), 0)  # columns whose source is inside the row
             src = x[min(max(y - dy, 0), h - 1)]
-            dst = flat[y]
             for i in range(lo * c):
                 dst[i] = dst[i] + wk * src[i % c]
-            shift = dx * c
-            for i in range(lo * c, hi * c):
-                dst[i] = dst[i] + wk * src[i - shift]
+            if hi > lo:
+                run, part = dst[lo * c:hi * c], src[(lo - dx) * c:(hi - dx) * c]
+                for j in range(run.shape[0]):
+                    run[j] = run[j] + wk * part[j]
             for i in range(hi * c, wc):
                 dst[i] = dst[i] + wk * src[wc - c + i % c]
 

@@ -123,7 +123,8 @@ def speckle_noise(x, c, rng):
 # ------------------------------------------------------------------------------- blur
 
 def gaussian_blur(x, c, rng):
-    return blocks.unit_to_u8(_gaussian(_unit(x), c))
+    # one image at a time: the same filter, and a float64 copy of one image, not of the batch
+    return _stack([blocks.unit_to_u8(_gaussian(_unit(img[None]), c))[0] for img in x])
 
 
 def glass_blur(x, c, rng):
@@ -136,11 +137,8 @@ def glass_blur(x, c, rng):
 def defocus_blur(x, c, rng):
     radius, alias_blur = c
     kernel = blocks.disk(radius=radius, alias_blur=alias_blur)
-    x = _unit(x)
-    out = np.empty_like(x)
-    for i in range(len(x)):  # the source's cv2.filter2D (BORDER_REFLECT_101), all channels at once
-        out[i] = cv2.filter2D(x[i], -1, kernel)
-    return blocks.unit_to_u8(out)
+    # the source's cv2.filter2D (BORDER_REFLECT_101), all channels at once, one image at a time
+    return _stack([blocks.unit_to_u8(cv2.filter2D(_unit(img), -1, kernel)) for img in x])
 
 
 def motion_blur(x, c, rng):
@@ -280,21 +278,25 @@ def elastic_transform(x, c, rng):
 
 def pixelate(x, c, rng):
     n, h, w, _ = x.shape
-    out = np.empty(x.shape, dtype=np.uint8)  # Pillow's 8-bit result, kept as it is
-    for i in range(n):
-        img = Image.fromarray(x[i]).resize((int(w * c), int(h * c)), Image.BOX)
-        out[i] = np.asarray(img.resize((w, h), Image.BOX))
-    return out
+    small = (int(w * c), int(h * c))  # Pillow's 8-bit result, kept as it is
+    return _stack([np.asarray(Image.fromarray(img).resize(small, Image.BOX).resize((w, h), Image.BOX)) for img in x])
 
 
 def jpeg_compression(x, c, rng):
-    out = np.empty(x.shape, dtype=np.uint8)
-    for i in range(len(x)):
+    out = []
+    for img in x:
         buf = io.BytesIO()
-        Image.fromarray(x[i]).save(buf, "JPEG", quality=c)
+        Image.fromarray(img).save(buf, "JPEG", quality=c)
         buf.seek(0)
-        out[i] = np.asarray(Image.open(buf))
-    return out
+        out.append(np.asarray(Image.open(buf)))
+    return _stack(out)
+
+
+def _stack(images: list[np.ndarray]) -> np.ndarray:
+    """Per-image results as a writable batch (one image: no copy but of Pillow's read-only view)."""
+    if len(images) > 1:
+        return np.stack(images)
+    return (images[0] if images[0].flags.writeable else images[0].copy())[None]
 
 
 CORRUPTIONS: dict[str, Corruption] = {name: SPECS[name].function() for name in ALL}  # each spec's numpy function
@@ -424,5 +426,6 @@ def corrupt(images: np.ndarray | Sequence[np.ndarray], name: str, severity: int,
         out = np.stack([np.uint8(fn(np.ascontiguousarray(img[None]), params, stream))[0] for img in x])
     else:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        out = np.uint8(fn(x, params, rng))
+        out = fn(x, params, rng)
+        out = out if out.dtype == np.uint8 else np.uint8(out)  # np.uint8 of a uint8 array would copy it
     return restore(out, noise=CATEGORY[name] == "noise")

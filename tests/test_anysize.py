@@ -20,7 +20,7 @@ from torchvision.transforms import v2
 
 import augmix
 from augmix import imagecorruptions as ours
-from augmix.corruptions.functional import corrupt, definition_for
+from augmix.corruptions.apply import corrupt, definition_for
 from augmix.corruptions.tables import ALL
 from augmix.metrics import mean_performance_under_corruption, relative_performance_under_corruption
 from tests.conftest import smooth_images

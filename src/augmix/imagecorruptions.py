@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from augmix.corruptions.functional import corrupt as _corrupt
+from augmix.corruptions.apply import corrupt as _corrupt
 from augmix.corruptions.tables import ALL
 
 _UNSEEDED = ("glass_blur", "impulse_noise")  # the package draws these from fresh generators

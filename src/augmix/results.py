@@ -75,7 +75,7 @@ class CorruptionResult:
     mce: float | None = None  # ImageNet-C: AlexNet-normalised, when all 15 corruptions are present
     relative_mce: float | None = None
     ce: dict[str, float] | None = None
-    # which definition of the corruptions made the images (``corruptions.functional.definition_for``):
+    # which definition of the corruptions made the images (``corruptions.apply.definition_for``):
     # the classification sets are the published generators' (32 and 224 px)
     definition: str = "published"
 

@@ -82,7 +82,8 @@ class _AugMixTransform(Transform):
         refused = _REFUSED if self.config.geometric else (tv_tensors.Video,)
         found = [type(x).__name__ for x in flat_inputs if isinstance(x, refused)]
         if found and found[0] == "Video":
-            raise TypeError(f"{type(self).__name__} cannot transform Video: apply it to each frame's image")
+            raise TypeError(f"{type(self).__name__} cannot transform Video: AugMix mixes several differently-warped "
+                            "copies of an image; apply it to each frame's image")
         if found:
             raise TypeError(f"{type(self).__name__} cannot transform {found[0]}: AugMix mixes several "
                             "differently-warped copies of the image, which no box, mask or key point follows; "

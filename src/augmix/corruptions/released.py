@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from augmix import seeding
-from augmix.corruptions.functional import corrupt
+from augmix.corruptions.apply import corrupt
 from augmix.corruptions.tables import (
     ALL,
     BENCHMARK,

@@ -662,7 +662,7 @@ def corrupt_tensor(images: Tensor, name: str, severity: int, seed: int | torch.G
     output on one device type (see the module's docstring); ``seed=None`` draws afresh each call
     (in a transform pipeline, so that every image gets its own corruption).
     """
-    from augmix.corruptions.functional import definition_for
+    from augmix.corruptions.apply import definition_for
 
     if name not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {name!r} for the torch back-end; choose from {', '.join(ALL)}")
@@ -690,7 +690,7 @@ def corrupt_tensor(images: Tensor, name: str, severity: int, seed: int | torch.G
 
 
 def _luma(rgb: Tensor) -> Tensor:
-    """``functional.grey`` of uint8 [N, 3, H, W]: Pillow's integer ITU-R 601-2 luma, [N, 1, H, W]."""
+    """``apply.grey`` of uint8 [N, 3, H, W]: Pillow's integer ITU-R 601-2 luma, [N, 1, H, W]."""
     r, g, b = rgb.long().unbind(1)
     return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).to(torch.uint8).unsqueeze(1)
 

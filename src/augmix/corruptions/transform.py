@@ -20,7 +20,7 @@ from torchvision import tv_tensors
 from torchvision.transforms.v2 import Transform
 
 from augmix.augment.sampler import Seed, SeededStream
-from augmix.corruptions.functional import DEFINITIONS, Definition, corrupt
+from augmix.corruptions.apply import DEFINITIONS, Definition, corrupt
 from augmix.corruptions.tables import ALL, check_severity
 
 _PASSED = (tv_tensors.BoundingBoxes, tv_tensors.Mask, *(

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from augmix.corruptions import released as C
-from augmix.corruptions.functional import corrupt
+from augmix.corruptions.apply import corrupt
 from augmix.generation.config import GenerateConfig
 from augmix.generation.scaffold import Writer, resolve, write_set
 from augmix.generation.workers import shared

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from augmix.corruptions import released as C
-from augmix.corruptions.functional import corrupt
+from augmix.corruptions.apply import corrupt
 from augmix.corruptions.tables import IMAGENET_JPEG
 from augmix.generation.config import GenerateConfig
 from augmix.generation.scaffold import Writer, resolve, write_set

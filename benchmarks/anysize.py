@@ -5,7 +5,8 @@
 
 1. **Speed**, one thread, CPU seconds per image at 427x640 (COCO's typical size) and 1024x2048
    (Cityscapes), severity 3, the 19 corruptions: ours in the default mode (numpy, the package's
-   definition, a batch of ``--n`` images), our torch back-end on the CPU, and
+   definition, one call per image as for images of mixed sizes), our torch back-end on the CPU
+   (one call on the batch of ``--n`` images), and
    ``imagecorruptions-imaug`` per image, interleaved in each of ``--rounds`` rounds after a
    warm-up call of each at the size (numba compilation, caches). Medians and ranges.
 2. **Distribution**: mean PSNR (dB) against the clean photograph per corruption and severity,
@@ -81,7 +82,7 @@ def speed(images: list[np.ndarray], rounds: int) -> dict:
 
     batch = np.stack(images)
     tensors = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
-    arms = {"ours": lambda n: corrupt(batch, n, 3, seed=0),
+    arms = {"ours": lambda n: [corrupt(im, n, 3, seed=i) for i, im in enumerate(images)],
             "torch_cpu": lambda n: corrupt_tensor(tensors, n, 3, seed=0),
             "imagecorruptions": lambda n: [pkg.corrupt(im, 3, n) for im in images]}
     for name in ALL:  # warm-up at this size: compilation, frost covers, CDF tables

@@ -343,8 +343,8 @@ def nearest_indices(size_in: int, size_out: int) -> np.ndarray:
 
 def pixelate(x, c, rng):
     n, h, w, _ = x.shape  # Pillow's box down-sampling, then its nearest up-sampling (Pillow's C beats a lookup)
-    return functional._stack([np.asarray(Image.fromarray(img).resize((int(w * c), int(h * c)), Image.BOX).resize(
-        (w, h), Image.NEAREST)) for img in x])
+    return functional.pil_batch([Image.fromarray(img).resize((int(w * c), int(h * c)), Image.BOX).resize(
+        (w, h), Image.NEAREST) for img in x])
 
 
 def elastic_transform(x, c, rng):

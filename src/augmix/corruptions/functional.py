@@ -266,24 +266,36 @@ def elastic_transform(x, c, rng):
 def pixelate(x, c, rng):
     n, h, w, _ = x.shape
     small = (int(w * c), int(h * c))  # Pillow's 8-bit result, kept as it is
-    return _stack([np.asarray(Image.fromarray(img).resize(small, Image.BOX).resize((w, h), Image.BOX)) for img in x])
+    return pil_batch([Image.fromarray(img).resize(small, Image.BOX).resize((w, h), Image.BOX) for img in x])
+
+
+def _jpeg(img: np.ndarray, quality: int) -> Image.Image:
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    return Image.open(buf)
 
 
 def jpeg_compression(x, c, rng):
-    out = []
-    for img in x:
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, "JPEG", quality=c)
-        buf.seek(0)
-        out.append(np.asarray(Image.open(buf)))
-    return _stack(out)
+    return pil_batch([_jpeg(img, c) for img in x])
 
 
 def _stack(images: list[np.ndarray]) -> np.ndarray:
-    """Per-image results as a writable batch (one image: no copy but of Pillow's read-only view)."""
-    if len(images) > 1:
-        return np.stack(images)
-    return (images[0] if images[0].flags.writeable else images[0].copy())[None]
+    """Per-image results (writable arrays) as a batch; one image without a copy."""
+    return images[0][None] if len(images) == 1 else np.stack(images)
+
+
+def pil_batch(images: list[Image.Image]) -> np.ndarray:
+    """Pillow's 8-bit results as a writable uint8 batch, each converted once: one image by
+    ``np.array`` (``np.asarray`` of a Pillow image is a read-only view, and a copy of it costs a
+    second pass), several into one preallocated batch."""
+    if len(images) == 1:
+        return np.array(images[0])[None]
+    first = np.asarray(images[0])
+    out = np.empty((len(images), *first.shape), dtype=first.dtype)
+    for i, img in enumerate(images):
+        out[i] = np.asarray(img)
+    return out
 
 
 CORRUPTIONS: dict[str, Corruption] = {name: SPECS[name].function() for name in ALL}  # each spec's numpy function

@@ -129,28 +129,10 @@ def zoomed_shape(shape: tuple[int, int], zoom_factor: float) -> tuple[int, int]:
     return tuple(int(round(int(np.ceil(s / float(zoom_factor))) * zoom_factor)) for s in shape)
 
 
-@numba.njit(cache=True)
-def _zoom2(x, rlo, rhi, rwl, rwh, clo, chi, cwl, cwh, out):  # pragma: no cover - compiled
-    n, _, w, c = x.shape
-    oh, ow = out.shape[1], out.shape[2]
-    tmp = np.empty((oh, w, c), dtype=np.float32)
-    for k in range(n):
-        for i in range(oh):
-            a, b, wa, wb = rlo[i], rhi[i], rwl[i], rwh[i]
-            for j in range(w):
-                for ch in range(c):
-                    tmp[i, j, ch] = wa * x[k, a, j, ch] + wb * x[k, b, j, ch]
-        for i in range(oh):
-            for j in range(ow):
-                a, b, wa, wb = clo[j], chi[j], cwl[j], cwh[j]
-                for ch in range(c):
-                    out[k, i, j, ch] = wa * tmp[i, a, ch] + wb * tmp[i, b, ch]
-
-
 def clipped_zoom(x: np.ndarray, zoom_factor: float, rng, shape: tuple[int, int] | None = None) -> np.ndarray:
     """The package's ``clipped_zoom`` of images ``[N, H, W, C]``, its top-left ``shape`` (default: all
     of it): scipy's zoom itself for the reference stream, two float32 taps per axis otherwise."""
-    n, h, w, c = x.shape
+    h, w = x.shape[1:3]
     full = zoomed_shape((h, w), zoom_factor)
     oh, ow = shape or full
     if not _fast(rng):
@@ -158,12 +140,8 @@ def clipped_zoom(x: np.ndarray, zoom_factor: float, rng, shape: tuple[int, int] 
         top0, top1 = (h - ch0) // 2, (w - ch1) // 2
         return np.stack([ndimage.zoom(img[top0:top0 + ch0, top1:top1 + ch1], (zoom_factor, zoom_factor, 1),
                                       order=1)[:oh, :ow] for img in x])
-    rows = _axis_taps(h, float(zoom_factor), min(oh, full[0]))
-    cols = _axis_taps(w, float(zoom_factor), min(ow, full[1]))
-    out = np.empty((n, len(rows[0]), len(cols[0]), c), dtype=np.float32)
-    announce_first_compile(_zoom2, "corruption kernels")
-    _zoom2(np.ascontiguousarray(x, dtype=np.float32), *rows, *cols, out)
-    return out
+    return blocks.zoom_by_taps(x, _axis_taps(h, float(zoom_factor), min(oh, full[0])),
+                               _axis_taps(w, float(zoom_factor), min(ow, full[1])))
 
 
 def zoom_blur(x, c, rng):

@@ -132,20 +132,32 @@ def zoom_taps(size: int, zoom_factor: float) -> tuple[np.ndarray, ...]:
 
 
 @numba.njit(cache=True)
-def _zoom_rows_cols(x, lo, hi, wlo, whi, out):  # pragma: no cover - compiled
-    n, h, w, c = x.shape
-    tmp = np.empty((h, w, c), dtype=np.float32)
+def _zoom_taps(x, rlo, rhi, rwl, rwh, clo, chi, cwl, cwh, out):  # pragma: no cover - compiled
+    """out = two float32 taps per output row (rows ``rlo``/``rhi``, weights ``rwl``/``rwh``), then two
+    per output column, of images [N, H, W, C]; ``out`` [N, len(rlo), len(clo), C]."""
+    n, _, w, c = x.shape
+    oh, ow = out.shape[1], out.shape[2]
+    tmp = np.empty((oh, w, c), dtype=np.float32)
     for k in range(n):
-        for i in range(h):
-            a, b, wa, wb = lo[i], hi[i], wlo[i], whi[i]
+        for i in range(oh):
+            a, b, wa, wb = rlo[i], rhi[i], rwl[i], rwh[i]
             for j in range(w):
                 for ch in range(c):
                     tmp[i, j, ch] = wa * x[k, a, j, ch] + wb * x[k, b, j, ch]
-        for i in range(h):
-            for j in range(w):
-                a, b, wa, wb = lo[j], hi[j], wlo[j], whi[j]
+        for i in range(oh):
+            for j in range(ow):
+                a, b, wa, wb = clo[j], chi[j], cwl[j], cwh[j]
                 for ch in range(c):
                     out[k, i, j, ch] = wa * tmp[i, a, ch] + wb * tmp[i, b, ch]
+
+
+def zoom_by_taps(x: np.ndarray, rows: tuple[np.ndarray, ...], cols: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Images [N, H, W, C] resampled by two taps per output row and column (``zoom_taps``-style
+    tuples: first index, second index, their float32 weights), in float32."""
+    out = np.empty((x.shape[0], len(rows[0]), len(cols[0]), x.shape[3]), dtype=np.float32)
+    announce_first_compile(_zoom_taps, "corruption kernels")
+    _zoom_taps(np.ascontiguousarray(x, dtype=np.float32), *rows, *cols, out)
+    return out
 
 
 def clipped_zoom(x: np.ndarray, zoom_factor: float) -> np.ndarray:
@@ -157,11 +169,8 @@ def clipped_zoom(x: np.ndarray, zoom_factor: float) -> np.ndarray:
     n, h, w, c = x.shape
     if h != w:
         raise ValueError("clipped_zoom follows the source and needs square images")
-    lo, hi, wlo, whi = zoom_taps(h, float(zoom_factor))
-    out = np.empty(x.shape, dtype=np.float32)
-    announce_first_compile(_zoom_rows_cols, "corruption kernels")
-    _zoom_rows_cols(np.ascontiguousarray(x, dtype=np.float32), lo, hi, wlo, whi, out)
-    return out
+    taps = zoom_taps(h, float(zoom_factor))
+    return zoom_by_taps(x, taps, taps)
 
 
 def clipped_zoom_exact(x: np.ndarray, zoom_factor: float) -> np.ndarray:

@@ -73,9 +73,16 @@ class JpegTask:
                 if _is_done(target):
                     continue
                 if img is None:
-                    img = np.asarray(C.preprocess(item.load(), self.size))
-                _save_jpeg(C.corrupt_prepared(img, name, corruption, severity, self.seed), target)
+                    img = self.source(item)
+                self.write(img, name, corruption, severity, target)
         return self.count
+
+    def source(self, item) -> np.ndarray:
+        """An item's image as its outputs are made from it: the published preprocessing."""
+        return np.asarray(C.preprocess(item.load(), self.size))
+
+    def write(self, img: np.ndarray, name: str, corruption: str, severity: int, target: Path) -> None:
+        _save_jpeg(C.corrupt_prepared(img, name, corruption, severity, self.seed), target)
 
 
 @dataclass(frozen=True)
@@ -228,18 +235,12 @@ def _load_any(item) -> np.ndarray:
 class AnySizeTask(JpegTask):
     """``JpegTask`` at each image's own size and mode, with the imagecorruptions definition."""
 
-    def __call__(self) -> int:
-        for item, name in zip(self.items, self.names, strict=True):
-            img = None
-            for corruption, severity in self.pairs:
-                target = Path(self.out) / corruption / str(severity) / name
-                if _is_done(target):
-                    continue
-                if img is None:
-                    img = _load_any(item)
-                rng = C.unit_stream(corruption, severity, name, self.seed)
-                _save_as_named(corrupt(img, corruption, severity, seed=rng, definition="imagecorruptions"), target)
-        return self.count
+    def source(self, item) -> np.ndarray:
+        return _load_any(item)
+
+    def write(self, img: np.ndarray, name: str, corruption: str, severity: int, target: Path) -> None:
+        rng = C.unit_stream(corruption, severity, name, self.seed)
+        _save_as_named(corrupt(img, corruption, severity, seed=rng, definition="imagecorruptions"), target)
 
 
 @dataclass(frozen=True)

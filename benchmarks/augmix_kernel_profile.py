@@ -1,8 +1,9 @@
 """Where the compiled AugMix kernel's time goes: microseconds per image for each op, one thread.
 
-    python benchmarks/augmix_kernel_profile.py [--images 2000] [--rounds 5]
+    python benchmarks/augmix_kernel_profile.py [--images 2000] [--rounds 5] [--size 32|224]
 
-The kernel (``augment.compiled.augmix_uint8``) on CIFAR-10 test images at 1 thread, with the
+The kernel (``augment.compiled.augmix_uint8``) on CIFAR-10 test images (``--size 224``: Imagewoof
+photographs after Resize(256) + CenterCrop(224), saved as ``augmix_kernel_profile_224``) at 1 thread, with the
 parameters of one ``sample_params`` draw (seed 0, all ops, severity 3) changed so that every
 chain has depth 1 and applies one op: 3 chains of that op, then the mix. A first row applies
 solarize at threshold 256 (level 0: an identity lookup table) as the floor: copying the image
@@ -25,7 +26,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import torch  # noqa: E402
-from _common import cifar_test_images, machine, save  # noqa: E402
+from _common import cifar_test_images, imagenet_images, machine, save  # noqa: E402
 
 from augmix.augment import AugMixConfig  # noqa: E402
 from augmix.augment.compiled import augmix_uint8  # noqa: E402
@@ -50,11 +51,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--size", type=int, default=32, choices=(32, 224), help="CIFAR-10 (32) or photographs (224)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    images, note = cifar_test_images(args.images)
-    if note.startswith("synthetic"):
-        sys.exit("error: no CIFAR-10 found; put it under $AUGMIX_DATA (official layout)")
+    if args.size == 224:
+        images, note = imagenet_images(args.images)
+    else:
+        images, note = cifar_test_images(args.images)
+        if note.startswith("synthetic"):
+            sys.exit("error: no CIFAR-10 found; put it under $AUGMIX_DATA (official layout)")
     x = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
     every = sample_params(len(x), AugMixConfig(all_ops=True), seed=0)
     solarize = every.op_names.index("solarize")  # threshold 256 - int(level * 256 / 10): 256 at level 0
@@ -77,9 +82,10 @@ def main() -> None:
         result[name] = row
         print(f"{name:45s} {med:7.2f} us/image" + (f"  op {row['op_us_per_chain']:6.2f} us" if "op_us_per_chain"
                                                       in row else ""))
-    save("augmix_kernel_profile", {"command": "python benchmarks/augmix_kernel_profile.py " + " ".join(sys.argv[1:]),
-                                   "machine": machine(), "data": note, "threads": 1, "rounds": args.rounds,
-                                   "rows": result})
+    name = "augmix_kernel_profile" + ("_224" if args.size == 224 else "")
+    save(name, {"command": "python benchmarks/augmix_kernel_profile.py " + " ".join(sys.argv[1:]),
+                "machine": machine(), "data": note, "threads": 1, "rounds": args.rounds, "size": args.size,
+                "rows": result})
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def test_whole_augmix_matches_pil_backend(all_ops, size):
     imgs = np.stack([np.asarray(Image.fromarray(im).resize((w, h))) for im in smooth_images(32, seed=2)])
     params = sample_params(32, AugMixConfig(all_ops=all_ops, severity=6), seed=8)
     out = apply_tensor(_batch(imgs), params, backend="kernel")
-    ref = torch.stack([apply_pil(_pil(imgs[i]), params.select(i)) for i in range(32)])
+    ref = torch.stack([apply_pil(_pil(imgs[i]), params.select(i), kernel=False) for i in range(32)])
     assert out.dtype == torch.float32 and out.shape == ref.shape
     assert (out - ref).abs().max() < 1e-6  # float32 rounding of the mix only
 
@@ -55,7 +55,7 @@ def test_grey_images_and_auto_backend_choice():
     imgs = smooth_images(8, seed=3)[..., :1]
     params = sample_params(8, AugMixConfig(all_ops=True), seed=1)
     out = apply_tensor(_batch(imgs), params)  # auto: uint8 on the CPU -> kernel
-    ref = torch.stack([apply_pil(_pil(imgs[i]), params.select(i)) for i in range(8)])
+    ref = torch.stack([apply_pil(_pil(imgs[i]), params.select(i), kernel=False) for i in range(8)])
     assert out.shape == (8, 1, 32, 32) and (out - ref).abs().max() < 1e-6
 
 
@@ -93,3 +93,34 @@ def test_backend_errors_are_clear():
     # float batches and other channel counts still work through torch under "auto"
     assert apply_tensor(x, params).shape == x.shape
     assert apply_tensor(torch.zeros(2, 4, 8, 8, dtype=torch.uint8), params).shape == (2, 4, 8, 8)
+
+
+@pytest.mark.parametrize("all_ops", [False, True])
+def test_pil_inputs_through_the_kernel_are_the_pil_path_to_the_bit(all_ops):
+    """``apply_pil`` takes its chains from the kernel: the same float32 result as Pillow's ops
+    (odd and non-square sizes, grey, a preprocess with Normalize)."""
+    import torchvision.transforms as T
+
+    normalize = T.Compose([T.ToTensor(), T.Normalize([0.5] * 3, [0.25] * 3)])
+    cases = [(np.asarray(Image.fromarray(im).resize((w, h))), pre) for im, (h, w), pre in zip(
+        smooth_images(6, 64, seed=4), [(224, 224), (37, 61), (64, 64), (57, 23), (224, 224), (31, 31)],
+        [None, None, normalize, None, normalize, None], strict=True)]
+    cases.append((smooth_images(1, 48, seed=5)[0][..., 0], None))  # grey
+    for k, (arr, pre) in enumerate(cases):
+        img = Image.fromarray(arr)
+        p = sample_params(1, AugMixConfig(all_ops=all_ops, severity=6), seed=k)
+        args = (img, p) if pre is None else (img, p, pre)
+        assert torch.equal(apply_pil(*args), apply_pil(*args, kernel=False)), (k, arr.shape)
+
+
+def test_pil_inputs_through_the_kernel_on_real_photographs(shared_data, tmp_path):
+    import tarfile
+
+    with tarfile.open(shared_data / "imagewoof2-320-val500.tar.gz") as tar:
+        members = [m for m in tar.getmembers() if m.name.endswith(".JPEG")][:6]
+        photos = [Image.open(tar.extractfile(m)).convert("RGB") for m in members]
+    photos[1] = photos[1].resize((224, 224))
+    photos[2] = photos[2].convert("L")
+    for k, img in enumerate(photos):
+        p = sample_params(1, AugMixConfig(all_ops=True), seed=k)
+        assert torch.equal(apply_pil(img, p), apply_pil(img, p, kernel=False)), (k, img.size, img.mode)

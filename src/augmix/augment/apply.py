@@ -56,19 +56,34 @@ def pil_chains(img: Image.Image, params: AugMixParams) -> list[Image.Image]:
     return chains
 
 
+def kernel_chains(img: Image.Image, params: AugMixParams) -> list[Image.Image] | None:
+    """``pil_chains`` computed by the compiled kernel (Pillow's arithmetic: the same bytes, held
+    by ``tests/test_compiled.py``), for RGB and grey images; None for other modes."""
+    if img.mode not in ("RGB", "L") or params.batch_size != 1:
+        return None
+    from augmix.augment import compiled
+
+    chains = compiled.chains_uint8(pil_to_tensor(img).unsqueeze(0), params)[0]
+    return [Image.fromarray(c[0] if img.mode == "L" else c.transpose(1, 2, 0), img.mode) for c in chains]
+
+
 def apply_pil(
     img: Image.Image,
     params: AugMixParams,
     preprocess: Callable[[Image.Image], torch.Tensor] = to_float,
+    kernel: bool = True,
 ) -> torch.Tensor:
     """AugMix of one PIL image with parameters ``params`` (batch size 1).
 
     Mixing happens after ``preprocess`` (e.g. ToTensor + Normalize); the mix is convex,
-    so preprocessing commutes with it, as the reference notes.
+    so preprocessing commutes with it, as the reference notes. ``kernel``: the chains come
+    from the compiled kernel (RGB and grey images), whose bytes are Pillow's, so the result is
+    the same to the bit; ``False`` runs Pillow's ops themselves, as the reference does.
     """
     weights = params.chain_weights[0]
     mix = None
-    for i, aug in enumerate(pil_chains(img, params)):
+    chains = (kernel_chains(img, params) if kernel else None) or pil_chains(img, params)
+    for i, aug in enumerate(chains):
         term = weights[i] * preprocess(aug)
         mix = term if mix is None else mix + term
     m = params.mix_weights[0]

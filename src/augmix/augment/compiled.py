@@ -230,6 +230,25 @@ def _enhance(code, factor, src, dst):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, a, t, hist, lut, idx, frac):  # pragma: no cover
+    """Chain ``i`` of image ``b``, Pillow's arithmetic op by op; returns whichever buffer holds it."""
+    a[:] = x[b]
+    cur, spare = a, t
+    for d in range(depths[b, i]):
+        code = codes[b, i, d]
+        if code == AFFINE:
+            _affine(cur, spare, mats[b, i, d], idx, frac)
+            cur, spare = spare, cur
+        elif code >= COLOR:
+            _enhance(code, args[b, i, d], cur, spare)
+            cur, spare = spare, cur
+        else:
+            _point_lut(code, args[b, i, d], cur, hist, lut, eq_divisor)
+            _apply_lut(cur, lut)
+    return cur
+
+
+@numba.njit(cache=True)
 def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
     """out[b] = (1 - m) x[b] / 255 + sum_i (w_i m) chain_i(x[b]) / 255, clamped to [0, 1].
 
@@ -251,19 +270,7 @@ def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):
             for xx in range(w):
                 acc[ch, y, xx] = np.float32(x[b, ch, y, xx]) * base
     for i in range(codes.shape[1]):
-        a[:] = x[b]
-        cur, spare = a, t
-        for d in range(depths[b, i]):
-            code = codes[b, i, d]
-            if code == AFFINE:
-                _affine(cur, spare, mats[b, i, d], idx, frac)
-                cur, spare = spare, cur
-            elif code >= COLOR:
-                _enhance(code, args[b, i, d], cur, spare)
-                cur, spare = spare, cur
-            else:
-                _point_lut(code, args[b, i, d], cur, hist, lut, eq_divisor)
-                _apply_lut(cur, lut)
+        cur = _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, a, t, hist, lut, idx, frac)
         wi = (weights[b, i] * m) * scale
         for ch in range(c):
             for y in range(h):
@@ -273,6 +280,21 @@ def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):
         for y in range(h):
             for xx in range(w):
                 acc[ch, y, xx] = min(max(acc[ch, y, xx], np.float32(0.0)), np.float32(1.0))
+
+
+@numba.njit(cache=True)
+def _chains(x, codes, args, mats, depths, eq_divisor, out):  # pragma: no cover - compiled
+    """out[b, i] = chain i of image b (uint8), for every image and chain."""
+    _, c, h, w = x.shape
+    a = np.empty((c, h, w), np.uint8)
+    t = np.empty((c, h, w), np.uint8)
+    hist = np.empty((c, 256), np.int64)
+    lut = np.empty((c, 256), np.uint8)
+    idx = np.empty((4, h * w), np.int64)
+    frac = np.empty((2, h * w), np.float64)
+    for b in range(x.shape[0]):
+        for i in range(codes.shape[1]):
+            out[b, i] = _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, a, t, hist, lut, idx, frac)
 
 
 @numba.njit(cache=True)
@@ -304,6 +326,21 @@ def kernel_params(params: AugMixParams, height: int, width: int) -> tuple[np.nda
 def fits(x: torch.Tensor) -> bool:
     """Whether the kernel takes ``x``: a uint8 CPU batch [B, C, H, W] of grey or RGB images."""
     return x.device.type == "cpu" and x.dtype == torch.uint8 and x.ndim == 4 and x.shape[1] in (1, 3)
+
+
+def chains_uint8(x: torch.Tensor, params: AugMixParams) -> np.ndarray:
+    """The AugMix chains of a CPU uint8 batch ``[B, C, H, W]`` before mixing, uint8
+    ``[B, width, C, H, W]``: the bytes the PIL path's chains have (one thread)."""
+    if not fits(x):
+        raise ValueError(f"chains_uint8 takes a CPU uint8 batch [B, C, H, W] with 1 or 3 channels, got {x.dtype} "
+                         f"{tuple(x.shape)} on {x.device}")
+    b, c, h, w = x.shape
+    codes, args, mats = kernel_params(params, h, w)
+    out = np.empty((b, codes.shape[1], c, h, w), dtype=np.uint8)
+    announce_first_compile(_chains, "the AugMix kernel")
+    _chains(x.contiguous().numpy(), codes, args, mats, params.depths.numpy().astype(np.int64), Fn.EQUALIZE_DIVISOR,
+            out)
+    return out
 
 
 def augmix_uint8(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:

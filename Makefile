@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -n auto --maxprocesses 4
+	$(PY) -m pytest -q
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/augmix demo --out $(OUT)

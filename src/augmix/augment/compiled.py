@@ -230,6 +230,13 @@ def _enhance(code, factor, src, dst):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _buffers(c, h, w):  # pragma: no cover - compiled
+    """One image's working buffers: two chain images, histograms, a table, affine taps."""
+    return (np.empty((c, h, w), np.uint8), np.empty((c, h, w), np.uint8), np.empty((c, 256), np.int64),
+            np.empty((c, 256), np.uint8), np.empty((4, h * w), np.int64), np.empty((2, h * w), np.float64))
+
+
+@numba.njit(cache=True)
 def _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, a, t, hist, lut, idx, frac):  # pragma: no cover
     """Chain ``i`` of image ``b``, Pillow's arithmetic op by op; returns whichever buffer holds it."""
     a[:] = x[b]
@@ -255,12 +262,7 @@ def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):
     The float32 arithmetic is ``apply.mix``'s, term by term.
     """
     _, c, h, w = x.shape
-    a = np.empty((c, h, w), np.uint8)
-    t = np.empty((c, h, w), np.uint8)
-    hist = np.empty((c, 256), np.int64)
-    lut = np.empty((c, 256), np.uint8)
-    idx = np.empty((4, h * w), np.int64)
-    frac = np.empty((2, h * w), np.float64)
+    a, t, hist, lut, idx, frac = _buffers(c, h, w)
     scale = np.float32(1.0 / 255.0)
     m = mix[b]
     acc = out[b]
@@ -286,12 +288,7 @@ def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):
 def _chains(x, codes, args, mats, depths, eq_divisor, out):  # pragma: no cover - compiled
     """out[b, i] = chain i of image b (uint8), for every image and chain."""
     _, c, h, w = x.shape
-    a = np.empty((c, h, w), np.uint8)
-    t = np.empty((c, h, w), np.uint8)
-    hist = np.empty((c, 256), np.int64)
-    lut = np.empty((c, 256), np.uint8)
-    idx = np.empty((4, h * w), np.int64)
-    frac = np.empty((2, h * w), np.float64)
+    a, t, hist, lut, idx, frac = _buffers(c, h, w)
     for b in range(x.shape[0]):
         for i in range(codes.shape[1]):
             out[b, i] = _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, a, t, hist, lut, idx, frac)

@@ -296,17 +296,8 @@ def _sets_from_args(args: argparse.Namespace) -> dict[str, str]:
     return sets
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from augmix import __version__
+def _add_preview(sub: argparse._SubParsersAction) -> None:
     from augmix.augment import AugMixConfig
-    from augmix.generation import GenerateConfig
-    from augmix.recipes import RECIPES
-    from augmix.suite import EvalConfig
-    from augmix.train import TrainConfig
-
-    parser = _Parser(prog="augmix", description=__doc__.split("\n")[0])
-    parser.add_argument("--version", action="version", version=f"augmix {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("preview", help=VERBS["preview"])
     p.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")
@@ -320,10 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p.add_argument_group("AugMix"), AugMixConfig, "preview")
     p.set_defaults(func=cmd_preview)
 
-    for verb, func in (("corrupt", cmd_corrupt), ("perturb", cmd_perturb)):
-        p = sub.add_parser(verb, help=VERBS[verb], description="Options are the fields of GenerateConfig.")
-        add_config_options(p, GenerateConfig, verb)
-        p.set_defaults(func=func)
+
+def _add_generate(sub: argparse._SubParsersAction, verb: str) -> None:
+    from augmix.generation.config import GenerateConfig
+
+    p = sub.add_parser(verb, help=VERBS[verb], description="Options are the fields of GenerateConfig.")
+    add_config_options(p, GenerateConfig, verb)
+    p.set_defaults(func={"corrupt": cmd_corrupt, "perturb": cmd_perturb}[verb])
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from augmix.recipes import RECIPES
+    from augmix.train import TrainConfig
 
     p = sub.add_parser("train", help=VERBS["train"],
                        description="Options left out take the recipe's value, else TrainConfig's default "
@@ -333,15 +332,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_options(p.add_argument_group("settings (TrainConfig)"), TrainConfig, "train", defaults=False)
     p.set_defaults(func=cmd_train)
 
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from augmix.suite import REGISTRY, EvalConfig
+
     p = sub.add_parser("evaluate", help=VERBS["evaluate"], description="Options are the fields of EvalConfig, and "
                        "each benchmark's source (a folder, 'released' or 'generate').")
     add_config_options(p, EvalConfig, "evaluate")
-    from augmix.suite import REGISTRY
-
     _add_benchmark_options(p.add_argument_group(
         "benchmarks", f"the registry's (augmix.suite.REGISTRY), named for --suite: {', '.join(REGISTRY)}"))
     p.set_defaults(func=cmd_evaluate)
 
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help=VERBS["demo"])
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)")
     p.add_argument("--dataset", choices=["digits", "cifar10"], default="digits",
@@ -354,11 +357,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive(int), default=None, help="processes for corrupting (default: all)")
     p.set_defaults(func=cmd_demo)
 
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help=VERBS["compare"])
     p.add_argument("runs", nargs="+", type=Path, help="folders holding results.json")
     p.add_argument("--labels", type=_names, help="comma-separated labels, one per run")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(func=cmd_compare)
+
+
+_ADD_VERB: dict[str, Callable[[argparse._SubParsersAction], None]] = {
+    "preview": _add_preview, "corrupt": lambda sub: _add_generate(sub, "corrupt"),
+    "perturb": lambda sub: _add_generate(sub, "perturb"), "train": _add_train, "evaluate": _add_evaluate,
+    "demo": _add_demo, "compare": _add_compare}
+
+
+def build_parser(verbs: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line, generated from the config dataclasses; ``verbs`` (default all) limits it to
+    those verbs, so that one verb's ``--help`` imports only what that verb's options are read from."""
+    from augmix import __version__
+
+    parser = _Parser(prog="augmix", description=__doc__.split("\n")[0])
+    parser.add_argument("--version", action="version", version=f"augmix {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for verb in VERBS if verbs is None else verbs:
+        _ADD_VERB[verb](sub)
     return parser
 
 
@@ -452,12 +475,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not any(a in ("-h", "--help") for a in argv) and not _libraries_load(argv[0]):
         return 2
     try:
+        args = build_parser([argv[0]]).parse_args(argv)  # a verb's --help ends here, loading only its options
         from augmix.checkpoint import CheckpointError
         from augmix.data import DataError
         from augmix.io import MissingTool
         from augmix.train import TrainingDiverged
-
-        args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse's usage errors (status 2), --help and --version (0)
         return exit_.code if isinstance(exit_.code, int) else 2
     except (ImportError, MemoryError) as err:  # a library that cannot load (e.g. under a low ulimit -v)

@@ -6,8 +6,7 @@ that reading a table (the command line's help does) loads none of them.
 
 from __future__ import annotations
 
-import importlib
-
+from augmix._lazy import lazy_exports
 from augmix.corruptions.tables import ALL, BENCHMARK, CATEGORY, EXTRA, TABLES, table_for
 
 _LAZY = {"corrupt": "augmix.corruptions.apply", "CORRUPTIONS": "augmix.corruptions.functional"}
@@ -15,9 +14,4 @@ _LAZY = {"corrupt": "augmix.corruptions.apply", "CORRUPTIONS": "augmix.corruptio
 __all__ = ["ALL", "BENCHMARK", "CATEGORY", "CORRUPTIONS", "EXTRA", "TABLES", "corrupt", "table_for"]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'augmix.corruptions' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from augmix.corruptions import blocks
+from augmix.corruptions import blocks, warp
 from augmix.corruptions.tables import ALL, FOG_MAPSIZE, FROST_SCALE, SPECS
 
 Corruption = Callable[[np.ndarray, object, np.random.Generator], np.ndarray]
@@ -249,7 +249,7 @@ def elastic_transform(x, c, rng):
     for i in range(n):
         pts2 = pts1 + rng.uniform(-affine, affine, size=pts1.shape).astype(np.float32)
         m = cv2.getAffineTransform(pts1, pts2)
-        warped[i] = cv2.warpAffine(image[i], m, (w, h), borderMode=cv2.BORDER_REFLECT_101)
+        warped[i] = warp.warp_affine(image[i], m, (w, h), warp.REFLECT_101)  # OpenCV 4's arithmetic, as released
     noise = rng.uniform(-1, 1, size=(2, n, h, w))
     if sigma > 0 and _fast(rng):  # the same filter as two matrix products (its kernel outgrows the image)
         noise = blocks.gaussian_reflect(noise, sigma, truncate=3)

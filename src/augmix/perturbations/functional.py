@@ -35,6 +35,7 @@ from skimage import color as skcolor
 
 from augmix import seeding
 from augmix.corruptions import blocks
+from augmix.corruptions.warp import warp_perspective
 from augmix.perturbations.tables import ALL, BASE, TABLES, is_noise, split_name, table_for
 
 
@@ -353,7 +354,7 @@ def tilt(x, crop, p, difficulty, streams):
     for i in range(p["frames"]):
         mat = tilt_matrix(w, h, p["degrees"][1] * (i + p["degrees"][0]))
         for k in range(n):
-            out[k, i] = center_crop(cv2.warpPerspective(x[k], mat, (w, h)), crop)
+            out[k, i] = center_crop(warp_perspective(x[k], mat, (w, h)), crop)  # OpenCV 4's arithmetic, as released
     return out
 
 

@@ -125,6 +125,25 @@ def test_fast_paths_at_224_px_match_the_reference_stream_path():
             assert abs(ours - published) <= 0.2, (name, s, ours, published)
 
 
+def test_default_mode_jpeg_is_pillows_round_trip_to_the_byte():
+    # The default mode codes through OpenCV (faster); the published function saves and reopens with Pillow.
+    from skimage import data
+
+    photos = [data.coffee(), data.astronaut()[:301, :457], data.chelsea()[1:, 3:]]  # real photographs, odd sizes
+    rng = np.random.default_rng(0)
+    photos += [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((32, 32), (33, 47), (64, 61))]
+    for x in photos:  # the package's qualities, 25 to 7
+        for s in range(1, 6):
+            assert np.array_equal(corrupt(x, "jpeg_compression", s, seed=0, definition="imagecorruptions"),
+                                  corrupt(x, "jpeg_compression", s, seed=np.random.RandomState(0),
+                                          definition="imagecorruptions")), (x.shape, s)
+    for size in (32, 64):  # the published tables' higher qualities, 80 to 25
+        x = smooth_images(4, size, seed=size)
+        for s in range(1, 6):
+            assert np.array_equal(corrupt(x, "jpeg_compression", s, seed=0),
+                                  corrupt(x, "jpeg_compression", s, seed=np.random.RandomState(0)))
+
+
 def test_fast_zoom_is_scipys_zoom_within_one_level_on_a_few_values():
     x = smooth_images(40, 32, seed=5)
     for s in range(1, 6):

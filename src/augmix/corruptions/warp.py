@@ -79,61 +79,89 @@ def _border(p: int, n: int, mode: int) -> int:
     return p
 
 
+@numba.njit(cache=True, inline="always")
+def _split(x, y):
+    """A 1/32-pixel coordinate pair as the source pixel (saturate_cast<short>) and table position."""
+    sx = min(max(x >> INTER_BITS, -32768), 32767)
+    sy = min(max(y >> INTER_BITS, -32768), 32767)
+    return sx, sy, (y & (TAB - 1)) * TAB + (x & (TAB - 1))
+
+
 @numba.njit(cache=True)
-def _remap_u8(src, sx, sy, alpha, wtab, mode):
+def _remap_u8(src, fx, fy, wtab, mode):
     h, w, c = src.shape
-    oh, ow = sx.shape
+    oh, ow = fx.shape
     out = np.zeros((oh, ow, c), np.uint8)
+    half = 1 << (COEF_BITS - 1)
     for i in range(oh):
         for j in range(ow):
-            x, y = sx[i, j], sy[i, j]
+            x, y, a = _split(fx[i, j], fy[i, j])
+            w0, w1, w2, w3 = wtab[a, 0], wtab[a, 1], wtab[a, 2], wtab[a, 3]
+            if 0 <= x < w - 1 and 0 <= y < h - 1:  # all four neighbours inside: remapBilinear's fast path
+                for k in range(c):
+                    s = (np.int32(src[y, x, k]) * w0 + np.int32(src[y, x + 1, k]) * w1
+                         + np.int32(src[y + 1, x, k]) * w2 + np.int32(src[y + 1, x + 1, k]) * w3)
+                    out[i, j, k] = min(max((s + half) >> COEF_BITS, 0), 255)
+                continue
             if mode == CONSTANT and (x >= w or x + 1 < 0 or y >= h or y + 1 < 0):
                 continue
-            a = alpha[i, j]
             x0, x1, y0, y1 = _border(x, w, mode), _border(x + 1, w, mode), _border(y, h, mode), _border(y + 1, h, mode)
             for k in range(c):
                 v0 = np.int32(src[y0, x0, k]) if x0 >= 0 and y0 >= 0 else np.int32(0)
                 v1 = np.int32(src[y0, x1, k]) if x1 >= 0 and y0 >= 0 else np.int32(0)
                 v2 = np.int32(src[y1, x0, k]) if x0 >= 0 and y1 >= 0 else np.int32(0)
                 v3 = np.int32(src[y1, x1, k]) if x1 >= 0 and y1 >= 0 else np.int32(0)
-                s = v0 * wtab[a, 0] + v1 * wtab[a, 1] + v2 * wtab[a, 2] + v3 * wtab[a, 3]
-                out[i, j, k] = min(max((s + (1 << (COEF_BITS - 1))) >> COEF_BITS, 0), 255)
+                out[i, j, k] = min(max((v0 * w0 + v1 * w1 + v2 * w2 + v3 * w3 + half) >> COEF_BITS, 0), 255)
     return out
 
 
 @numba.njit(cache=True)
-def _remap_f32(src, sx, sy, alpha, wtab, mode):
+def _remap_f32(src, fx, fy, wtab, mode):
     h, w, c = src.shape
-    oh, ow = sx.shape
+    oh, ow = fx.shape
     out = np.zeros((oh, ow, c), np.float32)
     zero = np.float32(0)
     for i in range(oh):
         for j in range(ow):
-            x, y = sx[i, j], sy[i, j]
+            x, y, a = _split(fx[i, j], fy[i, j])
+            w0, w1, w2, w3 = wtab[a, 0], wtab[a, 1], wtab[a, 2], wtab[a, 3]
+            if 0 <= x < w - 1 and 0 <= y < h - 1:
+                for k in range(c):
+                    out[i, j, k] = (src[y, x, k] * w0 + src[y, x + 1, k] * w1 + src[y + 1, x, k] * w2
+                                    + src[y + 1, x + 1, k] * w3)
+                continue
             if mode == CONSTANT and (x >= w or x + 1 < 0 or y >= h or y + 1 < 0):
                 continue
-            a = alpha[i, j]
             x0, x1, y0, y1 = _border(x, w, mode), _border(x + 1, w, mode), _border(y, h, mode), _border(y + 1, h, mode)
             for k in range(c):
                 v0 = src[y0, x0, k] if x0 >= 0 and y0 >= 0 else zero
                 v1 = src[y0, x1, k] if x1 >= 0 and y0 >= 0 else zero
                 v2 = src[y1, x0, k] if x0 >= 0 and y1 >= 0 else zero
                 v3 = src[y1, x1, k] if x1 >= 0 and y1 >= 0 else zero
-                out[i, j, k] = v0 * wtab[a, 0] + v1 * wtab[a, 1] + v2 * wtab[a, 2] + v3 * wtab[a, 3]
+                out[i, j, k] = v0 * w0 + v1 * w1 + v2 * w2 + v3 * w3
     return out
 
 
+@numba.njit(cache=True)
+def _affine_coords(x0, y0, adelta, bdelta):
+    """warpAffine's fixed-point source coordinates, ``(row start + column step) >> (AB_BITS - INTER_BITS)``."""
+    fx = np.empty((len(x0), len(adelta)), np.int64)
+    fy = np.empty_like(fx)
+    for i in range(len(x0)):
+        for j in range(len(adelta)):
+            fx[i, j] = (x0[i] + adelta[j]) >> (AB_BITS - INTER_BITS)
+            fy[i, j] = (y0[i] + bdelta[j]) >> (AB_BITS - INTER_BITS)
+    return fx, fy
+
+
 def _remap(src: np.ndarray, x: np.ndarray, y: np.ndarray, mode: int) -> np.ndarray:
-    """remap with 1/32-pixel coordinates ``x``, ``y`` (int, 5 fractional bits), bilinear."""
+    """remap with 1/32-pixel coordinates ``x``, ``y`` (int64, 5 fractional bits), bilinear."""
     squeeze = src.ndim == 2
     src = np.ascontiguousarray(src[..., None] if squeeze else src)
-    sx = np.clip(x >> INTER_BITS, -32768, 32767).astype(np.int32)  # saturate_cast<short>
-    sy = np.clip(y >> INTER_BITS, -32768, 32767).astype(np.int32)
-    alpha = ((y & (TAB - 1)) * TAB + (x & (TAB - 1))).astype(np.int32)
     if src.dtype == np.uint8:
-        out = _remap_u8(src, sx, sy, alpha, INT_WEIGHTS, mode)
+        out = _remap_u8(src, x, y, INT_WEIGHTS, mode)
     elif src.dtype == np.float32:
-        out = _remap_f32(src, sx, sy, alpha, FLOAT_WEIGHTS, mode)
+        out = _remap_f32(src, x, y, FLOAT_WEIGHTS, mode)
     else:
         raise ValueError(f"warp takes uint8 or float32 images, not {src.dtype}")
     return out[..., 0] if squeeze else out
@@ -159,9 +187,7 @@ def warp_affine(src: np.ndarray, m: np.ndarray, size: tuple[int, int], border: i
     adelta, bdelta = _round(m[0] * xs * scale), _round(m[3] * xs * scale)
     x0 = _round((m[1] * ys + m[2]) * scale) + delta
     y0 = _round((m[4] * ys + m[5]) * scale) + delta
-    x = (x0[:, None] + adelta[None, :]) >> (AB_BITS - INTER_BITS)
-    y = (y0[:, None] + bdelta[None, :]) >> (AB_BITS - INTER_BITS)
-    return _remap(src, x, y, border)
+    return _remap(src, *_affine_coords(x0, y0, adelta, bdelta), border)
 
 
 def _invert3(s: np.ndarray) -> np.ndarray:
@@ -179,6 +205,29 @@ def _invert3(s: np.ndarray) -> np.ndarray:
     return np.array(t, np.float64).reshape(3, 3)
 
 
+@numba.njit(cache=True)
+def _perspective_coords(m, w, h, block):
+    """WarpPerspectiveInvoker's fixed-point source coordinates: per row and column block, X0, Y0 and
+    W0 at the block's first column, then ``W = 32 / (W0 + M6 * x1)``, ``X = round((X0 + M0 * x1) * W)``
+    (float64, IEEE, operations in the C++'s order: numba fuses no multiply-add without fastmath)."""
+    fx = np.empty((h, w), np.int64)
+    fy = np.empty_like(fx)
+    lo, hi = -2147483648.0, 2147483647.0
+    for i in range(h):
+        for b in range(0, w, block):
+            xb, yb = float(b), float(i)
+            x_0 = m[0] * xb + m[1] * yb + m[2]
+            y_0 = m[3] * xb + m[4] * yb + m[5]
+            w_0 = m[6] * xb + m[7] * yb + m[8]
+            for j in range(b, min(b + block, w)):
+                x1 = float(j - b)
+                wt = w_0 + m[6] * x1
+                wt = TAB / wt if wt != 0 else 0.0
+                fx[i, j] = np.int64(np.rint(max(lo, min(hi, (x_0 + m[0] * x1) * wt))))  # saturate_cast<int>
+                fy[i, j] = np.int64(np.rint(max(lo, min(hi, (y_0 + m[3] * x1) * wt))))
+    return fx, fy
+
+
 def warp_perspective(src: np.ndarray, m: np.ndarray, size: tuple[int, int], border: int = CONSTANT) -> np.ndarray:
     """``cv2.warpPerspective(src, m, size, flags=INTER_LINEAR, borderMode=border)`` as OpenCV 4
     computes it (``size`` is (width, height)). Each row is computed in column blocks from the
@@ -186,16 +235,4 @@ def warp_perspective(src: np.ndarray, m: np.ndarray, size: tuple[int, int], bord
     m = _invert3(np.asarray(m, np.float64).reshape(3, 3)).reshape(9)
     w, h = size
     block = min(PERSPECTIVE_BLOCK ** 2 // min(PERSPECTIVE_BLOCK // 2, h), w)  # bw0 = min(BLOCK_SZ**2 / bh0, cols)
-    xs = np.arange(w)
-    start = (xs // block * block).astype(np.float64)  # each column's block start x
-    x1 = (xs - xs // block * block).astype(np.float64)
-    yy = np.arange(h, dtype=np.float64)[:, None]
-    x_0 = m[0] * start + m[1] * yy + m[2]
-    y_0 = m[3] * start + m[4] * yy + m[5]
-    w_0 = m[6] * start + m[7] * yy + m[8]
-    wt = w_0 + m[6] * x1
-    with np.errstate(divide="ignore"):
-        wt = np.where(wt != 0, TAB / np.where(wt != 0, wt, 1.0), 0.0)
-    fx = np.clip((x_0 + m[0] * x1) * wt, -(2.0 ** 31), 2.0 ** 31 - 1)
-    fy = np.clip((y_0 + m[3] * x1) * wt, -(2.0 ** 31), 2.0 ** 31 - 1)
-    return _remap(src, _round(fx), _round(fy), border)
+    return _remap(src, *_perspective_coords(m, w, h, block), border)

@@ -39,3 +39,12 @@ def shared_data() -> Path:
 def pytest_report_header(config):  # noqa: ARG001
     where = SHARED_DATA if SHARED_DATA.exists() else "absent: tests on real data are skipped"
     return f"augmix shared data: {where}; threads={os.cpu_count()}"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "heavy: a test of tens of seconds; run first, so that the parallel "
+                                       "suite's workers finish together instead of one waiting on a late long test")
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ARG001
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: otherwise in file order

@@ -108,6 +108,7 @@ def test_default_mode_at_any_size_matches_the_package_in_distribution(key):
     assert not off, off
 
 
+@pytest.mark.heavy
 def test_frost_and_spatter_match_the_package_in_distribution_over_many_images():
     x = smooth_images(8000, 48, seed=36)[:, :32]  # as fixtures/README.md says
     for name, theirs in FIXTURE["many"]["mean_psnr_db"].items():
@@ -192,6 +193,7 @@ def test_torch_back_end_takes_any_size_grey_and_alpha():
         corrupt_tensor(x[..., :20, :], "fog", 1)
 
 
+@pytest.mark.heavy
 def test_torch_back_end_at_any_size_matches_the_package_in_distribution():
     from augmix.corruptions.tensor import corrupt_tensor
 

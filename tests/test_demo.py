@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from augmix.demo import run_demo
 from augmix.results import load_results
 
 
+@pytest.mark.heavy
 def test_demo_runs_offline_and_writes_the_report(tmp_path):
     out = run_demo(tmp_path / "demo", seeds=(0, 1), epochs=1, test_images=60, workers=1, progress=False)
     report = (out / "report.md").read_text()

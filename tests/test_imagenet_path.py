@@ -27,6 +27,7 @@ def imagefolder(tmp_path_factory):
     return root
 
 
+@pytest.mark.heavy
 def test_train_evaluate_imagenet_c_with_mce(imagefolder, tmp_path):
     rc = main(["train", "--dataset", "imagenet", "--data-dir", str(imagefolder), "--model", "tiny", "--epochs", "1",
                "--batch-size", "4", "--workers", "0", "--augmix", "severity=1", "--out", str(tmp_path / "run")])

@@ -98,6 +98,7 @@ def _epochs(context: str, persistent: bool, seed: int, transform) -> list[list[t
 
 # spawn with persistent workers: pickled into fresh interpreters (what spawn adds), started once per loader
 # rather than once per epoch (each start imports torch); fork covers the per-epoch restarts
+@pytest.mark.heavy
 @pytest.mark.parametrize("context,persistent", [("fork", False), ("fork", True), ("spawn", True)])
 def test_a_seeded_transform_differs_per_worker_and_epoch_and_replays_from_manual_seed(context, persistent):
     transform = augmix.AugMix(generator=0)

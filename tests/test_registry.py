@@ -277,6 +277,7 @@ def test_on_the_fly_corruption_by_the_torch_back_end_equals_its_written_folder(t
         EvalConfig(out=tmp_path / "i3", sets={"c": GENERATE, "c-bar": GENERATE}, generate_device="cpu", **common)
 
 
+@pytest.mark.heavy
 def test_generation_sharded_over_two_torchrun_ranks_equals_one_process(tmp_path):
     """`torchrun --nproc_per_node 2 -m augmix corrupt ...`: each rank writes its share of the units,
     rank 0 assembles and checks; the set equals a single process's (CIFAR arrays and a tree)."""

@@ -101,6 +101,7 @@ def test_find_sets_prefers_given_paths_and_skips_what_is_absent(tmp_path):
     assert find_sets("cifar10", None, None, {}) == {}
 
 
+@pytest.mark.heavy
 def test_imagenet_suite_with_p_videos_c_bar_tree_shift_and_mfr(tmp_path):
     data = tmp_path / "inet"
     wnids = ("n01440764", "n01443537")  # tench is not in ImageNet-R, goldfish is

@@ -39,11 +39,19 @@ def cifar_like() -> np.ndarray:
     return smooth_images(2000, 32, seed=14)  # the inputs of the published PSNR fixture
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", [n for n in ALL if n != "zoom_blur"])  # zoom: deterministic, compared directly below
 def test_torch_corruptions_match_the_published_distribution_at_32_px(name, cifar_like):
     ours = [_psnr(_ours(cifar_like, name, s), cifar_like) for s in range(1, 6)]
     theirs = FIXTURE["mean_psnr_db"]["32"][name]
     assert np.allclose(ours, theirs, atol=0.2), list(zip(ours, theirs, strict=True))
+
+
+def test_torch_zoom_blur_at_32_px_is_the_published_one_within_a_level_on_few_values(cifar_like):
+    x = cifar_like[:200]  # measured: at most 1 level, on 4.4e-5 of the values at severity 1 and fewer above
+    for s in range(1, 6):
+        ours = _ours(x, "zoom_blur", s).astype(int)
+        published = corrupt(x, "zoom_blur", s, seed=np.random.RandomState(SEED)).astype(int)  # scipy's zoom
+        assert np.abs(ours - published).max() <= 1 and (ours != published).mean() < 1e-4, s
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +82,7 @@ def test_random_corruptions_at_224_px_match_the_published_path_in_mean_psnr(name
         assert abs(ours - published) <= 0.2, (name, s, ours, published)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("name, severities, n", [("fog", (3,), 400), ("elastic_transform", (3,), 400),
                                                 ("spatter", (3, 5), 150)])
 def test_high_variance_corruptions_at_224_px_match_the_numpy_path(name, severities, n):

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 import augmix
-from augmix.augment import AugMixConfig, apply_pil, apply_tensor, sample_params
+from augmix.augment import AugMixConfig, apply_pil, apply_tensor, compiled, sample_params
 from augmix.augment import functional as F
 from augmix.augment.ops import AUGMIX_OPS_ALL
 from tests.conftest import smooth_images
@@ -124,3 +124,11 @@ def test_pil_inputs_through_the_kernel_on_real_photographs(shared_data, tmp_path
     for k, img in enumerate(photos):
         p = sample_params(1, AugMixConfig(all_ops=True), seed=k)
         assert torch.equal(apply_pil(img, p), apply_pil(img, p, kernel=False)), (k, img.size, img.mode)
+
+
+def test_augmix_dataset_loads_the_kernel_before_workers_fork():
+    # Forked DataLoader workers inherit what the parent loaded; each would otherwise load it on its first image.
+    from augmix.augment import AugMixDataset
+
+    AugMixDataset([])
+    assert compiled._chains.signatures  # compiled (or read from the cache) in this process

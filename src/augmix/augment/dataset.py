@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from augmix.augment import compiled
 from augmix.augment.apply import apply_pil, to_float
 from augmix.augment.sampler import AugMixConfig, Seed, SeededStream, sample_params
 
@@ -34,6 +35,7 @@ class AugMixDataset(torch.utils.data.Dataset):
         self.jsd = jsd
         self.config = config
         self.stream = SeededStream.of(generator)
+        compiled.load()  # here, before the DataLoader forks its workers, so that they inherit it
 
     def _aug(self, img: Image.Image) -> torch.Tensor:
         seed = self.stream.rng() if self.stream is not None else None

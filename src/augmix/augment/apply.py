@@ -80,6 +80,10 @@ def apply_pil(
     from the compiled kernel (RGB and grey images), whose bytes are Pillow's, so the result is
     the same to the bit; ``False`` runs Pillow's ops themselves, as the reference does.
     """
+    if kernel and preprocess is to_float and img.mode in ("RGB", "L") and params.batch_size == 1:
+        from augmix.augment import compiled  # the default preprocess: chains and mix compiled, the same bits
+
+        return compiled.augmix_to_float(pil_to_tensor(img), params)
     weights = params.chain_weights[0]
     mix = None
     chains = (kernel_chains(img, params) if kernel else None) or pil_chains(img, params)

@@ -340,6 +340,34 @@ def chains_uint8(x: torch.Tensor, params: AugMixParams) -> np.ndarray:
     return out
 
 
+@numba.njit(cache=True)
+def _mix_to_float(x, chains, weights, m, out):  # pragma: no cover - compiled
+    """``apply_pil``'s mix with ToTensor, operation by operation in float32 as torch does it:
+    every value divided by 255, the chains weighted and summed in order, then ``(1 - m) x + m
+    mix`` (separate roundings: numba fuses nothing without fastmath), so the bits are equal."""
+    width, c, h, w = chains.shape
+    d = np.float32(255.0)
+    keep = np.float32(1.0) - m
+    for k in range(c):
+        for i in range(h):
+            for j in range(w):
+                acc = weights[0] * (np.float32(chains[0, k, i, j]) / d)
+                for q in range(1, width):
+                    acc = acc + weights[q] * (np.float32(chains[q, k, i, j]) / d)
+                out[k, i, j] = keep * (np.float32(x[k, i, j]) / d) + m * acc
+
+
+def augmix_to_float(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:
+    """AugMix of one uint8 image ``[C, H, W]`` (batch-size-1 ``params``) exactly as
+    ``apply_pil(img, params)`` computes it with ``ToTensor``: Pillow's chains, torch's float32 mix
+    to the bit, without making PIL images of the chains or torch tensors of every step."""
+    chains = chains_uint8(x.unsqueeze(0), params)[0]
+    out = np.empty(x.shape, dtype=np.float32)
+    _mix_to_float(x.contiguous().numpy(), chains, params.chain_weights[0].numpy().astype(np.float32),
+                  np.float32(params.mix_weights[0].item()), out)
+    return torch.from_numpy(out)
+
+
 def load() -> None:
     """Load (or compile) the per-image kernel now, in this process: DataLoader workers forked
     afterwards inherit it, where each would otherwise load it on its first image of every epoch

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from augmix.checkpoint import load_checkpoint
 from augmix.cli import main
 from augmix.corruptions.tables import BENCHMARK
 from augmix.data.images import walk_image_tree
@@ -32,6 +33,7 @@ def test_train_evaluate_imagenet_c_with_mce(imagefolder, tmp_path):
     rc = main(["train", "--dataset", "imagenet", "--data-dir", str(imagefolder), "--model", "tiny", "--epochs", "1",
                "--batch-size", "4", "--workers", "0", "--augmix", "severity=1", "--out", str(tmp_path / "run")])
     assert rc == 0
+    assert load_checkpoint(tmp_path / "run" / "checkpoint.pt")["config"]["augment"] == "per_image"  # auto, on a CPU
     items = walk_image_tree(imagefolder / "val").images
     inc = generate_folder_c(items, tmp_path / "IN-C", BENCHMARK, seed=0, workers=2, progress=False)
     assert len(list(inc.rglob("*.JPEG"))) == 15 * 5 * 4
@@ -60,3 +62,19 @@ def test_stylized_folder_is_mixed_in_and_checked(imagefolder, tmp_path):
     Image.new("RGB", (8, 8)).save(tmp_path / "other" / "n99" / "a.png")
     with pytest.raises(DataError, match="classes different"):
         image_folder_pair(imagefolder, stylized=tmp_path / "other")
+
+
+def test_an_imagefolder_trains_batched_when_asked_and_auto_picks_by_device(imagefolder, tmp_path):
+    import torch
+
+    from augmix.train import TrainConfig
+
+    rc = main(["train", "--dataset", "imagenet", "--data-dir", str(imagefolder), "--model", "tiny", "--epochs", "1",
+               "--batch-size", "4", "--workers", "0", "--augment", "batched", "--out", str(tmp_path / "b")])
+    assert rc == 0 and load_checkpoint(tmp_path / "b" / "checkpoint.pt")["config"]["augment"] == "batched"
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")  # a device object needs no GPU
+    assert TrainConfig(dataset="imagenet").augment_on(cpu) == "per_image"
+    assert TrainConfig(dataset="imagenet").augment_on(gpu) == "batched"  # the GPU runs AugMix
+    assert TrainConfig(dataset="cifar10").augment_on(cpu) == "batched"  # arrays in memory
+    assert TrainConfig(dataset="imagenet", baselines=("cutout",)).augment_on(cpu) == "batched"
+    assert TrainConfig(dataset="imagenet", augment="batched").augment_on(cpu) == "batched"

@@ -93,7 +93,7 @@ def make_batches(data: TrainData, cfg: TrainConfig, dist: Dist) -> ArrayBatches 
     flip in the workers), for AugMix and the baselines to run on whole batches. Per image:
     float views made in the workers by the reference's PIL path.
     """
-    if cfg.augment == "batched":
+    if cfg.augment_on(dist.device) == "batched":
         if data.train_x is not None:
             return ArrayBatches(data.train_x, data.train_y, cfg.batch_size, cfg.seed, dist)
         return LoaderBatches(data.train_folder, cfg.batch_size, cfg.seed, cfg.workers, dist)

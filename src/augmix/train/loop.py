@@ -9,6 +9,7 @@ their own modules.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -54,6 +55,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True) -> P
 
 
 def _train(cfg: TrainConfig, dist, ckpt_path: Path, resume: bool, progress: bool) -> Path:
+    cfg = dataclasses.replace(cfg, augment=cfg.augment_on(dist.device))  # the path taken, as checkpoints record it
     saved = _start(cfg, dist, ckpt_path, resume)
     cuda = dist.device.type == "cuda"
 

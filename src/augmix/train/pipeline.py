@@ -65,7 +65,7 @@ class Pipeline:
 def build_pipeline(cfg: TrainConfig, mean_std: tuple, device: torch.device) -> Pipeline:
     """The pipeline ``cfg`` describes (method, batched or per image, baselines)."""
     criterion = AugMixLoss(cfg.jsd_lambda, jsd=cfg.views == 3)
-    if cfg.augment == "per_image":
+    if cfg.augment_on(device) == "per_image":
         return Pipeline([_views_to_batch], mean_std, device, criterion)
     stages: list[Stage] = [B.make_uint8_transform(b) for b in cfg.baselines if b in B.UINT8_TRANSFORMS]
     if cfg.method == "standard":

@@ -56,10 +56,15 @@ def pil_chains(img: Image.Image, params: AugMixParams) -> list[Image.Image]:
     return chains
 
 
+def _kernel_takes(img: Image.Image, params: AugMixParams) -> bool:
+    """Whether the compiled kernel serves this PIL image: RGB or grey, one image's parameters."""
+    return img.mode in ("RGB", "L") and params.batch_size == 1
+
+
 def kernel_chains(img: Image.Image, params: AugMixParams) -> list[Image.Image] | None:
     """``pil_chains`` computed by the compiled kernel (Pillow's arithmetic: the same bytes, held
     by ``tests/test_compiled.py``), for RGB and grey images; None for other modes."""
-    if img.mode not in ("RGB", "L") or params.batch_size != 1:
+    if not _kernel_takes(img, params):
         return None
     from augmix.augment import compiled
 
@@ -80,7 +85,7 @@ def apply_pil(
     from the compiled kernel (RGB and grey images), whose bytes are Pillow's, so the result is
     the same to the bit; ``False`` runs Pillow's ops themselves, as the reference does.
     """
-    if kernel and preprocess is to_float and img.mode in ("RGB", "L") and params.batch_size == 1:
+    if kernel and preprocess is to_float and _kernel_takes(img, params):
         from augmix.augment import compiled  # the default preprocess: chains and mix compiled, the same bits
 
         return compiled.augmix_to_float(pil_to_tensor(img), params)

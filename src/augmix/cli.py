@@ -372,14 +372,19 @@ _ADD_VERB: dict[str, Callable[[argparse._SubParsersAction], None]] = {
     "demo": _add_demo, "compare": _add_compare}
 
 
-def build_parser(verbs: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """The command line, generated from the config dataclasses; ``verbs`` (default all) limits it to
-    those verbs, so that one verb's ``--help`` imports only what that verb's options are read from."""
+def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """``augmix`` with ``--version`` and an empty set of verbs to add to."""
     from augmix import __version__
 
     parser = _Parser(prog="augmix", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"augmix {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    return parser, parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+
+def build_parser(verbs: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line, generated from the config dataclasses; ``verbs`` (default all) limits it to
+    those verbs, so that one verb's ``--help`` imports only what that verb's options are read from."""
+    parser, sub = _top_parser()
     for verb in VERBS if verbs is None else verbs:
         _ADD_VERB[verb](sub)
     return parser
@@ -415,11 +420,7 @@ VERBS = {  # verb -> its one-line help: all ``augmix --help`` needs (it imports 
 def _light_parser() -> argparse.ArgumentParser:
     """The parser of ``augmix``, ``augmix --version`` and ``augmix --help``: no verb's options,
     so no torch, numpy or scipy is loaded (they start slowly, and under a tight ``ulimit -v``)."""
-    from augmix import __version__
-
-    parser = _Parser(prog="augmix", description=__doc__.split("\n")[0])
-    parser.add_argument("--version", action="version", version=f"augmix {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser, sub = _top_parser()
     for verb, text in VERBS.items():
         sub.add_parser(verb, help=text)
     return parser

@@ -31,13 +31,13 @@ AUTOCONTRAST, EQUALIZE, POSTERIZE, SOLARIZE = (_CODES[n] for n in ("autocontrast
 COLOR, CONTRAST, BRIGHTNESS, SHARPNESS = (_CODES[n] for n in ("color", "contrast", "brightness", "sharpness"))
 
 
-@numba.njit(cache=True, inline="always")
-def _apply_lut(img, lut):  # pragma: no cover - compiled
-    c, h, w = img.shape
+@numba.njit(cache=True)
+def _apply_lut(src, dst, lut):  # pragma: no cover - compiled
+    c, h, w = src.shape
     for ch in range(c):
         for y in range(h):
             for x in range(w):
-                img[ch, y, x] = lut[ch, img[ch, y, x]]
+                dst[ch, y, x] = lut[ch, src[ch, y, x]]
 
 
 @numba.njit(cache=True)
@@ -116,14 +116,16 @@ def _shift(src, dst, ox, oy):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _affine(src, dst, m, idx, frac):  # pragma: no cover - compiled
+def _affine(src, dst, m, idx, frac, keep):  # pragma: no cover - compiled
     """Pillow's ``transform(AFFINE, BILINEAR)`` with black fill (``Geometry.c``).
 
     A pixel centre maps to (xin, yin) in double precision; outside [0, w) x [0, h) is
     black; inside, the four neighbours (clamped to the edge) are blended along x, then
     y, and truncated. Translations, shears along x and shears along y take shortcuts
     that give the same doubles: a zero fractional offset makes its blend an identity.
-    ``idx`` [4, H*W] and ``frac`` [2, H*W] are scratch for the per-pixel sources and weights.
+    ``idx`` [4, W], ``frac`` [2, W] and ``keep`` [W] (255 inside, 0 outside) hold one output
+    row's sources, weights and mask, computed row by row so that they stay in the L1 cache while
+    every channel gathers from them.
     """
     c, h, w = src.shape
     a0, a1, a2, a3, a4, a5 = m[0], m[1], m[2], m[3], m[4], m[5]
@@ -132,13 +134,12 @@ def _affine(src, dst, m, idx, frac):  # pragma: no cover - compiled
         return
     rows_only = a3 == 0.0 and a4 == 1.0 and a5 == 0.0  # yin = y + .5: one source row, dy = 0
     cols_only = a0 == 1.0 and a1 == 0.0 and a2 == 0.0  # xin = x + .5: one source column, dx = 0
-    n = h * w
-    for y in range(h):  # branch-free, so the compiler vectorises it; same doubles as Pillow's formula
+    s = src.reshape(c, h * w)
+    for y in range(h):
         yc = y + 0.5
         b1 = a1 * yc
         b4 = a4 * yc
-        for x in range(w):
-            k = y * w + x
+        for x in range(w):  # branch-free, so the compiler vectorises it; same doubles as Pillow's formula
             xc = x + 0.5
             xin = a0 * xc + b1 + a2  # = (a0 * xc + a1 * yc) + a2, Pillow's order of operations
             yin = a3 * xc + b4 + a5
@@ -147,65 +148,91 @@ def _affine(src, dst, m, idx, frac):  # pragma: no cover - compiled
             ys = yin - 0.5
             xf = np.floor(xs)  # Pillow's FLOOR
             yf = np.floor(ys)
-            frac[0, k] = xs - xf
-            frac[1, k] = ys - yf
+            frac[0, x] = xs - xf
+            frac[1, x] = ys - yf
             xi = np.int64(xf)
             yi = np.int64(yf)
             x0 = min(max(xi, 0), w - 1)
             x1 = min(max(xi + 1, 0), w - 1)
             y0 = min(max(yi, 0), h - 1)
             y1 = min(max(yi + 1, 0), h - 1)
-            idx[0, k] = y0 * w + x0 if inside else -1
-            idx[1, k] = y0 * w + x1
-            idx[2, k] = y1 * w + x0
-            idx[3, k] = y1 * w + x1
-    s = src.reshape(c, n)
-    d = dst.reshape(c, n)
-    for ch in range(c):
-        sc = s[ch]
-        dc = d[ch]
-        for k in range(n):
-            j = idx[0, k]
-            if j < 0:
-                dc[k] = 0
-            elif rows_only:
-                p = np.float64(sc[j])
-                dc[k] = np.uint8(p + (np.float64(sc[idx[1, k]]) - p) * frac[0, k])
+            idx[0, x] = y0 * w + x0
+            idx[1, x] = y0 * w + x1
+            idx[2, x] = y1 * w + x0
+            idx[3, x] = y1 * w + x1
+            keep[x] = 255 if inside else 0
+        for ch in range(c):  # one branch-free loop per case, so the compiler vectorises the gathers
+            sc = s[ch]
+            dc = dst[ch, y]
+            if rows_only:
+                for x in range(w):
+                    p = np.float64(sc[idx[0, x]])
+                    dc[x] = np.uint8(p + (np.float64(sc[idx[1, x]]) - p) * frac[0, x]) & keep[x]
             elif cols_only:
-                p = np.float64(sc[j])
-                dc[k] = np.uint8(p + (np.float64(sc[idx[2, k]]) - p) * frac[1, k])
+                for x in range(w):
+                    p = np.float64(sc[idx[0, x]])
+                    dc[x] = np.uint8(p + (np.float64(sc[idx[2, x]]) - p) * frac[1, x]) & keep[x]
             else:
-                p = np.float64(sc[j])
-                dx = frac[0, k]
-                v1 = p + (np.float64(sc[idx[1, k]]) - p) * dx
-                q = np.float64(sc[idx[2, k]])
-                v2 = q + (np.float64(sc[idx[3, k]]) - q) * dx
-                dc[k] = np.uint8(v1 + (v2 - v1) * frac[1, k])
+                for x in range(w):
+                    p = np.float64(sc[idx[0, x]])
+                    dx = frac[0, x]
+                    v1 = p + (np.float64(sc[idx[1, x]]) - p) * dx
+                    q = np.float64(sc[idx[2, x]])
+                    v2 = q + (np.float64(sc[idx[3, x]]) - q) * dx
+                    dc[x] = np.uint8(v1 + (v2 - v1) * frac[1, x]) & keep[x]
 
 
 @numba.njit(cache=True)
-def _enhance(code, factor, src, dst):  # pragma: no cover - compiled
-    """``ImageEnhance``: ``Image.blend(degenerate, img, factor)`` in float32, truncated."""
+def _blend_row(deg, f, src, dst):  # pragma: no cover - compiled
+    """One row of ``Image.blend(degenerate, img, f)`` in float32: clamped, truncated."""
+    for x in range(src.shape[0]):
+        d = deg[x]
+        v = d + f * (np.float32(src[x]) - d)
+        v = min(max(v, np.float32(0.0)), np.float32(255.0))
+        dst[x] = np.uint8(int(v))
+
+
+@numba.njit(cache=True)
+def _grey_row(src, y, out):  # pragma: no cover - compiled
+    """Row ``y`` of ``convert("L")`` (ITU-R 601-2 in 16-bit fixed point) as float32; its sum."""
+    c, _, w = src.shape
+    total = 0
+    for x in range(w):
+        if c == 3:
+            g = (np.int32(src[0, y, x]) * 19595 + np.int32(src[1, y, x]) * 38470
+                 + np.int32(src[2, y, x]) * 7471 + 0x8000) >> 16
+        else:
+            g = np.int32(src[0, y, x])
+        total += g
+        out[x] = g
+    return total
+
+
+@numba.njit(cache=True)
+def _enhance(code, factor, src, dst, row):  # pragma: no cover - compiled
+    """``ImageEnhance``: ``Image.blend(degenerate, img, factor)`` in float32, truncated.
+
+    The degenerate image is made one row at a time into ``row`` (float32 [W]) and blended at
+    once, so it never exists whole.
+    """
     c, h, w = src.shape
     f = np.float32(factor)
-    deg = np.empty((c, h, w), np.float32)
-    if code == BRIGHTNESS:
-        deg[:] = 0
-    elif code == COLOR or code == CONTRAST:
-        total = 0
-        for y in range(h):
-            for x in range(w):
-                if c == 3:
-                    g = (np.int32(src[0, y, x]) * 19595 + np.int32(src[1, y, x]) * 38470
-                         + np.int32(src[2, y, x]) * 7471 + 0x8000) >> 16
-                else:
-                    g = np.int32(src[0, y, x])
-                total += g
-                for ch in range(c):
-                    deg[ch, y, x] = g
+    if code == BRIGHTNESS or code == CONTRAST:
+        level = np.float32(0.0)
         if code == CONTRAST:
-            mean = np.float32(np.floor(total / (h * w) + 0.5))
-            deg[:] = mean
+            total = 0
+            for y in range(h):
+                total += _grey_row(src, y, row)
+            level = np.float32(np.floor(total / (h * w) + 0.5))
+        row[:] = level
+        for ch in range(c):
+            for y in range(h):
+                _blend_row(row, f, src[ch, y], dst[ch, y])
+    elif code == COLOR:
+        for y in range(h):
+            _grey_row(src, y, row)
+            for ch in range(c):
+                _blend_row(row, f, src[ch, y], dst[ch, y])
     else:  # SHARPNESS: Pillow's SMOOTH filter (1 1 1 / 1 5 1 / 1 1 1) / 13; borders copied
         k1 = np.float32(1.0) / np.float32(13.0)
         k5 = np.float32(5.0) / np.float32(13.0)
@@ -219,91 +246,116 @@ def _enhance(code, factor, src, dst):  # pragma: no cover - compiled
                             for xx in range(x - 1, x + 2):
                                 s += np.float32(src[ch, yy, xx]) * (k5 if (yy == y and xx == x) else k1)
                         v = min(max(np.floor(s + np.float32(0.5)), np.float32(0.0)), np.float32(255.0))
-                    deg[ch, y, x] = v
-    for ch in range(c):
-        for y in range(h):
-            for x in range(w):
-                d = deg[ch, y, x]
-                v = d + f * (np.float32(src[ch, y, x]) - d)
-                v = min(max(v, np.float32(0.0)), np.float32(255.0))
-                dst[ch, y, x] = np.uint8(int(v))
+                    row[x] = v
+                _blend_row(row, f, src[ch, y], dst[ch, y])
 
 
 @numba.njit(cache=True)
-def _buffers(c, h, w):  # pragma: no cover - compiled
-    """One image's working buffers: two chain images, histograms, a table, affine taps."""
-    return (np.empty((c, h, w), np.uint8), np.empty((c, h, w), np.uint8), np.empty((c, 256), np.int64),
-            np.empty((c, 256), np.uint8), np.empty((4, h * w), np.int64), np.empty((2, h * w), np.float64))
+def _buffers(width, c, h, w):  # pragma: no cover - compiled
+    """One image's working buffers, made once per call (per thread): every chain's result, a
+    spare image, histograms, a table, one row's affine taps and mask, and one float32 row."""
+    return (np.empty((width, c, h, w), np.uint8), np.empty((c, h, w), np.uint8),
+            (np.empty((c, 256), np.int64), np.empty((c, 256), np.uint8), np.empty((4, w), np.int64),
+             np.empty((2, w), np.float64), np.empty(w, np.uint8), np.empty(w, np.float32)))
 
 
 @numba.njit(cache=True)
-def _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, a, t, hist, lut, idx, frac):  # pragma: no cover
-    """Chain ``i`` of image ``b``, Pillow's arithmetic op by op; returns whichever buffer holds it."""
-    a[:] = x[b]
-    cur, spare = a, t
-    for d in range(depths[b, i]):
+def _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, res, spare, scratch):  # pragma: no cover
+    """Chain ``i`` of image ``b`` into ``res[i]``, Pillow's arithmetic op by op.
+
+    Every op reads one buffer and writes another, the first reading ``x[b]`` itself; the first
+    op writes ``res[i]`` or ``spare`` by the chain's parity, so that the last writes ``res[i]``.
+    """
+    hist, lut, idx, frac, keep, row = scratch
+    depth = depths[b, i]
+    if depth == 0:
+        res[i] = x[b]
+        return
+    src = x[b]
+    dst, other = (res[i], spare) if depth % 2 == 1 else (spare, res[i])
+    for d in range(depth):
         code = codes[b, i, d]
         if code == AFFINE:
-            _affine(cur, spare, mats[b, i, d], idx, frac)
-            cur, spare = spare, cur
+            _affine(src, dst, mats[b, i, d], idx, frac, keep)
         elif code >= COLOR:
-            _enhance(code, args[b, i, d], cur, spare)
-            cur, spare = spare, cur
+            _enhance(code, args[b, i, d], src, dst, row)
         else:
-            _point_lut(code, args[b, i, d], cur, hist, lut, eq_divisor)
-            _apply_lut(cur, lut)
-    return cur
+            _point_lut(code, args[b, i, d], src, hist, lut, eq_divisor)
+            _apply_lut(src, dst, lut)
+        src = dst
+        dst, other = other, dst
 
 
 @numba.njit(cache=True)
-def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
+def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out, bufs):  # pragma: no cover
     """out[b] = (1 - m) x[b] / 255 + sum_i (w_i m) chain_i(x[b]) / 255, clamped to [0, 1].
 
-    The float32 arithmetic is ``apply.mix``'s, term by term.
+    The float32 arithmetic is ``apply.mix``'s, term by term (the same roundings in the same
+    order), done in one pass over the chains' results one float32 row at a time.
     """
     _, c, h, w = x.shape
-    a, t, hist, lut, idx, frac = _buffers(c, h, w)
+    res, spare, scratch = bufs
+    row = scratch[-1]
+    width = codes.shape[1]
+    for i in range(width):
+        _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, res, spare, scratch)
     scale = np.float32(1.0 / 255.0)
     m = mix[b]
-    acc = out[b]
     base = (np.float32(1.0) - m) * scale
+    wi = np.empty(width, np.float32)
+    for i in range(width):
+        wi[i] = (weights[b, i] * m) * scale
     for ch in range(c):
         for y in range(h):
+            src = x[b, ch, y]
             for xx in range(w):
-                acc[ch, y, xx] = np.float32(x[b, ch, y, xx]) * base
-    for i in range(codes.shape[1]):
-        cur = _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, a, t, hist, lut, idx, frac)
-        wi = (weights[b, i] * m) * scale
-        for ch in range(c):
-            for y in range(h):
+                row[xx] = np.float32(src[xx]) * base
+            for i in range(width):
+                ci = res[i, ch, y]
+                f = wi[i]
                 for xx in range(w):
-                    acc[ch, y, xx] += np.float32(cur[ch, y, xx]) * wi
-    for ch in range(c):
-        for y in range(h):
+                    row[xx] += np.float32(ci[xx]) * f
+            dst = out[b, ch, y]
             for xx in range(w):
-                acc[ch, y, xx] = min(max(acc[ch, y, xx], np.float32(0.0)), np.float32(1.0))
+                dst[xx] = min(max(row[xx], np.float32(0.0)), np.float32(1.0))
 
 
 @numba.njit(cache=True)
 def _chains(x, codes, args, mats, depths, eq_divisor, out):  # pragma: no cover - compiled
     """out[b, i] = chain i of image b (uint8), for every image and chain."""
     _, c, h, w = x.shape
-    a, t, hist, lut, idx, frac = _buffers(c, h, w)
+    width = codes.shape[1]
+    _, spare, scratch = _buffers(width, c, h, w)
     for b in range(x.shape[0]):
-        for i in range(codes.shape[1]):
-            out[b, i] = _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, a, t, hist, lut, idx, frac)
+        for i in range(width):  # straight into the output: out[b] serves as res
+            _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, out[b], spare, scratch)
 
 
 @numba.njit(cache=True)
 def _augmix_serial(x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
+    _, c, h, w = x.shape
+    bufs = _buffers(codes.shape[1], c, h, w)
     for b in range(x.shape[0]):
-        _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out)
+        _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out, bufs)
 
 
 @numba.njit(cache=True, parallel=True)
 def _augmix_parallel(x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
+    _, c, h, w = x.shape
+    width = codes.shape[1]
+    slots = numba.config.NUMBA_NUM_THREADS  # one set of buffers per thread, made once per call
+    res = np.empty((slots, width, c, h, w), np.uint8)
+    spare = np.empty((slots, c, h, w), np.uint8)
+    hist = np.empty((slots, c, 256), np.int64)
+    lut = np.empty((slots, c, 256), np.uint8)
+    idx = np.empty((slots, 4, w), np.int64)
+    frac = np.empty((slots, 2, w), np.float64)
+    keep = np.empty((slots, w), np.uint8)
+    row = np.empty((slots, w), np.float32)
     for b in numba.prange(x.shape[0]):
-        _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out)
+        t = numba.get_thread_id()
+        _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out,
+                    (res[t], spare[t], (hist[t], lut[t], idx[t], frac[t], keep[t], row[t])))
 
 
 def kernel_params(params: AugMixParams, height: int, width: int) -> tuple[np.ndarray, ...]:

@@ -105,14 +105,22 @@ def _point_lut(code, arg, img, hist, lut, eq_divisor):  # pragma: no cover - com
 
 @numba.njit(cache=True)
 def _shift(src, dst, ox, oy):  # pragma: no cover - compiled
-    """Whole-pixel translation: output (x, y) = input (x + ox, y + oy), black outside."""
+    """Whole-pixel translation: output (x, y) = input (x + ox, y + oy), black outside; each
+    row one contiguous copy between two runs of black."""
     c, h, w = src.shape
+    lo = min(max(-ox, 0), w)  # the output columns that read inside: [lo, hi)
+    hi = max(min(w - ox, w), lo)
     for ch in range(c):
         for y in range(h):
             ys = y + oy
-            for x in range(w):
-                xs = x + ox
-                dst[ch, y, x] = src[ch, ys, xs] if 0 <= ys < h and 0 <= xs < w else 0
+            out = dst[ch, y]
+            if ys < 0 or ys >= h:
+                out[:] = 0
+                continue
+            row = src[ch, ys]
+            out[:lo] = 0
+            out[lo:hi] = row[lo + ox:hi + ox]
+            out[hi:] = 0
 
 
 @numba.njit(cache=True)

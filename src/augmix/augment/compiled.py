@@ -14,6 +14,8 @@ applies them. Images run in parallel over numba's threads (capped at torch's cou
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 import torch
@@ -372,12 +374,23 @@ def kernel_params(params: AugMixParams, height: int, width: int) -> tuple[np.nda
     lut = np.array([AFFINE if OP_SPECS[n].geometric else _CODES[n] for n in names], np.int8)
     ops = params.ops.numpy()
     codes = lut[ops]
-    args = params.args(height, width)
-    mats = torch.zeros(*ops.shape, 6, dtype=torch.float64)
-    for k, name in enumerate(names):  # each formula on every step, kept where the step drew it
+    args = params.args(height, width).numpy()
+    mats = np.zeros((*ops.shape, 6), dtype=np.float64)
+    for k, name in enumerate(names):  # each formula on the steps that drew it
         if OP_SPECS[name].geometric:
-            mats = torch.where((params.ops == k).unsqueeze(-1), Fn.affine_matrix(name, args, height, width), mats)
-    return codes, args.numpy(), mats.numpy()
+            sel = ops == k
+            n = int(sel.sum())
+            if n > 8:
+                mats[sel] = Fn.affine_matrix(name, torch.from_numpy(args[sel]), height, width).numpy()
+            elif n:  # a few steps (one image's draw): rotations and translations repeat, so remember them
+                mats[sel] = [_step_matrix(name, float(a), height, width) for a in args[sel]]
+    return codes, args, mats
+
+
+@functools.lru_cache(maxsize=4096)
+def _step_matrix(name: str, arg: float, height: int, width: int) -> tuple[float, ...]:
+    """``affine_matrix`` of one step (torch's per-call cost is most of a small draw's time)."""
+    return tuple(Fn.affine_matrix(name, torch.tensor([arg], dtype=torch.float64), height, width)[0].tolist())
 
 
 def fits(x: torch.Tensor) -> bool:

@@ -11,9 +11,11 @@ This module is data: the mechanism that applies the ops lives in ``functional``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import torch
 
 OpFamily = Literal["point", "bilinear", "translate", "enhance"]
@@ -83,14 +85,9 @@ def op_names(all_ops: bool = False, geometric: bool = True) -> tuple[str, ...]:
     return names if geometric else tuple(n for n in names if not OP_SPECS[n].geometric)
 
 
-def levels_to_args(
-    names: tuple[str, ...], ops: torch.Tensor, levels: torch.Tensor, signs: torch.Tensor, height: int, width: int
-) -> torch.Tensor:
-    """Op arguments for a whole draw at once: ``ops`` index ``names``; float64, shape of ``ops``.
-
-    Reproduces the reference's arithmetic (see ``op_arg``) elementwise, in one pass over a
-    per-op table rather than one pass per op.
-    """
+@functools.lru_cache(maxsize=64)
+def _arg_table(names: tuple[str, ...], height: int, width: int) -> np.ndarray:
+    """Per-op columns of ``levels_to_args``: maxval, is_int, has_base, base, offset, signed, none."""
     rows = []
     for name in names:
         spec = OP_SPECS[name]
@@ -99,13 +96,27 @@ def levels_to_args(
             maxval = (width if spec.size_axis == -1 else height) / 3
         rows.append((maxval, spec.kind == "int", spec.base is not None, spec.base or 0.0, spec.offset,
                      spec.signed, spec.kind == "none"))
-    table = torch.tensor(rows, dtype=torch.float64)[ops.long()].unbind(-1)
-    maxval, is_int, has_base, base, offset, signed, none = table
-    scaled = levels.to(torch.float64) * maxval / 10
-    scaled = torch.where(is_int > 0, torch.trunc(scaled), scaled)
-    scaled = torch.where(has_base > 0, base - scaled, scaled) + offset
-    scaled = torch.where(signed > 0, scaled * signs.to(torch.float64), scaled)
-    return torch.where(none > 0, torch.zeros_like(scaled), scaled)
+    table = np.array(rows, dtype=np.float64)
+    table.flags.writeable = False
+    return table
+
+
+def levels_to_args(
+    names: tuple[str, ...], ops: torch.Tensor, levels: torch.Tensor, signs: torch.Tensor, height: int, width: int
+) -> torch.Tensor:
+    """Op arguments for a whole draw at once: ``ops`` index ``names``; float64, shape of ``ops``.
+
+    Reproduces the reference's arithmetic (see ``op_arg``) elementwise, in one pass over a
+    per-op table rather than one pass per op; in numpy on the host, where parameters are drawn
+    (a handful of small arrays: torch's per-call cost would be most of a 224 px image's time).
+    """
+    maxval, is_int, has_base, base, offset, signed, none = np.moveaxis(
+        _arg_table(names, height, width)[ops.cpu().numpy().astype(np.intp)], -1, 0)
+    scaled = levels.cpu().numpy().astype(np.float64) * maxval / 10
+    scaled = np.where(is_int > 0, np.trunc(scaled), scaled)
+    scaled = np.where(has_base > 0, base - scaled, scaled) + offset
+    scaled = np.where(signed > 0, scaled * signs.cpu().numpy().astype(np.float64), scaled)
+    return torch.from_numpy(np.where(none > 0, 0.0, scaled)).to(levels.device)
 
 
 def level_to_arg(

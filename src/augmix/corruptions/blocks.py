@@ -91,23 +91,56 @@ def motion_offsets(width: int, angle_deg: np.ndarray) -> tuple[np.ndarray, np.nd
     return dx, dy
 
 
+@numba.njit(cache=True)
+def _motion_rows(padded, kernel, dx, dy, pad, c, out):  # pragma: no cover - compiled
+    """One image's motion blur: ``padded`` [H + 2p, (W + 2p) * C] uint8 (edges repeated), ``out``
+    [H, W * C] uint8. Each output row sums its taps' shifted source rows in float64, tap by tap in
+    kernel order (the same roundings as summing whole shifted images), in an L1-sized row; four
+    taps per pass over the row, each still its own rounded addition."""
+    h, wc = out.shape
+    n = kernel.shape[0]
+    acc = np.empty(wc, np.float64)
+    for y in range(h):
+        acc[:] = 0.0
+        i = 0
+        while i + 4 <= n:
+            s0 = padded[pad + dy[i] + y, (pad + dx[i]) * c:]
+            s1 = padded[pad + dy[i + 1] + y, (pad + dx[i + 1]) * c:]
+            s2 = padded[pad + dy[i + 2] + y, (pad + dx[i + 2]) * c:]
+            s3 = padded[pad + dy[i + 3] + y, (pad + dx[i + 3]) * c:]
+            k0, k1, k2, k3 = kernel[i], kernel[i + 1], kernel[i + 2], kernel[i + 3]
+            for j in range(wc):
+                v = acc[j]
+                v += k0 * np.float64(s0[j])
+                v += k1 * np.float64(s1[j])
+                v += k2 * np.float64(s2[j])
+                v += k3 * np.float64(s3[j])
+                acc[j] = v
+            i += 4
+        while i < n:
+            s0 = padded[pad + dy[i] + y, (pad + dx[i]) * c:]
+            k0 = kernel[i]
+            for j in range(wc):
+                acc[j] += k0 * np.float64(s0[j])
+            i += 1
+        row = out[y]
+        for j in range(wc):  # ImageMagick (Q16) rounds to 16 bits; the 8-bit PNG it writes truncates that
+            v = np.floor(np.rint(acc[j] * 257) / 257)
+            row[j] = np.uint8(min(max(v, 0.0), 255.0))
+
+
 def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarray) -> np.ndarray:
     """Motion-blur uint8 images [N, H, W, C] (one angle per image); returns uint8."""
-    n, h, w, _ = x.shape
+    n, h, w, c = x.shape
     kernel = motion_kernel(radius, sigma)
     width = len(kernel)
     dx, dy = motion_offsets(width, angle_deg)
     pad = width
     out = np.empty(x.shape, dtype=np.uint8)
-    acc = np.empty(x.shape[1:], dtype=np.float64)
-    for j in range(n):  # edge-padded image, then one shifted view per tap
-        padded = np.pad(x[j], ((pad, pad), (pad, pad), (0, 0)), mode="edge").astype(np.float64)
-        acc.fill(0)
-        for i in range(width):
-            top, left = pad + dy[j, i], pad + dx[j, i]
-            acc += kernel[i] * padded[top:top + h, left:left + w]
-        # ImageMagick (Q16) rounds to 16 bits; the 8-bit PNG it writes truncates that
-        out[j] = np.clip(np.floor(np.rint(acc * 257) / 257), 0, 255)
+    announce_first_compile(_motion_rows, "corruption kernels")
+    for j in range(n):  # edge-padded image, then one shifted source row per tap and output row
+        padded = np.pad(x[j], ((pad, pad), (pad, pad), (0, 0)), mode="edge").reshape(h + 2 * pad, -1)
+        _motion_rows(padded, kernel, dx[j], dy[j], pad, c, out[j].reshape(h, w * c))
     return out
 
 
@@ -158,6 +191,52 @@ def zoom_by_taps(x: np.ndarray, rows: tuple[np.ndarray, ...], cols: tuple[np.nda
     announce_first_compile(_zoom_taps, "corruption kernels")
     _zoom_taps(np.ascontiguousarray(x, dtype=np.float32), *rows, *cols, out)
     return out
+
+
+@numba.njit(cache=True)
+def _zoom_blur_planes(x, rlo, rhi, rwl, rwh, clo, chi, cwl, cwh, out):  # pragma: no cover - compiled
+    """Zoom blur of one image's planes ``x`` [C, H, W] float32: ``out`` [C, H, W] uint8 =
+    trunc(clip((x + sum_f zoom_f(x)) / (F + 1), 0, 1) * 255), each zoom ``zoom_by_taps``'s two
+    float32 taps per row, then per column (taps [F, H] and [F, W]). Row by row: an output row's
+    sum over the F zooms stays in L1, and every value takes the same float32 roundings, factor
+    after factor, as adding whole zoomed images."""
+    c, h, w = x.shape
+    nf = rlo.shape[0]
+    tmp = np.empty(w, np.float32)
+    acc = np.empty(w, np.float32)
+    div = np.float32(nf + 1)
+    for ch in range(c):
+        plane = x[ch]
+        for i in range(h):
+            acc[:] = 0
+            for f in range(nf):
+                ra, rb, wa, wb = plane[rlo[f, i]], plane[rhi[f, i]], rwl[f, i], rwh[f, i]
+                for j in range(w):
+                    tmp[j] = wa * ra[j] + wb * rb[j]
+                ca, cb, va, vb = clo[f], chi[f], cwl[f], cwh[f]
+                for j in range(w):
+                    acc[j] += va[j] * tmp[ca[j]] + vb[j] * tmp[cb[j]]
+            src = plane[i]
+            row = out[ch, i]
+            for j in range(w):
+                v = (src[j] + acc[j]) / div
+                row[j] = np.uint8(min(max(v, np.float32(0.0)), np.float32(1.0)) * np.float32(255.0))
+
+
+def zoom_blur(x: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """The source's zoom blur of square images [N, H, W, C] (float32 in [0, 1]) with the fast
+    ``clipped_zoom``: ``(x + sum of the zooms) / (len(factors) + 1)``, clipped, times 255, as uint8
+    (one channel plane at a time: the column taps become plain gathers)."""
+    n, h, w, c = x.shape
+    if h != w:
+        raise ValueError("zoom blur follows the source and needs square images")
+    taps = [zoom_taps(h, float(f)) for f in factors]
+    rows = tuple(np.stack([t[k] for t in taps]) for k in range(4))
+    out = np.empty((n, c, h, w), dtype=np.uint8)
+    announce_first_compile(_zoom_blur_planes, "corruption kernels")
+    for k in range(n):
+        _zoom_blur_planes(np.ascontiguousarray(x[k].transpose(2, 0, 1), dtype=np.float32), *rows, *rows, out[k])
+    return np.ascontiguousarray(out.transpose(0, 2, 3, 1))
 
 
 def clipped_zoom(x: np.ndarray, zoom_factor: float) -> np.ndarray:

@@ -188,3 +188,18 @@ def test_gaussian_reflect_is_scipys_filter(size, sigma):
     noise = np.random.default_rng(0).uniform(-1, 1, size=(2, 3, size, size))
     ref = ndimage.gaussian_filter(noise, sigma=(0, 0, sigma, sigma), mode="reflect", truncate=3)
     assert np.abs(blocks.gaussian_reflect(noise, sigma, truncate=3) - ref).max() < 1e-12
+
+
+@pytest.mark.parametrize("shape", [(2, 224, 224, 3), (1, 37, 61, 3), (2, 40, 33), (1, 5, 3, 1)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gaussian_nearest_is_scipys_filter_to_the_bit(shape, dtype):
+    # glass blur, spatter and Gaussian blur (skimage's gaussian, i.e. scipy's) at the tables' sigmas,
+    # and kernels wider than the image
+    from scipy import ndimage
+
+    x = np.random.default_rng(1).random(shape).astype(dtype)
+    for sigma in (0.4, 0.7, 1.5, 3.0, 6.0):
+        sig = (0, sigma, sigma, 0)[:len(shape)]
+        ref = ndimage.gaussian_filter(x, sigma=sig, mode="nearest", truncate=4.0)
+        got = blocks.gaussian_nearest(x, sigma)
+        assert got.dtype == ref.dtype and np.array_equal(got, ref), (shape, dtype, sigma)

@@ -2,6 +2,8 @@
 
 Each reproduces a step of hendrycks/robustness ``make_*_c.py`` exactly in method:
 
+* ``gaussian_nearest`` - ``scipy.ndimage.gaussian_filter(mode="nearest")`` over the spatial axes, to
+  the bit (glass blur, spatter, Gaussian blur);
 * ``disk`` - the anti-aliased disk kernel of defocus blur;
 * ``motion_blur`` - ImageMagick's ``MotionBlurImage`` (which the source calls through
   Wand): a one-sided Gaussian line kernel of width ``2*ceil(radius)+1`` along the
@@ -51,6 +53,86 @@ def unit_to_u8(x: np.ndarray) -> np.ndarray:
     out = np.empty(flat.shape, dtype=np.uint8)
     announce_first_compile(_unit_to_u8, "corruption kernels")
     _unit_to_u8(flat, out)
+    return out.reshape(x.shape)
+
+
+@numba.njit(cache=True)
+def _gauss_vertical(x, w, out):  # pragma: no cover - compiled
+    """``out`` [H, M] = x [H, M] filtered along H by the symmetric kernel ``w`` (``w[k]`` at distance
+    k), edges repeated: scipy's ``correlate1d`` for a symmetric kernel, the same float64 sum in the
+    same order (the centre, then the pairs from the farthest in), one row at a time."""
+    h, m = x.shape
+    r = w.shape[0] - 1
+    acc = np.empty(m, np.float64)
+    for y in range(h):
+        centre = x[y]
+        w0 = w[0]
+        for j in range(m):
+            acc[j] = np.float64(centre[j]) * w0
+        for k in range(r, 0, -1):
+            a = x[max(y - k, 0)]
+            b = x[min(y + k, h - 1)]
+            wk = w[k]
+            for j in range(m):
+                acc[j] += (np.float64(a[j]) + np.float64(b[j])) * wk
+        o = out[y]
+        for j in range(m):
+            o[j] = acc[j]
+
+
+@numba.njit(cache=True)
+def _gauss_horizontal(x, w, c, out):  # pragma: no cover - compiled
+    """``_gauss_vertical`` along W of ``x`` [H, W * C] (C channels interleaved), through one
+    edge-padded float64 row."""
+    h, m = x.shape
+    width = m // c
+    r = w.shape[0] - 1
+    pad = np.empty((width + 2 * r) * c, np.float64)
+    acc = np.empty(m, np.float64)
+    for y in range(h):
+        row = x[y]
+        for i in range(r):
+            for ch in range(c):
+                pad[i * c + ch] = row[ch]
+                pad[(r + width + i) * c + ch] = row[(width - 1) * c + ch]
+        for j in range(m):
+            pad[r * c + j] = row[j]
+        centre = pad[r * c:]
+        w0 = w[0]
+        for j in range(m):
+            acc[j] = centre[j] * w0
+        for k in range(r, 0, -1):
+            a = pad[(r - k) * c:]
+            b = pad[(r + k) * c:]
+            wk = w[k]
+            for j in range(m):
+                acc[j] += (a[j] + b[j]) * wk
+        o = out[y]
+        for j in range(m):
+            o[j] = acc[j]
+
+
+def gaussian_nearest(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(x, (0, sigma, sigma[, 0]), mode="nearest", truncate=...)`` of
+    float images [N, H, W] or [N, H, W, C], to the bit (scipy's kernel, its symmetric sum in float64
+    and its rounding to the input's dtype after each axis), in about a third of its time at 224 px."""
+    if x.dtype not in (np.float32, np.float64) or x.ndim not in (3, 4):
+        raise ValueError(f"gaussian_nearest takes float images [N, H, W(, C)], got {x.dtype} {x.shape}")
+    if sigma <= 1e-15:  # scipy leaves such an axis alone
+        return x.copy()
+    radius = int(truncate * float(sigma) + 0.5)
+    taps = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (float(sigma) * float(sigma)) * taps ** 2)  # scipy's _gaussian_kernel1d(sigma, 0, radius)
+    half = np.ascontiguousarray((phi / phi.sum())[radius:])
+    n, h, w = x.shape[:3]
+    c = x.shape[3] if x.ndim == 4 else 1
+    src = np.ascontiguousarray(x).reshape(n, h, w * c)
+    tmp = np.empty((h, w * c), dtype=x.dtype)
+    out = np.empty(src.shape, dtype=x.dtype)
+    announce_first_compile(_gauss_vertical, "corruption kernels")
+    for i in range(n):
+        _gauss_vertical(src[i], half, tmp)
+        _gauss_horizontal(tmp, half, c, out[i])
     return out.reshape(x.shape)
 
 

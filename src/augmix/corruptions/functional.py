@@ -54,7 +54,11 @@ def _to_255(x: np.ndarray) -> np.ndarray:
 
 def _gaussian(x: np.ndarray, sigma: float, mode: str = "nearest", truncate: float = 4.0,
               channels: bool = True) -> np.ndarray:
-    """skimage.filters.gaussian over the spatial axes of [N, H, W(, C)] (per image, per channel)."""
+    """skimage.filters.gaussian over the spatial axes of [N, H, W(, C)] (per image, per channel):
+    scipy's ``gaussian_filter``, for float images in mode "nearest" by ``blocks.gaussian_nearest``
+    (the same bits)."""
+    if mode == "nearest" and x.dtype in (np.float32, np.float64) and x.ndim == (4 if channels else 3):
+        return blocks.gaussian_nearest(x, sigma, truncate)
     sig = (0, sigma, sigma, 0) if channels else (0, sigma, sigma)
     return ndimage.gaussian_filter(x, sigma=sig, mode=mode, truncate=truncate)
 

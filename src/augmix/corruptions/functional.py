@@ -33,9 +33,10 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def _fast(rng) -> bool:
     """Whether the default mode's own numerics apply (the reference stream keeps the published
     calls): the fast zoom, Poisson draws and Gaussian smoothing of ``blocks``, small integer
-    draws, and the additive noises in float32 (continuous noise: equal in distribution, at
-    half the memory traffic). Deterministic corruptions keep float64 in both modes: float32
-    would move exact grey levels of flat regions one level down."""
+    draws, and the additive noises and elastic transform's displacement fields in float32
+    (continuous noise: equal in distribution, at half the memory traffic). Deterministic
+    corruptions keep float64 in both modes: float32 would move exact grey levels of flat regions
+    one level down."""
     return not isinstance(rng, ReferenceStream)
 
 
@@ -256,11 +257,16 @@ def elastic_transform(x, c, rng):
         pts2 = pts1 + rng.uniform(-affine, affine, size=pts1.shape).astype(np.float32)
         m = cv2.getAffineTransform(pts1, pts2)
         warped[i] = warp.warp_affine(image[i], m, (w, h), warp.REFLECT_101)  # OpenCV 4's arithmetic, as released
-    noise = rng.uniform(-1, 1, size=(2, n, h, w))
-    if sigma > 0 and _fast(rng):  # the same filter as two matrix products (its kernel outgrows the image)
-        noise = blocks.gaussian_reflect(noise, sigma, truncate=3)
-    elif sigma > 0:
-        noise = ndimage.gaussian_filter(noise, sigma=(0, 0, sigma, sigma), mode="reflect", truncate=3)
+    if _fast(rng):  # U(-1, 1) in float32, smoothed by the same filter as two float32 matrix products
+        noise = rng.random(size=(2, n, h, w), dtype=np.float32)
+        noise *= 2
+        noise -= 1
+        if sigma > 0:  # (its kernel outgrows the image)
+            noise = blocks.gaussian_reflect(noise, sigma, truncate=3)
+    else:  # the published float64 draws and scipy's filter
+        noise = rng.uniform(-1, 1, size=(2, n, h, w))
+        if sigma > 0:
+            noise = ndimage.gaussian_filter(noise, sigma=(0, 0, sigma, sigma), mode="reflect", truncate=3)
     dx = (noise[0] * alpha).astype(np.float32)
     dy = (noise[1] * alpha).astype(np.float32)
     out = np.empty_like(image)

@@ -226,6 +226,36 @@ def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarra
     return out
 
 
+@numba.njit(cache=True)
+def _snow_mix(x, grey, layer, keep, out):  # pragma: no cover - compiled
+    h, w, c = x.shape
+    k = np.float32(keep)  # NumPy's scalars in float32 arrays' arithmetic are float32 (NEP 50)
+    rest = np.float32(1 - keep)
+    for y in range(h):
+        for xx in range(w):
+            flake = layer[y, xx, 0]  # float64, as the source's layer / 255.0
+            turned = layer[h - 1 - y, w - 1 - xx, 0]
+            g = grey[y, xx, 0] * np.float32(1.5) + np.float32(0.5)
+            for ch in range(c):
+                v = x[y, xx, ch]
+                b = k * v + rest * max(v, g)
+                f = (np.float64(b) + flake) + turned
+                out[y, xx, ch] = np.uint8(min(max(f, 0.0), 1.0) * 255.0)
+
+
+def snow_mix(x: np.ndarray, grey: np.ndarray, layer: np.ndarray, keep: float) -> np.ndarray:
+    """Snow's last steps in one pass, as uint8: ``x = keep x + (1 - keep) max(x, 1.5 grey + 0.5)`` in
+    float32, then ``clip(x + layer + layer turned by 180 degrees, 0, 1) * 255`` in float64 (the
+    source's types: images [N, H, W, 3] and grey [N, H, W, 1] float32, the flakes [N, H, W, 1]
+    float64), truncated."""
+    out = np.empty(x.shape, dtype=np.uint8)
+    announce_first_compile(_snow_mix, "corruption kernels")
+    for i in range(x.shape[0]):
+        _snow_mix(np.ascontiguousarray(x[i]), np.ascontiguousarray(grey[i]), np.ascontiguousarray(layer[i]),
+                  float(keep), out[i])
+    return out
+
+
 @functools.lru_cache(maxsize=256)
 def zoom_taps(size: int, zoom_factor: float) -> tuple[np.ndarray, ...]:
     """Order-1 ``scipy.ndimage.zoom`` of the centre crop, trimmed back to ``size``, as two taps per

@@ -164,15 +164,19 @@ def snow(x, c, rng):
     loc, scale, zoom, threshold, radius, sigma, keep = c
     n, h, w, _ = x.shape
     x = x.astype(np.float32) / 255.0
-    layer = rng.normal(size=(n, h, w, 1), loc=loc, scale=scale)
+    if _fast(rng):  # drawn in float32, which the fast zoom computes in
+        layer = rng.standard_normal(size=(n, h, w, 1), dtype=np.float32)
+        layer *= np.float32(scale)
+        layer += np.float32(loc)
+    else:
+        layer = rng.normal(size=(n, h, w, 1), loc=loc, scale=scale)
     layer = _clipped_zoom(rng)(layer, zoom)
     layer[layer < threshold] = 0
     layer = (np.clip(layer, 0, 1) * 255).astype(np.uint8)
     layer = blocks.motion_blur(layer, radius, sigma, rng.uniform(-135, -45, size=n)) / 255.0
     # the source's cv2.cvtColor(RGB2GRAY) itself (a float32 dot product rounds differently in rare cases)
     grey = cv2.cvtColor(np.ascontiguousarray(x.reshape(n * h, w, 3)), cv2.COLOR_RGB2GRAY).reshape(n, h, w, 1)
-    x = keep * x + (1 - keep) * np.maximum(x, grey * 1.5 + 0.5)
-    return np.clip(x + layer + np.rot90(layer, k=2, axes=(1, 2)), 0, 1) * 255
+    return blocks.snow_mix(x, grey, layer, keep)  # keep x + (1 - keep) max(x, 1.5 grey + .5), + flakes, clip
 
 
 def frost(x, c, rng):

@@ -133,7 +133,7 @@ def _affine(src, dst, m, idx, frac, keep):  # pragma: no cover - compiled
     black; inside, the four neighbours (clamped to the edge) are blended along x, then
     y, and truncated. Translations, shears along x and shears along y take shortcuts
     that give the same doubles: a zero fractional offset makes its blend an identity.
-    ``idx`` [4, W], ``frac`` [2, W] and ``keep`` [W] (255 inside, 0 outside) hold one output
+    ``idx`` [4, W] (uint32), ``frac`` [2, W] and ``keep`` [W] (255 inside, 0 outside) hold one output
     row's sources, weights and mask, computed row by row so that they stay in the L1 cache while
     every channel gathers from them.
     """
@@ -166,30 +166,31 @@ def _affine(src, dst, m, idx, frac, keep):  # pragma: no cover - compiled
             x1 = min(max(xi + 1, 0), w - 1)
             y0 = min(max(yi, 0), h - 1)
             y1 = min(max(yi + 1, 0), h - 1)
-            idx[0, x] = y0 * w + x0
-            idx[1, x] = y0 * w + x1
-            idx[2, x] = y1 * w + x0
-            idx[3, x] = y1 * w + x1
+            idx[0, x] = np.uint32(y0 * w + x0)
+            idx[1, x] = np.uint32(y0 * w + x1)
+            idx[2, x] = np.uint32(y1 * w + x0)
+            idx[3, x] = np.uint32(y1 * w + x1)
             keep[x] = 255 if inside else 0
+        i0, i1, i2, i3, f0, f1 = idx[0], idx[1], idx[2], idx[3], frac[0], frac[1]
         for ch in range(c):  # one branch-free loop per case, so the compiler vectorises the gathers
-            sc = s[ch]
+            sc = s[ch]  # (unsigned taps: numba adds no negative-index wraparound to each gather)
             dc = dst[ch, y]
             if rows_only:
                 for x in range(w):
-                    p = np.float64(sc[idx[0, x]])
-                    dc[x] = np.uint8(p + (np.float64(sc[idx[1, x]]) - p) * frac[0, x]) & keep[x]
+                    p = np.float64(sc[i0[x]])
+                    dc[x] = np.uint8(p + (np.float64(sc[i1[x]]) - p) * f0[x]) & keep[x]
             elif cols_only:
                 for x in range(w):
-                    p = np.float64(sc[idx[0, x]])
-                    dc[x] = np.uint8(p + (np.float64(sc[idx[2, x]]) - p) * frac[1, x]) & keep[x]
+                    p = np.float64(sc[i0[x]])
+                    dc[x] = np.uint8(p + (np.float64(sc[i2[x]]) - p) * f1[x]) & keep[x]
             else:
                 for x in range(w):
-                    p = np.float64(sc[idx[0, x]])
-                    dx = frac[0, x]
-                    v1 = p + (np.float64(sc[idx[1, x]]) - p) * dx
-                    q = np.float64(sc[idx[2, x]])
-                    v2 = q + (np.float64(sc[idx[3, x]]) - q) * dx
-                    dc[x] = np.uint8(v1 + (v2 - v1) * frac[1, x]) & keep[x]
+                    p = np.float64(sc[i0[x]])
+                    dx = f0[x]
+                    v1 = p + (np.float64(sc[i1[x]]) - p) * dx
+                    q = np.float64(sc[i2[x]])
+                    v2 = q + (np.float64(sc[i3[x]]) - q) * dx
+                    dc[x] = np.uint8(v1 + (v2 - v1) * f1[x]) & keep[x]
 
 
 @numba.njit(cache=True)
@@ -265,7 +266,7 @@ def _buffers(width, c, h, w):  # pragma: no cover - compiled
     """One image's working buffers, made once per call (per thread): every chain's result, a
     spare image, histograms, a table, one row's affine taps and mask, and one float32 row."""
     return (np.empty((width, c, h, w), np.uint8), np.empty((c, h, w), np.uint8),
-            (np.empty((c, 256), np.int64), np.empty((c, 256), np.uint8), np.empty((4, w), np.int64),
+            (np.empty((c, 256), np.int64), np.empty((c, 256), np.uint8), np.empty((4, w), np.uint32),
              np.empty((2, w), np.float64), np.empty(w, np.uint8), np.empty(w, np.float32)))
 
 
@@ -358,7 +359,7 @@ def _augmix_parallel(x, codes, args, mats, depths, weights, mix, eq_divisor, out
     spare = np.empty((slots, c, h, w), np.uint8)
     hist = np.empty((slots, c, 256), np.int64)
     lut = np.empty((slots, c, 256), np.uint8)
-    idx = np.empty((slots, 4, w), np.int64)
+    idx = np.empty((slots, 4, w), np.uint32)
     frac = np.empty((slots, 2, w), np.float64)
     keep = np.empty((slots, w), np.uint8)
     row = np.empty((slots, w), np.float32)

@@ -380,37 +380,90 @@ def clipped_zoom_exact(x: np.ndarray, zoom_factor: float) -> np.ndarray:
     return np.stack(out)
 
 
-def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Generator,
-                   dtype: type = np.float64) -> np.ndarray:
-    """``n`` diamond-square height maps [n, mapsize, mapsize] in [0, 1] (the source's fog; the
-    ``imagecorruptions`` package keeps them in float32)."""
+@numba.njit(cache=True)
+def _plasma(draws, maps):  # pragma: no cover - compiled
+    """The source's diamond-square maps [N, M, M] (float64) from its draws (``plasma_fractal``),
+    each value as its numpy expression computes it: squares ``(corner + the one below) + (the same
+    one column right)``, diamonds ``(dr + dr one row up) + (ul + ul one column right)`` and ``(dr +
+    dr one column left) + (ul + ul one row down)``, every mean ``sum / 4 + draw``; then shifted to
+    0 and scaled to a maximum of 1."""
+    n, mapsize, _ = maps.shape
+    for b in range(n):
+        m = maps[b]
+        m[0, 0] = 0.0
+        step, k = mapsize, 0
+        while step >= 2:
+            half, cells = step // 2, mapsize // step
+            sq, lt, tt = draws[k][b], draws[k + 1][b], draws[k + 2][b]
+            for i in range(cells):
+                for j in range(cells):
+                    i1, j1 = (i + 1) % cells, (j + 1) % cells
+                    a = m[i * step, j * step] + m[i1 * step, j * step]
+                    c = m[i * step, j1 * step] + m[i1 * step, j1 * step]
+                    m[i * step + half, j * step + half] = (a + c) / 4 + sq[i, j]
+            for i in range(cells):
+                for j in range(cells):
+                    ip, j1 = (i - 1) % cells, (j + 1) % cells
+                    a = m[i * step + half, j * step + half] + m[ip * step + half, j * step + half]
+                    c = m[i * step, j * step] + m[i * step, j1 * step]
+                    m[i * step, j * step + half] = (a + c) / 4 + lt[i, j]
+            for i in range(cells):
+                for j in range(cells):
+                    i1, jp = (i + 1) % cells, (j - 1) % cells
+                    a = m[i * step + half, j * step + half] + m[i * step + half, jp * step + half]
+                    c = m[i * step, j * step] + m[i1 * step, j * step]
+                    m[i * step + half, j * step] = (a + c) / 4 + tt[i, j]
+            step //= 2
+            k += 3
+        m -= m.min()
+        m /= m.max()
+
+
+def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Generator) -> np.ndarray:
+    """``n`` diamond-square height maps [n, mapsize, mapsize] in [0, 1], float64: the source's fog,
+    whose draws (per step: the squares, then the two diamond sets, ``wibble * uniform(-wibble,
+    wibble)`` for all ``n`` images at once) are taken here in its order and summed by ``_plasma``."""
     assert mapsize & (mapsize - 1) == 0, "mapsize must be a power of two"
-    maparray = np.empty((n, mapsize, mapsize), dtype=dtype)
-    maparray[:, 0, 0] = 0
-    stepsize = mapsize
-    wibble = 100.0
-
-    def wibbledmean(array):
-        return array / 4 + wibble * rng.uniform(-wibble, wibble, array.shape)
-
-    while stepsize >= 2:
-        half = stepsize // 2
-        # squares
-        corner = maparray[:, 0:mapsize:stepsize, 0:mapsize:stepsize]
-        square = corner + np.roll(corner, shift=-1, axis=1)
-        square += np.roll(square, shift=-1, axis=2)
-        maparray[:, half:mapsize:stepsize, half:mapsize:stepsize] = wibbledmean(square)
-        # diamonds
-        dr = maparray[:, half:mapsize:stepsize, half:mapsize:stepsize]
-        ul = maparray[:, 0:mapsize:stepsize, 0:mapsize:stepsize]
-        lt = (dr + np.roll(dr, 1, axis=1)) + (ul + np.roll(ul, -1, axis=2))
-        maparray[:, 0:mapsize:stepsize, half:mapsize:stepsize] = wibbledmean(lt)
-        tt = (dr + np.roll(dr, 1, axis=2)) + (ul + np.roll(ul, -1, axis=1))
-        maparray[:, half:mapsize:stepsize, 0:mapsize:stepsize] = wibbledmean(tt)
-        stepsize //= 2
+    draws = numba.typed.List()
+    step, wibble = mapsize, 100.0
+    while step >= 2:
+        cells = mapsize // step
+        for _ in range(3):
+            draws.append(wibble * rng.uniform(-wibble, wibble, (n, cells, cells)))
+        step //= 2
         wibble /= wibbledecay
-    maparray -= maparray.min(axis=(1, 2), keepdims=True)
-    return maparray / maparray.max(axis=(1, 2), keepdims=True)
+    maps = np.empty((n, mapsize, mapsize), dtype=np.float64)
+    announce_first_compile(_plasma, "corruption kernels")
+    _plasma(draws, maps)
+    return maps
+
+
+@numba.njit(cache=True)
+def _fog_mix(x, fractal, strength, out):  # pragma: no cover - compiled
+    """out = trunc(clip((x / 255 + strength * fractal) * max / (max + strength), 0, 1) * 255) of one
+    image [H, W, C] (uint8), float64 as the source computes it; max over the clean image / 255."""
+    h, w, c = x.shape
+    top = 0
+    for i in range(h):
+        for j in range(w):
+            for ch in range(c):
+                top = max(top, x[i, j, ch])
+    max_val = top / 255.0
+    for i in range(h):
+        for j in range(w):
+            add = strength * fractal[i, j]
+            for ch in range(c):
+                v = (x[i, j, ch] / 255.0 + add) * max_val / (max_val + strength)
+                out[i, j, ch] = np.uint8(min(max(v, 0.0), 1.0) * 255)
+
+
+def fog_mix(x: np.ndarray, fractal: np.ndarray, strength: float) -> np.ndarray:
+    """The source's fog of uint8 images [N, H, W, C] given their height maps [N, >= H, >= W], uint8."""
+    out = np.empty(x.shape, dtype=np.uint8)
+    announce_first_compile(_fog_mix, "corruption kernels")
+    for i in range(len(x)):
+        _fog_mix(np.ascontiguousarray(x[i]), fractal[i], float(strength), out[i])
+    return out
 
 
 @numba.njit(cache=True)

@@ -193,12 +193,9 @@ def frost(x, c, rng):
 
 def fog(x, c, rng):
     n, h, w, _ = x.shape
-    x = _unit(x)
-    max_val = x.max(axis=(1, 2, 3), keepdims=True)
     mapsize = FOG_MAPSIZE.get(h, 1 << (max(h, w) - 1).bit_length())
-    fractal = blocks.plasma_fractal(n, mapsize, c[1], rng)[:, :h, :w, None]
-    x = x + c[0] * fractal
-    return np.clip(x * max_val / (max_val + c[0]), 0, 1) * 255
+    fractal = blocks.plasma_fractal(n, mapsize, c[1], rng)
+    return blocks.fog_mix(x, fractal, c[0])  # clip((x + c0 fractal) * max / (max + c0)) of x / 255
 
 
 def brightness(x, c, rng):

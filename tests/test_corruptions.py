@@ -203,3 +203,13 @@ def test_gaussian_nearest_is_scipys_filter_to_the_bit(shape, dtype):
         ref = ndimage.gaussian_filter(x, sigma=sig, mode="nearest", truncate=4.0)
         got = blocks.gaussian_nearest(x, sigma)
         assert got.dtype == ref.dtype and np.array_equal(got, ref), (shape, dtype, sigma)
+
+
+def test_channel_means_are_numpys_mean_to_the_bit():
+    # contrast's per-channel mean: numpy sums a reduction over the outer axes value after value
+    rng = np.random.default_rng(3)
+    for shape in [(1, 224, 224, 3), (3, 32, 32, 3), (2, 37, 61, 3), (1, 1, 300, 3), (2, 300, 1, 3), (2, 300, 1, 1),
+                  (1, 500, 700, 3), (2, 50, 50, 4)]:
+        x = rng.integers(0, 256, shape, dtype=np.uint8)
+        x[0, : shape[1] // 2] = 255  # a flat region
+        assert np.array_equal(blocks.channel_means(x), (x / 255.0).mean(axis=(1, 2))), shape

@@ -539,8 +539,9 @@ def frost_layers(scale: float) -> tuple[np.ndarray, ...]:
 @numba.njit(cache=True)
 def _hsv_kernel(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover - compiled
     """skimage's rgb2hsv / hsv2rgb (0.26) per pixel, float64, same operations in the same order."""
+    unit = np.arange(256) / 255.0  # img_as_float's values, looked up instead of divided per pixel
     for i in range(x.shape[0]):
-        r, g, b = x[i, 0] / 255.0, x[i, 1] / 255.0, x[i, 2] / 255.0
+        r, g, b = unit[x[i, 0]], unit[x[i, 1]], unit[x[i, 2]]
         v = max(r, max(g, b))
         delta = v - min(r, min(g, b))
         s = 0.0 if delta == 0.0 else delta / v
@@ -552,7 +553,9 @@ def _hsv_kernel(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover 
                 h = 2.0 + (b - r) / delta
             else:
                 h = (g - b) / delta
-            h = (h / 6.0) % 1.0
+            h = h / 6.0  # in [-1/6, 5/6]: numpy's "% 1.0" adds 1 to a negative value and is exact otherwise
+            if h < 0.0:
+                h += 1.0
         v = min(max(v + value_shift, 0.0), 1.0)
         s = min(max(s * sat_scale + sat_shift, 0.0), 1.0)
         hi = math.floor(h * 6)
@@ -560,7 +563,9 @@ def _hsv_kernel(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover 
         p = v * (1 - s)
         q = v * (1 - f * s)
         t = v * (1 - (1 - f) * s)
-        k = int(hi) % 6
+        k = int(hi)  # 0..6 (6 where h * 6 rounds up to 6): "% 6"
+        if k >= 6:
+            k -= 6
         if k == 0:
             rr, gg, bb = v, t, p
         elif k == 1:
@@ -576,6 +581,49 @@ def _hsv_kernel(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover 
         out[i, 0] = min(max(rr, 0.0), 1.0) * 255
         out[i, 1] = min(max(gg, 0.0), 1.0) * 255
         out[i, 2] = min(max(bb, 0.0), 1.0) * 255
+
+
+@numba.njit(cache=True)
+def _channel_means(x, out):  # pragma: no cover - compiled
+    n, h, w, c = x.shape
+    for k in range(n):
+        acc = np.zeros(c)
+        for i in range(h):
+            for j in range(w):
+                for ch in range(c):
+                    acc[ch] += x[k, i, j, ch] / 255.0
+        for ch in range(c):
+            out[k, ch] = acc[ch] / (h * w)
+
+
+def channel_means(x: np.ndarray) -> np.ndarray:
+    """``(x / 255.0).mean(axis=(1, 2))`` of uint8 images [N, H, W, C], to the bit: numpy sums a
+    reduction whose kept axis is the inner one value after value (no pairwise summation), which
+    this does in one pass without the float64 copy (held by tests/test_corruptions.py). With one
+    channel numpy's sum is pairwise, so that case is numpy's own."""
+    if x.shape[3] == 1:
+        return (x / 255.0).mean(axis=(1, 2))
+    out = np.empty((x.shape[0], x.shape[3]), dtype=np.float64)
+    announce_first_compile(_channel_means, "corruption kernels")
+    _channel_means(np.ascontiguousarray(x), out)
+    return out
+
+
+@numba.njit(cache=True)
+def _lookup(x, luts, out):  # pragma: no cover - compiled
+    h, w, c = x.shape
+    for i in range(h):
+        for j in range(w):
+            for ch in range(c):
+                out[i, j, ch] = luts[x[i, j, ch], ch]
+
+
+def lookup(x: np.ndarray, luts: np.ndarray) -> np.ndarray:
+    """``luts[x[..., ch], ch]`` for every channel of one uint8 image [H, W, C] (``luts`` [256, C])."""
+    out = np.empty(x.shape, dtype=luts.dtype)
+    announce_first_compile(_lookup, "corruption kernels")
+    _lookup(np.ascontiguousarray(x), np.ascontiguousarray(luts), out)
+    return out
 
 
 def hsv_map(x: np.ndarray, value_shift: float = 0.0, sat_scale: float = 1.0, sat_shift: float = 0.0) -> np.ndarray:

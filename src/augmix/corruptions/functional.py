@@ -232,13 +232,11 @@ def spatter(x, c, rng, dry_black: bool = False):
 # ---------------------------------------------------------------------------- digital
 
 def contrast(x, c, rng):
-    means = _unit(x).mean(axis=(1, 2))  # [N, 3], as the source's mean over the image
+    means = blocks.channel_means(x)  # [N, 3], as the source's mean over the image
     values = np.arange(256) / 255.0
     out = np.empty(x.shape, dtype=np.uint8)
     for i, m in enumerate(means):  # the source's float64 formula for each 8-bit value, then looked up
-        luts = np.uint8(np.clip((values[:, None] - m) * c + m, 0, 1) * 255)
-        for ch in range(x.shape[-1]):
-            out[i, ..., ch] = luts[x[i, ..., ch], ch]
+        out[i] = blocks.lookup(x[i], np.uint8(np.clip((values[:, None] - m) * c + m, 0, 1) * 255))
     return out
 
 

@@ -60,14 +60,14 @@ def cifar(tmp_path_factory):
 def test_a_short_write_never_lands_under_its_final_name_and_a_rerun_finishes(tmp_path, capsys, monkeypatch):
     src = _tree(tmp_path / "val", {"n1/a.JPEG": 1, "n1/b.JPEG": 2})
     out = tmp_path / "IN-C"
-    real_save = Image.Image.save
+    from augmix import io as augmix_io
 
-    def short_save(self, fp, format=None, **kw):  # a full disk: the encoder's last bytes never arrive
-        real_save(self, fp, format=format, **kw)
-        with open(fp, "r+b") as f:
-            f.truncate(os.path.getsize(fp) // 2)
+    real_write = augmix_io._write_all
 
-    monkeypatch.setattr(Image.Image, "save", short_save)
+    def short_write(fd, data):  # a full disk: the encoded image's last bytes never arrive, silently
+        real_write(fd, data[: len(data) // 2])
+
+    monkeypatch.setattr(augmix_io, "_write_all", short_write)
     argv = ["corrupt", "--images", str(src), "--size", "64", "--corruptions", "contrast", "--severities", "1",
             "--workers", "1", "--out", str(out)]
     assert main(argv) == 2

@@ -1,8 +1,9 @@
 """File helpers: every output is written as a unit and checked, into folders augmix owns.
 
-* ``atomic_path`` / ``save_npy`` / ``save_image``: a file is written under a hidden temporary
-  name, verified (an image is read back whole), and only then renamed into place, so no
-  command leaves a half-written file under a final name, even on a full disk;
+* ``atomic_path`` / ``save_npy`` / ``write_bytes`` / ``save_image``: a file is written under a
+  hidden temporary name, verified (an image's bytes read back equal to those encoded), and only
+  then renamed into place, so no command leaves a half-written file under a final name, even on
+  a full disk;
 * OS errors name the file and the cause (``os_error``);
 * ``ensure_writable_dir`` checks an output folder before any work: never an input or a folder
   inside one, never a non-empty folder augmix did not make, never one another verb made;
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
+import itertools
 import os
 import tempfile
 import warnings
@@ -107,10 +110,68 @@ def reads_back(path: Path) -> None:
                       "disk full?") from None
 
 
+_TEMPS = itertools.count()
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    """``os.write`` until every byte is out (a write may take only part of them)."""
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _read_from_start(fd: int, n: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, 0)
+    os.lseek(fd, 0, os.SEEK_SET)  # (Windows has no pread)
+    return os.read(fd, n)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> None:
+    """``data`` into ``path`` as a unit: written under a hidden temporary name beside it (made with
+    the usual permissions), read back through the same descriptor and compared byte for byte, and
+    only then renamed into place. A short or lost write raises and leaves ``path`` as it was."""
+    path = Path(path)
+    view = memoryview(data).cast("B")
+    while True:  # the process id and a counter make the name unique; O_EXCL makes sure
+        tmp = path.parent / f".{path.name[:200]}.{os.getpid()}-{next(_TEMPS)}{TEMP_SUFFIX}"
+        try:
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
+        except FileNotFoundError:  # the folder is new: made once, then the name is tried again
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise os_error(err, path) from None
+        except OSError as err:
+            raise os_error(err, path) from None
+    try:
+        try:
+            _write_all(fd, view)
+            back = _read_from_start(fd, len(view) + 1)
+        finally:
+            os.close(fd)
+        if back != view:
+            raise OSError(errno.EIO, "the file written does not read back whole (its bytes are not those written); "
+                                     "is the disk full?")
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise os_error(err, path) from None
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 def save_image(img, path: str | os.PathLike, format: str, **options) -> None:
-    """``img.save`` atomically, renamed into place only once the file reads back whole."""
-    with atomic_path(path, verify=reads_back) as tmp:
-        img.save(tmp, format=format, **options)
+    """``img.save`` as a unit: encoded in memory, then ``write_bytes`` (the bytes read back equal
+    the bytes encoded, so the file is whole without decoding it)."""
+    buf = io.BytesIO()
+    img.save(buf, format=format, **options)
+    write_bytes(path, buf.getbuffer())
 
 
 def image_is_whole(path: str | os.PathLike) -> bool:

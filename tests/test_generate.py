@@ -237,3 +237,21 @@ def test_torch_backend_writes_the_imagenet_layout_and_resumes(tmp_path):
 def test_torch_backend_refuses_what_it_cannot_do(tmp_path, capsys, args, message):
     assert main(["corrupt", "--out", str(tmp_path / "o"), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_published_preprocessing_is_torchvisions_resize_and_centre_crop():
+    # Pillow's calls as torchvision's transforms make them (portrait, landscape, square, odd, grey)
+    import torchvision.transforms as T
+    from PIL import Image
+
+    from augmix.corruptions.released import preprocess
+    from tests.conftest import smooth_images
+
+    imagenet = T.Compose([T.Resize(256), T.CenterCrop(224)])
+    tiny = T.Resize((64, 64))
+    base = Image.fromarray(smooth_images(1, 96, seed=2)[0])
+    for w, h in [(320, 240), (240, 320), (256, 256), (500, 375), (333, 257), (257, 999), (64, 64), (77, 41)]:
+        img = base.resize((w, h))
+        for im in (img, img.convert("L")):
+            assert np.array_equal(np.asarray(preprocess(im, 224)), np.asarray(imagenet(im))), (w, h, im.mode)
+            assert np.array_equal(np.asarray(preprocess(im, 64)), np.asarray(tiny(im))), (w, h, im.mode)

@@ -173,3 +173,12 @@ def test_functions_read_top_to_bottom():
     assert not {k: v for k, v in scores.items() if v > 30}
     high = {k: v for k, v in scores.items() if v > 20}
     assert len(high) <= 3, high
+
+
+def test_image_extensions_are_torchvisions():
+    # restated in augmix.data.images so that walking a tree needs no torch; ImageFolder's own list
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
+    from augmix.data.images import IMAGE_EXTENSIONS
+
+    assert IMAGE_EXTENSIONS == tuple(IMG_EXTENSIONS)

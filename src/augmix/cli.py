@@ -465,6 +465,16 @@ def _libraries_load(verb: str) -> bool:
     return False
 
 
+def _loaded_errors() -> tuple[type[Exception], ...]:
+    """The errors of modules the verb loaded (one it never imported cannot have raised its own),
+    so that ``corrupt`` or ``perturb`` need not import torch's model code to catch them."""
+    found = []
+    for module, name in (("augmix.checkpoint", "CheckpointError"), ("augmix.train.loop", "TrainingDiverged")):
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], name))
+    return tuple(found)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in VERBS:  # --version, --help, a bad or missing verb
@@ -477,10 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         args = build_parser([argv[0]]).parse_args(argv)  # a verb's --help ends here, loading only its options
-        from augmix.checkpoint import CheckpointError
         from augmix.data import DataError
         from augmix.io import MissingTool
-        from augmix.train import TrainingDiverged
     except SystemExit as exit_:  # argparse's usage errors (status 2), --help and --version (0)
         return exit_.code if isinstance(exit_.code, int) else 2
     except (ImportError, MemoryError) as err:  # a library that cannot load (e.g. under a low ulimit -v)
@@ -492,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("augmix: interrupted", file=sys.stderr)
         return 130
-    except (DataError, CheckpointError, ValueError, TrainingDiverged, MissingTool) as err:
+    except (DataError, ValueError, MissingTool, *_loaded_errors()) as err:
         print(f"augmix {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except OSError as err:  # disk full, permissions, a missing file: the system's reason, one line

@@ -119,16 +119,34 @@ def corrupt_arrays(images: np.ndarray, corruption: str, severity: int, seed: int
 
 # --------------------------------------------------------------------- ImageNet layout
 
-def preprocess(img: Image.Image, size: int) -> Image.Image:
-    """The published preprocessing: ImageNet Resize(256) + CenterCrop(224); Tiny Resize((64, 64))."""
-    import torchvision.transforms.functional as TF
+def check_preprocess_size(size: int) -> None:
+    """Refuse a size without a published preprocessing (before any work)."""
+    if size not in (224, 64):
+        raise ValueError(f"no published preprocessing for size {size}; use 224 (ImageNet) or 64 (Tiny-ImageNet)")
 
-    if size == 224:
-        img = TF.resize(img, IMAGENET_PREPROCESS["resize"])
-        return TF.center_crop(img, IMAGENET_PREPROCESS["center_crop"])
+
+def preprocess(img: Image.Image, size: int) -> Image.Image:
+    """The published preprocessing: ImageNet Resize(256) + CenterCrop(224); Tiny Resize((64, 64)).
+
+    torchvision's transforms of a PIL image, as Pillow calls: ``Resize(256)`` scales the short side
+    to 256 and the long one to ``int(256 * long / short)``, bilinear; ``CenterCrop(224)`` starts at
+    ``int(round((side - 224) / 2))`` (tests/test_generate.py holds them equal to torchvision's).
+    Written with Pillow alone, so that a -C generator's processes need not load torch.
+    """
+    check_preprocess_size(size)
     if size == 64:
-        return TF.resize(img, list(TINYIMAGENET_PREPROCESS["resize"]))
-    raise ValueError(f"no published preprocessing for size {size}; use 224 (ImageNet) or 64 (Tiny-ImageNet)")
+        target = tuple(TINYIMAGENET_PREPROCESS["resize"])[::-1]  # (width, height)
+        return img if img.size == target else img.resize(target, Image.BILINEAR)
+    short_to, crop = IMAGENET_PREPROCESS["resize"], IMAGENET_PREPROCESS["center_crop"]
+    w, h = img.size
+    short, long = (w, h) if w <= h else (h, w)
+    new_long = int(short_to * long / short)
+    target = (short_to, new_long) if w <= h else (new_long, short_to)
+    if target != (w, h):
+        img = img.resize(target, Image.BILINEAR)
+    w, h = img.size  # both >= 256 now
+    top, left = int(round((h - crop) / 2.0)), int(round((w - crop) / 2.0))
+    return img.crop((left, top, left + crop, top + crop))
 
 
 def output_name(item, suffix: str | None = None) -> str:

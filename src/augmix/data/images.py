@@ -16,13 +16,13 @@ from enum import Enum
 from pathlib import Path
 
 import numpy as np
-import torch
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from augmix.data.download import DataError
 from augmix.io import check_pixels, open_image
 
-IMAGE_EXTENSIONS: tuple[str, ...] = tuple(IMG_EXTENSIONS)  # .jpg .jpeg .png .ppm .bmp .pgm .tif .tiff .webp
+# torchvision.datasets.folder.IMG_EXTENSIONS (ImageFolder's), restated so that walking a tree (the
+# -C generator's parent) does not import torch; tests/test_layout.py holds it equal to torchvision's.
+IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
@@ -142,8 +142,9 @@ class Resize(Enum):
     AUTO = "auto"  # only images that are not 224 x 224 already (ImageNet-3DCC)
 
 
-class EvalImages(torch.utils.data.Dataset):
-    """(file, label) samples as uint8 CHW tensors, sized as ``resize`` says."""
+class EvalImages:
+    """(file, label) samples as uint8 CHW tensors, sized as ``resize`` says (a map-style dataset for
+    ``torch.utils.data.DataLoader``)."""
 
     def __init__(self, samples: list[tuple[str | Path, int]], resize: Resize) -> None:
         import torchvision.transforms as T
@@ -162,4 +163,6 @@ class EvalImages(torch.utils.data.Dataset):
         img = open_image(path)
         if self.tf is not None and not (self.auto and img.size == (224, 224)):
             img = self.tf(img)
+        import torch
+
         return torch.from_numpy(np.array(img)).permute(2, 0, 1), y

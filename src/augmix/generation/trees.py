@@ -166,7 +166,7 @@ class FolderC(TreeSet):
 
     def __init__(self, config: GenerateConfig, items: Sequence, *, source: str = "",
                  subset: Subset | None = None) -> None:
-        C.preprocess(Image.new("RGB", (8, 8)), config.size)  # validate the size early
+        C.check_preprocess_size(config.size)  # before any work
         names = C.names_for(config.names, config.benchmark, config.extra, config.size)
         items = list(items)
         if not items:

@@ -26,7 +26,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import torch  # noqa: E402
-from _common import cifar_test_images, imagenet_images, machine, save  # noqa: E402
+from _common import cifar_test_images, git_commit, imagenet_images, machine, save  # noqa: E402
 
 from augmix.augment import AugMixConfig  # noqa: E402
 from augmix.augment.compiled import augmix_uint8  # noqa: E402
@@ -84,8 +84,8 @@ def main() -> None:
                                                       in row else ""))
     name = "augmix_kernel_profile" + ("_224" if args.size == 224 else "")
     save(name, {"command": "python benchmarks/augmix_kernel_profile.py " + " ".join(sys.argv[1:]),
-                "machine": machine(), "data": note, "threads": 1, "rounds": args.rounds, "size": args.size,
-                "rows": result})
+                "commit": git_commit(), "machine": machine(), "data": note, "threads": 1, "rounds": args.rounds,
+                "size": args.size, "rows": result})
 
 
 if __name__ == "__main__":

@@ -65,12 +65,19 @@ def atomic_path(path: str | os.PathLike, verify: Callable[[Path], None] | None =
         os.close(fd)
     except OSError as err:
         raise os_error(err, path) from None
-    try:
+    with _removed_on_failure(tmp, path):
         yield Path(tmp)
         if verify is not None:
             verify(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: str | os.PathLike, path: Path) -> Iterator[None]:
+    """Remove the temporary file ``tmp`` if the block fails; an OS error then names ``path``."""
+    try:
+        yield
     except OSError as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -146,7 +153,7 @@ def write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> None:
                 raise os_error(err, path) from None
         except OSError as err:
             raise os_error(err, path) from None
-    try:
+    with _removed_on_failure(tmp, path):
         try:
             _write_all(fd, view)
             back = _read_from_start(fd, len(view) + 1)
@@ -156,14 +163,6 @@ def write_bytes(path: str | os.PathLike, data: bytes | memoryview) -> None:
             raise OSError(errno.EIO, "the file written does not read back whole (its bytes are not those written); "
                                      "is the disk full?")
         os.replace(tmp, path)
-    except OSError as err:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise os_error(err, path) from None
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def save_image(img, path: str | os.PathLike, format: str, **options) -> None:

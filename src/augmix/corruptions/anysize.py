@@ -264,12 +264,7 @@ def _fog_apply(x, fractal, strength, out):  # pragma: no cover - compiled
     """out = clip((x / 255 + strength * fractal) * max / (max + strength), 0, 1) * 255, float64 as
     the package (strength * fractal in float32), max over the clean image / 255."""
     h, w, c = x.shape
-    top = 0
-    for i in range(h):
-        for j in range(w):
-            for ch in range(c):
-                top = max(top, x[i, j, ch])
-    max_val = top / 255.0
+    max_val = blocks.image_max(x) / 255.0
     s32 = np.float32(strength)
     for i in range(h):
         for j in range(w):

@@ -439,16 +439,23 @@ def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Gene
 
 
 @numba.njit(cache=True)
-def _fog_mix(x, fractal, strength, out):  # pragma: no cover - compiled
-    """out = trunc(clip((x / 255 + strength * fractal) * max / (max + strength), 0, 1) * 255) of one
-    image [H, W, C] (uint8), float64 as the source computes it; max over the clean image / 255."""
+def image_max(x):  # pragma: no cover - compiled
+    """The largest value of one image [H, W, C] (fog's ``x.max()``, before its division by 255)."""
     h, w, c = x.shape
-    top = 0
+    top = x[0, 0, 0]
     for i in range(h):
         for j in range(w):
             for ch in range(c):
                 top = max(top, x[i, j, ch])
-    max_val = top / 255.0
+    return top
+
+
+@numba.njit(cache=True)
+def _fog_mix(x, fractal, strength, out):  # pragma: no cover - compiled
+    """out = trunc(clip((x / 255 + strength * fractal) * max / (max + strength), 0, 1) * 255) of one
+    image [H, W, C] (uint8), float64 as the source computes it; max over the clean image / 255."""
+    h, w, c = x.shape
+    max_val = image_max(x) / 255.0
     for i in range(h):
         for j in range(w):
             add = strength * fractal[i, j]

@@ -172,8 +172,8 @@ def _affine(src, dst, m, idx, frac, keep):  # pragma: no cover - compiled
             idx[3, x] = np.uint32(y1 * w + x1)
             keep[x] = 255 if inside else 0
         i0, i1, i2, i3, f0, f1 = idx[0], idx[1], idx[2], idx[3], frac[0], frac[1]
-        for ch in range(c):  # one branch-free loop per case, so the compiler vectorises the gathers
-            sc = s[ch]  # (unsigned taps: numba adds no negative-index wraparound to each gather)
+        for ch in range(c):  # one branch-free loop per case; the gathers themselves stay scalar, and
+            sc = s[ch]  # are most of the time (benchmarks/affine_gather.py); unsigned taps: no wraparound test
             dc = dst[ch, y]
             if rows_only:
                 for x in range(w):

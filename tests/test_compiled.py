@@ -132,3 +132,4 @@ def test_augmix_dataset_loads_the_kernel_before_workers_fork():
 
     AugMixDataset([])
     assert compiled._chains.signatures  # compiled (or read from the cache) in this process
+    assert compiled._mix_to_float.signatures  # and the PIL path's float32 mix

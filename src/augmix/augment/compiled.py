@@ -262,12 +262,17 @@ def _enhance(code, factor, src, dst, row):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _scratch(c, w):  # pragma: no cover - compiled
+    """An op's small buffers: histograms, a table, one row's affine taps and mask, one float32 row."""
+    return (np.empty((c, 256), np.int64), np.empty((c, 256), np.uint8), np.empty((4, w), np.uint32),
+            np.empty((2, w), np.float64), np.empty(w, np.uint8), np.empty(w, np.float32))
+
+
+@numba.njit(cache=True)
 def _buffers(width, c, h, w):  # pragma: no cover - compiled
     """One image's working buffers, made once per call (per thread): every chain's result, a
-    spare image, histograms, a table, one row's affine taps and mask, and one float32 row."""
-    return (np.empty((width, c, h, w), np.uint8), np.empty((c, h, w), np.uint8),
-            (np.empty((c, 256), np.int64), np.empty((c, 256), np.uint8), np.empty((4, w), np.uint32),
-             np.empty((2, w), np.float64), np.empty(w, np.uint8), np.empty(w, np.float32)))
+    spare image and the ops' scratch."""
+    return np.empty((width, c, h, w), np.uint8), np.empty((c, h, w), np.uint8), _scratch(c, w)
 
 
 @numba.njit(cache=True)
@@ -336,7 +341,7 @@ def _chains(x, codes, args, mats, depths, eq_divisor, out):  # pragma: no cover 
     """out[b, i] = chain i of image b (uint8), for every image and chain."""
     _, c, h, w = x.shape
     width = codes.shape[1]
-    _, spare, scratch = _buffers(width, c, h, w)
+    spare, scratch = np.empty((c, h, w), np.uint8), _scratch(c, w)
     for b in range(x.shape[0]):
         for i in range(width):  # straight into the output: out[b] serves as res
             _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, out[b], spare, scratch)
@@ -446,8 +451,9 @@ def load() -> None:
     """Load (or compile) the per-image kernel now, in this process: DataLoader workers forked
     afterwards inherit it, where each would otherwise load it on its first image of every epoch
     (0.9 s measured here, a fifth of a 384-photograph epoch on 2 workers). ``AugMixDataset``
-    calls it; call it yourself before a DataLoader whose workers run ``AugMix`` on PIL images."""
-    chains_uint8(torch.zeros(1, 3, 8, 8, dtype=torch.uint8), sample_params(1, AugMixConfig(), 0))
+    calls it; call it yourself before a DataLoader whose workers run ``AugMix`` on PIL images.
+    Both halves of the PIL path load: the chains and the float32 mix."""
+    augmix_to_float(torch.zeros(3, 8, 8, dtype=torch.uint8), sample_params(1, AugMixConfig(), 0))
 
 
 def augmix_uint8(x: torch.Tensor, params: AugMixParams) -> torch.Tensor:

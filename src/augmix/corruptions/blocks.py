@@ -115,7 +115,7 @@ def _gauss_horizontal(x, w, c, out):  # pragma: no cover - compiled
 def gaussian_nearest(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
     """``scipy.ndimage.gaussian_filter(x, (0, sigma, sigma[, 0]), mode="nearest", truncate=...)`` of
     float images [N, H, W] or [N, H, W, C], to the bit (scipy's kernel, its symmetric sum in float64
-    and its rounding to the input's dtype after each axis), in about a third of its time at 224 px."""
+    and its rounding to the input's dtype after each axis), one L1-sized row at a time."""
     if x.dtype not in (np.float32, np.float64) or x.ndim not in (3, 4):
         raise ValueError(f"gaussian_nearest takes float images [N, H, W(, C)], got {x.dtype} {x.shape}")
     if sigma <= 1e-15:  # scipy leaves such an axis alone
@@ -228,6 +228,7 @@ def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarra
 
 @numba.njit(cache=True)
 def _snow_mix(x, grey, layer, keep, out):  # pragma: no cover - compiled
+    """``snow_mix`` of one image [H, W, C]."""
     h, w, c = x.shape
     k = np.float32(keep)  # NumPy's scalars in float32 arrays' arithmetic are float32 (NEP 50)
     rest = np.float32(1 - keep)
@@ -746,7 +747,7 @@ def gaussian_matrix(size: int, sigma: float, truncate: float, mode: str = "refle
 
 def gaussian_reflect(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
     """``gaussian_filter`` (mode "reflect") over the last two axes of float ``x`` [..., H, W], in
-    x's precision (float32: half the time of float64's matrix products)."""
+    x's precision (the default mode's elastic transform passes float32 fields)."""
     h, w = x.shape[-2:]
     rows = gaussian_matrix(h, float(sigma), float(truncate)).astype(x.dtype, copy=False)
     cols = rows if w == h else gaussian_matrix(w, float(sigma), float(truncate)).astype(x.dtype, copy=False)

@@ -22,30 +22,11 @@ from pathlib import Path
 
 import numpy as np
 from _common import cifar_test_images, machine, save
+from _published import published_module
 from corrupt_throughput import imagenet_images
 from PIL import Image
 
 from augmix.corruptions import ALL, corrupt
-
-PATCHES = (("multichannel=True", "channel_axis=-1"), ("np.float_", "np.float64"),
-           ("np.fromstring(", "np.frombuffer("),
-           ("from scipy.ndimage.interpolation import map_coordinates", "from scipy.ndimage import map_coordinates"))
-
-
-def published_module(folder: Path, script: str) -> types.ModuleType:
-    """The script's functions (read up to its dataset loop), patched for today's libraries only."""
-    src = (folder / script).read_text()
-    src = src[:src.index("import collections")]
-    for old, new in PATCHES:
-        src = src.replace(old, new)
-    mod = types.ModuleType(script.removesuffix(".py"))
-    cwd = os.getcwd()
-    os.chdir(folder)  # the frost photographs are opened by relative path
-    try:
-        exec(compile(src, str(folder / script), "exec"), mod.__dict__)  # noqa: S102 - the user's own checkout
-    finally:
-        os.chdir(cwd)
-    return mod
 
 
 def timed_pair(mod: types.ModuleType, folder: Path, x: np.ndarray, name: str) -> tuple[float, float, bool]:

@@ -73,7 +73,6 @@ def _published_file(task: tuple[str, str, int]) -> tuple[str, float]:
     import cv2
     import torch
     import torchvision.transforms as trn
-    from PIL import Image  # noqa: F401 - the published functions take PIL images
 
     name, out, seed = task
     torch.set_num_threads(1)  # the pool's processes share the cores (the script runs one process)
@@ -106,7 +105,7 @@ def published_arm(folder: Path, root: Path, out: Path, workers: int, seed: int) 
         for name, cpu in pool.imap_unordered(_published_file, [(n, str(out), seed) for n in SLOW_FIRST]):
             print(f"published {name} {cpu:.1f}", flush=True)
         pool.close()
-        pool.join()
+        pool.join()  # waited for, so the workers' CPU counts in this process's children
 
 
 # ---- the driver ----

@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
+# Under pytest-xdist the suite already runs one process per core, so each library's thread pool
+# (OpenMP: torch; OpenBLAS: numpy, scipy) gets one thread in the workers and in the processes
+# their tests start; otherwise every worker starts a pool as wide as the machine and the
+# oversubscribed threads spin (measured: a quarter of the suite's CPU). Before numpy's import,
+# which reads it. A test about inherited thread pools sets its own width (test_perturbations,
+# test_reliability_units); the user's own setting wins.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 import pytest
 from PIL import Image
 

@@ -198,7 +198,8 @@ def test_workers_do_not_hang_after_the_parent_used_torch_threads(tmp_path):
     import subprocess
     import sys
 
-    code = ("from augmix.perturbations import perturb; from tests.conftest import smooth_images; "
+    code = ("import torch; torch.set_num_threads(2); "  # a team of two, whatever the suite's environment says
+            "from augmix.perturbations import perturb; from tests.conftest import smooth_images; "
             "from augmix.generation import generate_cifar_p; "
             "perturb(smooth_images(300, 32, seed=22), 'gaussian_noise_3', seed=0); "  # torch's threads, in the parent
             "x = smooth_images(12, 32, seed=2); names = ['gaussian_noise', 'rotate', 'spatter']; "

@@ -351,6 +351,7 @@ def test_a_full_disk_in_the_cifar_layout_names_the_file_and_the_cause(cifar, tmp
 def test_generator_workers_do_not_deadlock_after_the_parent_used_opencv_and_torch(tmp_path):
     """Forked workers limit the thread pools they inherit; resizing OpenCV's pool there would hang."""
     code = ("import cv2, numpy as np, torch\n"
+            "torch.set_num_threads(2)\n"  # a pool of two, whatever the suite's environment says
             "cv2.resize(np.zeros((2000, 2000, 3), np.uint8), (1500, 1500))\n"  # the parent starts OpenCV's pool
             "torch.ones(512, 512) @ torch.ones(512, 512)\n"  # and torch's
             "from augmix.generation import generate_cifar_c\n"

@@ -21,8 +21,9 @@ process whose resource usage (user + system of it and every process it waited fo
 ``--published-python``: the interpreter for the published arm (e.g. a venv with OpenCV 4, under
 which the release was made: OpenCV 5 moves elastic transform's bytes), with Wand and
 ImageMagick's library for motion blur and snow. Ours runs a git worktree of HEAD, so uncommitted
-edits are never measured; each of our arms runs once, untimed, on 10 images first (numba
-compiles its kernels once per checkout). Arms alternate their order round by round.
+edits are never measured; before the rounds, untimed, the CLI runs on 10 images and every
+corruption once in reference-stream mode on two (numba compiles its kernels once per checkout).
+Arms alternate their order round by round.
 """
 
 from __future__ import annotations

@@ -54,6 +54,21 @@ def test_a_file_size_limit_is_named_as_such_not_as_a_full_disk(cifar, tmp_path):
     assert not (tmp_path / "c" / "fog.npy").exists()
 
 
+def test_a_kernel_cache_that_cannot_be_written_costs_a_recompile_not_the_run(cifar, tmp_path):
+    """numba raises on Linux when its cache file cannot be written (here: over a file-size limit,
+    in an empty cache folder, so the kernels must compile and be saved); the run goes on."""
+    out = tmp_path / "c"
+    limit = (resource.RLIMIT_FSIZE, (100_000, 100_000))  # above the outputs (30 kB), below the cache files
+    done = subprocess.run([sys.executable, "-m", "augmix", "corrupt", "--data-dir", str(cifar), "--corruptions", "fog",
+                           "--limit", "2", "--workers", "1", "--no-progress", "--out", str(out)], capture_output=True,
+                          text=True, timeout=300, preexec_fn=lambda: resource.setrlimit(*limit),
+                          env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin",
+                               "NUMBA_CACHE_DIR": str(tmp_path / "numba")})
+    assert done.returncode == 0, done.stderr
+    assert "kernel cache was not written (File too large)" in done.stderr
+    assert np.load(out / "fog.npy").shape == (10, 32, 32, 3)
+
+
 def test_a_strip_shaped_image_is_refused_before_its_resize_asks_for_gigabytes(tmp_path, capsys):
     (tmp_path / "src" / "n1").mkdir(parents=True)
     Image.new("RGB", (100000, 1)).save(tmp_path / "src" / "n1" / "strip.png")

@@ -23,7 +23,7 @@ import torch
 from augmix.augment import functional as Fn
 from augmix.augment.ops import OP_SPECS
 from augmix.augment.sampler import AugMixConfig, AugMixParams, sample_params
-from augmix.jit import announce_first_compile
+from augmix.jit import announce_first_compile, kernel
 
 # Kernel op codes: one per point and enhance op of the table (``ops.OP_SPECS``), and one for
 # every geometric op, which becomes an affine with Pillow's coefficients.
@@ -33,7 +33,7 @@ AUTOCONTRAST, EQUALIZE, POSTERIZE, SOLARIZE = (_CODES[n] for n in ("autocontrast
 COLOR, CONTRAST, BRIGHTNESS, SHARPNESS = (_CODES[n] for n in ("color", "contrast", "brightness", "sharpness"))
 
 
-@numba.njit(cache=True)
+@kernel()
 def _apply_lut(src, dst, lut):  # pragma: no cover - compiled
     c, h, w = src.shape
     for ch in range(c):
@@ -42,7 +42,7 @@ def _apply_lut(src, dst, lut):  # pragma: no cover - compiled
                 dst[ch, y, x] = lut[ch, src[ch, y, x]]
 
 
-@numba.njit(cache=True)
+@kernel()
 def _histograms(img, hist):  # pragma: no cover - compiled
     c, h, w = img.shape
     hist[:] = 0
@@ -52,7 +52,7 @@ def _histograms(img, hist):  # pragma: no cover - compiled
                 hist[ch, img[ch, y, x]] += 1
 
 
-@numba.njit(cache=True)
+@kernel()
 def _point_lut(code, arg, img, hist, lut, eq_divisor):  # pragma: no cover - compiled
     """Fill ``lut`` [C, 256] for a point op, as ``ImageOps`` builds it."""
     c = img.shape[0]
@@ -105,7 +105,7 @@ def _point_lut(code, arg, img, hist, lut, eq_divisor):  # pragma: no cover - com
                     n += hist[ch, i]
 
 
-@numba.njit(cache=True)
+@kernel()
 def _shift(src, dst, ox, oy):  # pragma: no cover - compiled
     """Whole-pixel translation: output (x, y) = input (x + ox, y + oy), black outside; each
     row one contiguous copy between two runs of black."""
@@ -125,7 +125,7 @@ def _shift(src, dst, ox, oy):  # pragma: no cover - compiled
             out[hi:] = 0
 
 
-@numba.njit(cache=True)
+@kernel()
 def _affine(src, dst, m, idx, frac, keep):  # pragma: no cover - compiled
     """Pillow's ``transform(AFFINE, BILINEAR)`` with black fill (``Geometry.c``).
 
@@ -193,7 +193,7 @@ def _affine(src, dst, m, idx, frac, keep):  # pragma: no cover - compiled
                     dc[x] = np.uint8(v1 + (v2 - v1) * f1[x]) & keep[x]
 
 
-@numba.njit(cache=True)
+@kernel()
 def _blend_row(deg, f, src, dst):  # pragma: no cover - compiled
     """One row of ``Image.blend(degenerate, img, f)`` in float32: clamped, truncated."""
     for x in range(src.shape[0]):
@@ -203,7 +203,7 @@ def _blend_row(deg, f, src, dst):  # pragma: no cover - compiled
         dst[x] = np.uint8(int(v))
 
 
-@numba.njit(cache=True)
+@kernel()
 def _grey_row(src, y, out):  # pragma: no cover - compiled
     """Row ``y`` of ``convert("L")`` (ITU-R 601-2 in 16-bit fixed point) as float32; its sum."""
     c, _, w = src.shape
@@ -219,7 +219,7 @@ def _grey_row(src, y, out):  # pragma: no cover - compiled
     return total
 
 
-@numba.njit(cache=True)
+@kernel()
 def _enhance(code, factor, src, dst, row):  # pragma: no cover - compiled
     """``ImageEnhance``: ``Image.blend(degenerate, img, factor)`` in float32, truncated.
 
@@ -261,21 +261,21 @@ def _enhance(code, factor, src, dst, row):  # pragma: no cover - compiled
                 _blend_row(row, f, src[ch, y], dst[ch, y])
 
 
-@numba.njit(cache=True)
+@kernel()
 def _scratch(c, w):  # pragma: no cover - compiled
     """An op's small buffers: histograms, a table, one row's affine taps and mask, one float32 row."""
     return (np.empty((c, 256), np.int64), np.empty((c, 256), np.uint8), np.empty((4, w), np.uint32),
             np.empty((2, w), np.float64), np.empty(w, np.uint8), np.empty(w, np.float32))
 
 
-@numba.njit(cache=True)
+@kernel()
 def _buffers(width, c, h, w):  # pragma: no cover - compiled
     """One image's working buffers, made once per call (per thread): every chain's result, a
     spare image and the ops' scratch."""
     return np.empty((width, c, h, w), np.uint8), np.empty((c, h, w), np.uint8), _scratch(c, w)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, res, spare, scratch):  # pragma: no cover
     """Chain ``i`` of image ``b`` into ``res[i]``, Pillow's arithmetic op by op.
 
@@ -302,7 +302,7 @@ def _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, res, spare, scrat
         dst, other = other, dst
 
 
-@numba.njit(cache=True)
+@kernel()
 def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out, bufs):  # pragma: no cover
     """out[b] = (1 - m) x[b] / 255 + sum_i (w_i m) chain_i(x[b]) / 255, clamped to [0, 1].
 
@@ -336,7 +336,7 @@ def _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out, 
                 dst[xx] = min(max(row[xx], np.float32(0.0)), np.float32(1.0))
 
 
-@numba.njit(cache=True)
+@kernel()
 def _chains(x, codes, args, mats, depths, eq_divisor, out):  # pragma: no cover - compiled
     """out[b, i] = chain i of image b (uint8), for every image and chain."""
     _, c, h, w = x.shape
@@ -347,7 +347,7 @@ def _chains(x, codes, args, mats, depths, eq_divisor, out):  # pragma: no cover 
             _run_chain(b, i, x, codes, args, mats, depths, eq_divisor, out[b], spare, scratch)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _augmix_serial(x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
     _, c, h, w = x.shape
     bufs = _buffers(codes.shape[1], c, h, w)
@@ -355,7 +355,7 @@ def _augmix_serial(x, codes, args, mats, depths, weights, mix, eq_divisor, out):
         _augmix_one(b, x, codes, args, mats, depths, weights, mix, eq_divisor, out, bufs)
 
 
-@numba.njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def _augmix_parallel(x, codes, args, mats, depths, weights, mix, eq_divisor, out):  # pragma: no cover
     _, c, h, w = x.shape
     width = codes.shape[1]
@@ -419,7 +419,7 @@ def chains_uint8(x: torch.Tensor, params: AugMixParams) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _mix_to_float(x, chains, weights, m, out):  # pragma: no cover - compiled
     """``apply_pil``'s mix with ToTensor, operation by operation in float32 as torch does it:
     every value divided by 255, the chains weighted and summed in order, then ``(1 - m) x + m

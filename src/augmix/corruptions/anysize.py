@@ -39,7 +39,7 @@ from scipy import ndimage
 from augmix.corruptions import blocks, functional
 from augmix.corruptions.functional import _fast, _gaussian, _unit
 from augmix.corruptions.tables import ALL, SPECS
-from augmix.jit import announce_first_compile
+from augmix.jit import announce_first_compile, kernel
 
 # ----------------------------------------------------------------------- motion blur
 
@@ -62,7 +62,7 @@ def line_taps(radius: int, sigma: float, angle: float, shape: tuple[int, int]) -
     return kernel[:len(offsets)], np.array(offsets, dtype=np.int64).reshape(-1, 2)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _line_blur(x, kernel, offsets, out):  # pragma: no cover - compiled
     """out[y, x] = sum_k kernel[k] * x[clip(y - dy_k), clip(x - dx_k)] in float64, taps in order
     (the package's ``shift``: rolled copies with the edge row or column repeated). Row by row, all
@@ -188,7 +188,7 @@ def frost_cover(index: int, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(layer, dsize=size, interpolation=cv2.INTER_CUBIC)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _blend_luts(x, layer, a, b, out):  # pragma: no cover - compiled
     """out = uint8(clip(a[x] + b[layer], 0, 255)): c0 * x + c1 * frost in float64, by table."""
     h, w, c = x.shape
@@ -225,7 +225,7 @@ def _plasma_draws(mapsize: int, wibbledecay: float, rng) -> list[np.ndarray]:
     return draws
 
 
-@numba.njit(cache=True)
+@kernel()
 def _plasma(mapsize, draws):  # pragma: no cover - compiled
     """The package's float32 diamond-square map (``plasma_fractal``) from its draws: the same
     float32 sums in the same order, each mean stored as float32(sum / 4 + draw)."""
@@ -259,7 +259,7 @@ def _plasma(mapsize, draws):  # pragma: no cover - compiled
     return m / m.max()
 
 
-@numba.njit(cache=True)
+@kernel()
 def _fog_apply(x, fractal, strength, out):  # pragma: no cover - compiled
     """out = clip((x / 255 + strength * fractal) * max / (max + strength), 0, 1) * 255, float64 as
     the package (strength * fractal in float32), max over the clean image / 255."""

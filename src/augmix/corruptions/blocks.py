@@ -37,10 +37,10 @@ import numba
 import numpy as np
 
 from augmix.io import MissingTool
-from augmix.jit import announce_first_compile
+from augmix.jit import announce_first_compile, kernel
 
 
-@numba.njit(cache=True)
+@kernel()
 def _unit_to_u8(flat, out):  # pragma: no cover - compiled
     for i in range(flat.shape[0]):
         out[i] = np.uint8(min(max(flat[i], 0.0), 1.0) * 255)
@@ -56,7 +56,7 @@ def unit_to_u8(x: np.ndarray) -> np.ndarray:
     return out.reshape(x.shape)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _gauss_vertical(x, w, out):  # pragma: no cover - compiled
     """``out`` [H, M] = x [H, M] filtered along H by the symmetric kernel ``w`` (``w[k]`` at distance
     k), edges repeated: scipy's ``correlate1d`` for a symmetric kernel, the same float64 sum in the
@@ -80,7 +80,7 @@ def _gauss_vertical(x, w, out):  # pragma: no cover - compiled
             o[j] = acc[j]
 
 
-@numba.njit(cache=True)
+@kernel()
 def _gauss_horizontal(x, w, c, out):  # pragma: no cover - compiled
     """``_gauss_vertical`` along W of ``x`` [H, W * C] (C channels interleaved), through one
     edge-padded float64 row."""
@@ -173,7 +173,7 @@ def motion_offsets(width: int, angle_deg: np.ndarray) -> tuple[np.ndarray, np.nd
     return dx, dy
 
 
-@numba.njit(cache=True)
+@kernel()
 def _motion_rows(padded, kernel, dx, dy, pad, c, out):  # pragma: no cover - compiled
     """One image's motion blur: ``padded`` [H + 2p, (W + 2p) * C] uint8 (edges repeated), ``out``
     [H, W * C] uint8. Each output row sums its taps' shifted source rows in float64, tap by tap in
@@ -226,7 +226,7 @@ def motion_blur(x: np.ndarray, radius: float, sigma: float, angle_deg: np.ndarra
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _snow_mix(x, grey, layer, keep, out):  # pragma: no cover - compiled
     """``snow_mix`` of one image [H, W, C]."""
     h, w, c = x.shape
@@ -277,7 +277,7 @@ def zoom_taps(size: int, zoom_factor: float) -> tuple[np.ndarray, ...]:
     return top + lo, top + hi, w_lo.astype(np.float32), w_hi.astype(np.float32)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _zoom_taps(x, rlo, rhi, rwl, rwh, clo, chi, cwl, cwh, out):  # pragma: no cover - compiled
     """out = two float32 taps per output row (rows ``rlo``/``rhi``, weights ``rwl``/``rwh``), then two
     per output column, of images [N, H, W, C]; ``out`` [N, len(rlo), len(clo), C]."""
@@ -306,7 +306,7 @@ def zoom_by_taps(x: np.ndarray, rows: tuple[np.ndarray, ...], cols: tuple[np.nda
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _zoom_blur_planes(x, rlo, rhi, rwl, rwh, clo, chi, cwl, cwh, out):  # pragma: no cover - compiled
     """Zoom blur of one image's planes ``x`` [C, H, W] float32: ``out`` [C, H, W] uint8 =
     trunc(clip((x + sum_f zoom_f(x)) / (F + 1), 0, 1) * 255), each zoom ``zoom_by_taps``'s two
@@ -381,7 +381,7 @@ def clipped_zoom_exact(x: np.ndarray, zoom_factor: float) -> np.ndarray:
     return np.stack(out)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _plasma(draws, maps):  # pragma: no cover - compiled
     """The source's diamond-square maps [N, M, M] (float64) from its draws (``plasma_fractal``),
     each value as its numpy expression computes it: squares ``(corner + the one below) + (the same
@@ -439,7 +439,7 @@ def plasma_fractal(n: int, mapsize: int, wibbledecay: float, rng: np.random.Gene
     return maps
 
 
-@numba.njit(cache=True)
+@kernel()
 def image_max(x):  # pragma: no cover - compiled
     """The largest value of one image [H, W, C] (fog's ``x.max()``, before its division by 255)."""
     h, w, c = x.shape
@@ -451,7 +451,7 @@ def image_max(x):  # pragma: no cover - compiled
     return top
 
 
-@numba.njit(cache=True)
+@kernel()
 def _fog_mix(x, fractal, strength, out):  # pragma: no cover - compiled
     """out = trunc(clip((x / 255 + strength * fractal) * max / (max + strength), 0, 1) * 255) of one
     image [H, W, C] (uint8), float64 as the source computes it; max over the clean image / 255."""
@@ -474,7 +474,7 @@ def fog_mix(x: np.ndarray, fractal: np.ndarray, strength: float) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def glass_walk(x, deltas, max_delta, iterations):  # pragma: no cover - compiled
     n, h, w, c = x.shape
     k = 0
@@ -544,7 +544,7 @@ def frost_layers(scale: float) -> tuple[np.ndarray, ...]:
     return tuple(layers)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _hsv_kernel(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover - compiled
     """skimage's rgb2hsv / hsv2rgb (0.26) per pixel, float64, same operations in the same order."""
     unit = np.arange(256) / 255.0  # img_as_float's values, looked up instead of divided per pixel
@@ -591,7 +591,7 @@ def _hsv_kernel(x, out, value_shift, sat_scale, sat_shift):  # pragma: no cover 
         out[i, 2] = min(max(bb, 0.0), 1.0) * 255
 
 
-@numba.njit(cache=True)
+@kernel()
 def _channel_means(x, out):  # pragma: no cover - compiled
     n, h, w, c = x.shape
     for k in range(n):
@@ -617,7 +617,7 @@ def channel_means(x: np.ndarray) -> np.ndarray:
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _lookup(x, luts, out):  # pragma: no cover - compiled
     h, w, c = x.shape
     for i in range(h):
@@ -644,7 +644,7 @@ def hsv_map(x: np.ndarray, value_shift: float = 0.0, sat_scale: float = 1.0, sat
     return out.reshape(x.shape)
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline="always")
 def _reflect(i, n):  # pragma: no cover - compiled
     """scipy.ndimage's "reflect" (half-sample symmetric) index into [0, n)."""
     if 0 <= i < n:  # most indices: no integer division
@@ -654,7 +654,7 @@ def _reflect(i, n):  # pragma: no cover - compiled
     return i if i < n else period - 1 - i
 
 
-@numba.njit(cache=True)
+@kernel()
 def _bilinear_reflect(img, dy, dx, out):  # pragma: no cover - compiled
     h, w, c = img.shape
     for y in range(h):
@@ -700,7 +700,7 @@ def _poisson_cdfs(lam: float) -> tuple[np.ndarray, np.ndarray]:
     return cdfs, guides
 
 
-@numba.njit(cache=True)
+@kernel()
 def _invert_cdfs(codes, u, cdfs, guides, out):  # pragma: no cover - compiled
     last = cdfs.shape[1] - 1
     cells = guides.shape[1]

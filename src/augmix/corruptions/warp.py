@@ -15,8 +15,9 @@ coordinates in float64 numpy (IEEE, as the C++), interpolation in numba.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from augmix.jit import kernel
 
 INTER_BITS = 5
 TAB = 1 << INTER_BITS  # INTER_TAB_SIZE: sub-pixel positions per pixel
@@ -65,7 +66,7 @@ def _weights() -> tuple[np.ndarray, np.ndarray]:
 FLOAT_WEIGHTS, INT_WEIGHTS = _weights()
 
 
-@numba.njit(cache=True)
+@kernel()
 def _border(p: int, n: int, mode: int) -> int:
     """borderInterpolate: the source index for ``p``; -1 (the constant) outside, for a constant border."""
     if 0 <= p < n:
@@ -79,7 +80,7 @@ def _border(p: int, n: int, mode: int) -> int:
     return p
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline="always")
 def _split(x, y):
     """A 1/32-pixel coordinate pair as the source pixel (saturate_cast<short>) and table position."""
     sx = min(max(x >> INTER_BITS, -32768), 32767)
@@ -87,7 +88,7 @@ def _split(x, y):
     return sx, sy, (y & (TAB - 1)) * TAB + (x & (TAB - 1))
 
 
-@numba.njit(cache=True)
+@kernel()
 def _remap_u8(src, fx, fy, wtab, mode):
     h, w, c = src.shape
     oh, ow = fx.shape
@@ -115,7 +116,7 @@ def _remap_u8(src, fx, fy, wtab, mode):
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _remap_f32(src, fx, fy, wtab, mode):
     h, w, c = src.shape
     oh, ow = fx.shape
@@ -142,7 +143,7 @@ def _remap_f32(src, fx, fy, wtab, mode):
     return out
 
 
-@numba.njit(cache=True)
+@kernel()
 def _affine_coords(x0, y0, adelta, bdelta):
     """warpAffine's fixed-point source coordinates, ``(row start + column step) >> (AB_BITS - INTER_BITS)``."""
     fx = np.empty((len(x0), len(adelta)), np.int64)
@@ -205,7 +206,7 @@ def _invert3(s: np.ndarray) -> np.ndarray:
     return np.array(t, np.float64).reshape(3, 3)
 
 
-@numba.njit(cache=True)
+@kernel()
 def _perspective_coords(m, w, h, block):
     """WarpPerspectiveInvoker's fixed-point source coordinates: per row and column block, X0, Y0 and
     W0 at the block's first column, then ``W = 32 / (W0 + M6 * x1)``, ``X = round((X0 + M0 * x1) * W)``

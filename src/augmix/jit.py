@@ -5,12 +5,13 @@ cache that cannot be written costs a recompile next time, never the user's run."
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 _told: set[str] = set()
 
 
-def kernel(**options):
+def kernel(**options: object) -> Callable[[Callable], Callable]:
     """``numba.njit(cache=True, **options)`` with a best-effort on-disk cache. On Linux numba
     raises when it cannot write a cache file (a file-size limit, a full disk, a read-only
     install), after the kernel compiled; here that becomes one line on stderr and the kernel
